@@ -1,0 +1,73 @@
+"""kmblog: a blog and comment platform for knowledge-management thought leadership."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import CONFIGS
+from kmblog import cli, errors
+from kmblog.auth.views import auth as auth_blueprint
+from kmblog.blog.views import blog as blog_blueprint
+from kmblog.comments.views import comments as comments_blueprint
+from kmblog.extensions import csrf, db, login_manager, migrate
+from kmblog.feeds.views import feeds as feeds_blueprint
+from kmblog.templating import register_template_helpers
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _resource_dir(name: str) -> Path:
+    """templates/, static/ or migrations/: inside the package when installed from a
+    wheel, beside it in a checkout."""
+    packaged = _PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else _PACKAGE_DIR.parent / name
+
+
+def create_app(config: str | dict[str, Any] | None = None) -> Flask:
+    """Build the application: config from config.py and the environment, then extensions,
+    blueprints, error pages and CLI commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(_resource_dir("templates")),
+        static_folder=str(_resource_dir("static")),
+    )
+    name = config if isinstance(config, str) else os.environ.get("KMBLOG_CONFIG", "development")
+    app.config.from_object(CONFIGS[name])
+    if isinstance(config, dict):
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        database = Path(app.instance_path) / "kmblog.sqlite"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    app.register_blueprint(blog_blueprint)
+    app.register_blueprint(comments_blueprint)
+    app.register_blueprint(feeds_blueprint)
+    app.register_blueprint(auth_blueprint)
+    errors.register_error_pages(app)
+    register_template_helpers(app)
+    cli.register_commands(app)
+    return app
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A random key made on first start and kept in the instance folder (never a
+    constant in the code): sessions stay valid across restarts of a local install."""
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,1 @@
+"""The blog blueprint: views.py holds its routes."""

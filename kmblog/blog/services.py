@@ -1,0 +1,295 @@
+"""Read side of the blog: the queries behind every reader's page and feed.
+
+Each function runs a fixed number of queries whatever the number of posts, labels and
+comments, so that a page's cost does not grow with the blog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from kmblog.extensions import db
+from kmblog.models import (
+    Comment,
+    CommentStatus,
+    Label,
+    Post,
+    PostStatus,
+    Settings,
+    User,
+    post_labels,
+)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the newest-first list of posts: keyset paging, never OFFSET."""
+
+    published_at: datetime
+    post_id: int | None = None
+
+    @classmethod
+    def of(cls, post: Post) -> Cursor:
+        if post.published_at is None:
+            raise ValueError(f"post {post.id} is not published")
+        return cls(post.published_at, post.id)
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """Which posts a listing shows; the empty filter is the home page."""
+
+    label_id: int | None = None
+    words: tuple[str, ...] = ()
+    year: int | None = None
+    month: int | None = None
+    author_id: int | None = None
+
+
+@dataclass
+class PostListing:
+    posts: list[Post]
+    comment_counts: dict[int, int]
+    # Where the "Older Posts" and "Newer Posts" links lead; None when there is nothing.
+    older: Cursor | None
+    newer: Cursor | None
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    id: int
+    name: str
+    count: int
+
+
+@dataclass
+class ArchiveYear:
+    year: int
+    count: int
+    months: list[tuple[int, int]] = field(default_factory=list)  # (month, count), newest first
+
+
+@dataclass
+class Sidebar:
+    archive: list[ArchiveYear]
+    labels: list[LabelCount]
+
+    def find_label(self, name: str) -> LabelCount | None:
+        """The label called `name` (case-insensitive), among labels with visible posts."""
+        folded = name.casefold()
+        exact = [label for label in self.labels if label.name == name]
+        return (
+            exact[0]
+            if exact
+            else next((label for label in self.labels if label.name.casefold() == folded), None)
+        )
+
+
+@dataclass
+class PostPage:
+    post: Post
+    comments: list[Comment]
+    newer: Post | None
+    older: Post | None
+
+
+def get_settings() -> Settings:
+    """The blog's one settings row (made by the first migration)."""
+    return db.session.execute(select(Settings).order_by(Settings.id).limit(1)).scalar_one()
+
+
+def visible(now: datetime) -> ColumnElement[bool]:
+    """Posts a reader may see: published, and not scheduled for later."""
+    return and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= now)
+
+
+def _filtered(query, post_filter: PostFilter):  # type: ignore[no-untyped-def]
+    if post_filter.label_id is not None:
+        query = query.join(post_labels, post_labels.c.post_id == Post.id).where(
+            post_labels.c.label_id == post_filter.label_id
+        )
+    for word in post_filter.words:
+        query = query.where(
+            or_(
+                Post.title.icontains(word, autoescape=True),
+                Post.body_source.icontains(word, autoescape=True),
+            )
+        )
+    if post_filter.year is not None:
+        query = query.where(Post.year == post_filter.year)
+    if post_filter.month is not None:
+        query = query.where(Post.month == post_filter.month)
+    if post_filter.author_id is not None:
+        query = query.where(Post.author_id == post_filter.author_id)
+    return query
+
+
+def _older_than(cursor: Cursor) -> ColumnElement[bool]:
+    if cursor.post_id is None:
+        return Post.published_at < cursor.published_at
+    return or_(
+        Post.published_at < cursor.published_at,
+        and_(Post.published_at == cursor.published_at, Post.id < cursor.post_id),
+    )
+
+
+def _newer_than(cursor: Cursor) -> ColumnElement[bool]:
+    if cursor.post_id is None:
+        return Post.published_at > cursor.published_at
+    return or_(
+        Post.published_at > cursor.published_at,
+        and_(Post.published_at == cursor.published_at, Post.id > cursor.post_id),
+    )
+
+
+def list_posts(
+    now: datetime,
+    post_filter: PostFilter,
+    limit: int,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+) -> PostListing:
+    """One page of visible posts, newest first, with labels, authors and comment counts.
+
+    `before` pages towards older posts ("Older Posts"), `after` towards newer ones
+    ("Newer Posts", Blogger's reverse-paginate). Three queries in all.
+    """
+    query = _filtered(
+        select(Post)
+        .where(visible(now))
+        .options(joinedload(Post.author), selectinload(Post.labels)),
+        post_filter,
+    )
+    if after is not None:
+        query = query.where(_newer_than(after)).order_by(Post.published_at.asc(), Post.id.asc())
+    else:
+        if before is not None:
+            query = query.where(_older_than(before))
+        query = query.order_by(Post.published_at.desc(), Post.id.desc())
+    rows = list(db.session.scalars(query.limit(limit + 1)).unique())
+    more = len(rows) > limit
+    posts = rows[:limit]
+    if after is not None:
+        posts.reverse()
+        older = Cursor.of(posts[-1]) if posts else after
+        newer = Cursor.of(posts[0]) if more else None
+    else:
+        older = Cursor.of(posts[-1]) if more else None
+        # Any page reached through a cursor has newer posts before it.
+        newer = None if before is None else Cursor.of(posts[0]) if posts else before
+    return PostListing(posts, comment_counts([post.id for post in posts]), older, newer)
+
+
+def comment_counts(post_ids: list[int]) -> dict[int, int]:
+    """Published comments per post, for the "N comments" links, in one query."""
+    if not post_ids:
+        return {}
+    rows = db.session.execute(
+        select(Comment.post_id, func.count())
+        .where(Comment.post_id.in_(post_ids), Comment.status == CommentStatus.PUBLISHED)
+        .group_by(Comment.post_id)
+    )
+    counts = dict.fromkeys(post_ids, 0)
+    counts.update({post_id: count for post_id, count in rows})
+    return counts
+
+
+def load_sidebar(now: datetime) -> Sidebar:
+    """Blog Archive (years > months with counts) and Labels (with counts): two queries."""
+    archive: list[ArchiveYear] = []
+    month_rows = db.session.execute(
+        select(Post.year, Post.month, func.count())
+        .where(visible(now))
+        .group_by(Post.year, Post.month)
+        .order_by(Post.year.desc(), Post.month.desc())
+    )
+    for year, month, count in month_rows:
+        if not archive or archive[-1].year != year:
+            archive.append(ArchiveYear(year, 0))
+        archive[-1].count += count
+        archive[-1].months.append((month, count))
+    label_rows = db.session.execute(
+        select(Label.id, Label.name, func.count())
+        .join(post_labels, post_labels.c.label_id == Label.id)
+        .join(Post, Post.id == post_labels.c.post_id)
+        .where(visible(now))
+        .group_by(Label.id, Label.name)
+        .order_by(func.lower(Label.name))
+    )
+    labels = [LabelCount(*row) for row in label_rows]
+    return Sidebar(archive, labels)
+
+
+def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
+    """The visible post at /year/month/slug.html, with its author and labels."""
+    return (
+        db.session.scalars(
+            select(Post)
+            .where(Post.year == year, Post.month == month, Post.slug == slug, visible(now))
+            .options(joinedload(Post.author), joinedload(Post.labels))
+        )
+        .unique()
+        .one_or_none()
+    )
+
+
+def find_visible_post(post_id: int, now: datetime) -> Post | None:
+    """A visible post by id (the per-post comments feed uses ids, as Blogger's did)."""
+    return db.session.scalars(select(Post).where(Post.id == post_id, visible(now))).one_or_none()
+
+
+def load_post_page(post: Post, now: datetime) -> PostPage:
+    """A post's published comments, oldest first, and its neighbours: two queries."""
+    comments = list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.post_id == post.id, Comment.status == CommentStatus.PUBLISHED)
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+    here = Cursor.of(post)
+    newer_id = (
+        select(Post.id)
+        .where(visible(now), _newer_than(here))
+        .order_by(Post.published_at.asc(), Post.id.asc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    older_id = (
+        select(Post.id)
+        .where(visible(now), _older_than(here))
+        .order_by(Post.published_at.desc(), Post.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    neighbours = db.session.scalars(select(Post).where(Post.id.in_([newer_id, older_id])))
+    newer = older = None
+    for neighbour in neighbours:
+        if (neighbour.published_at, neighbour.id) > (post.published_at, post.id):
+            newer = neighbour
+        else:
+            older = neighbour
+    return PostPage(post, comments, newer, older)
+
+
+def find_author(username: str) -> User | None:
+    return db.session.scalars(select(User).where(User.username == username)).one_or_none()
+
+
+def latest_comments(now: datetime, limit: int, post_id: int | None = None) -> list[Comment]:
+    """Newest published comments on visible posts, blog-wide or for one post: one query."""
+    query = (
+        select(Comment)
+        .join(Post, Post.id == Comment.post_id)
+        .where(Comment.status == CommentStatus.PUBLISHED, visible(now))
+        .options(joinedload(Comment.post))
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(limit)
+    )
+    if post_id is not None:
+        query = query.where(Comment.post_id == post_id)
+    return list(db.session.scalars(query))

@@ -1,0 +1,249 @@
+"""The reader's pages: home, older posts, a post, labels, archives, search, profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from kmblog import timefmt
+from kmblog.blog.services import (
+    Cursor,
+    PostFilter,
+    PostListing,
+    Sidebar,
+    find_author,
+    find_post,
+    list_posts,
+    load_post_page,
+    load_sidebar,
+)
+from kmblog.comments.forms import CommentForm
+from kmblog.comments.services import comments_open
+from kmblog.context import current_settings, current_zone, to_local
+from kmblog.models import Post, utcnow
+
+blog = Blueprint("blog", __name__)
+
+MAX_SEARCH_WORDS = 10
+
+
+@dataclass
+class Day:
+    """Posts published on one local day, under its header."""
+
+    header: str
+    posts: list[Post]
+
+
+@dataclass(frozen=True)
+class Paging:
+    before: Cursor | None
+    after: Cursor | None
+    limit: int
+
+
+def feed_links(*extra: tuple[str, str]) -> list[tuple[str, str]]:
+    """The feeds every page advertises, then the page's own."""
+    title = current_settings().title
+    return [
+        (f"{title} - Atom", url_for("feeds.posts")),
+        (f"{title} - Comments - Atom", url_for("feeds.comments")),
+        *extra,
+    ]
+
+
+def page_context(now: datetime, sidebar: Sidebar | None = None) -> dict[str, Any]:
+    """What the layout around every page shows: settings, sidebar, feed links."""
+    return {
+        "settings": current_settings(),
+        "sidebar": sidebar or load_sidebar(now),
+        "feeds": feed_links(),
+    }
+
+
+def _parse_paging() -> Paging:
+    """Blogger's paging parameters: updated-max, max-results, reverse-paginate."""
+    settings = current_settings()
+    limit = request.args.get("max-results", type=int) or settings.posts_per_page
+    limit = max(1, min(limit, current_app.config["MAX_RESULTS_LIMIT"]))
+    raw = request.args.get("updated-max")
+    if not raw:
+        return Paging(None, None, limit)
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        abort(400, description="The updated-max date is not an ISO 8601 date and time.")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=current_zone())
+    post_id = request.args.get("cursor-id", type=int)
+    cursor = Cursor(moment, post_id)
+    if request.args.get("reverse-paginate") == "true":
+        return Paging(None, cursor, limit)
+    return Paging(cursor, None, limit)
+
+
+def _cursor_url(cursor: Cursor | None, limit: int, reverse: bool = False) -> str | None:
+    if cursor is None:
+        return None
+    args = dict(request.view_args or {})
+    if request.args.get("q"):
+        args["q"] = request.args["q"]
+    args["updated-max"] = to_local(cursor.published_at).isoformat()
+    args["max-results"] = limit
+    if cursor.post_id is not None:
+        args["cursor-id"] = cursor.post_id
+    if reverse:
+        args["reverse-paginate"] = "true"
+    return url_for(request.endpoint or "blog.index", **args)
+
+
+def _group_by_day(posts: list[Post]) -> list[Day]:
+    days: list[Day] = []
+    for post in posts:
+        header = timefmt.day_header(to_local(Cursor.of(post).published_at))
+        if not days or days[-1].header != header:
+            days.append(Day(header, []))
+        days[-1].posts.append(post)
+    return days
+
+
+def _render_listing(
+    post_filter: PostFilter,
+    now: datetime,
+    sidebar: Sidebar | None = None,
+    **extra: Any,
+) -> str:
+
+    paging = _parse_paging()
+    listing: PostListing = list_posts(
+        now, post_filter, paging.limit, before=paging.before, after=paging.after
+    )
+    context = page_context(now, sidebar)
+    context["feeds"] = context["feeds"] + extra.pop("extra_feeds", [])
+    return render_template(
+        "blog/index.html",
+        days=_group_by_day(listing.posts),
+        comment_counts=listing.comment_counts,
+        older_url=_cursor_url(listing.older, paging.limit),
+        newer_url=_cursor_url(listing.newer, paging.limit, reverse=True),
+        paged=paging.before is not None or paging.after is not None,
+        **context,
+        **extra,
+    )
+
+
+@blog.get("/")
+def index() -> str:
+    """Newest posts under their date headers."""
+    return _render_listing(PostFilter(), utcnow())
+
+
+@blog.get("/search")
+def search() -> str:
+    """Search (q=words), or older posts of the home page (updated-max=...)."""
+    query = " ".join(request.args.get("q", "").split())
+    if not query:
+        return _render_listing(PostFilter(), utcnow())
+    words = tuple(query.split()[:MAX_SEARCH_WORDS])
+    return _render_listing(PostFilter(words=words), utcnow(), search_query=query)
+
+
+@blog.get("/search/label/<path:name>")
+def label(name: str) -> Any:
+    """Posts with one label; the label is named in the URL as it is shown."""
+    now = utcnow()
+    sidebar = load_sidebar(now)
+    found = sidebar.find_label(name)
+    if found is None:
+        abort(404, description=f"No post has the label “{name}”.")
+    if found.name != name:
+        return redirect(url_for("blog.label", name=found.name, **request.args), 301)
+    label_feed = (
+        f"{current_settings().title} - {found.name} - Atom",
+        url_for("feeds.label_posts", name=found.name),
+    )
+    return _render_listing(
+        PostFilter(label_id=found.id),
+        now,
+        sidebar,
+        label_name=found.name,
+        extra_feeds=[label_feed],
+    )
+
+
+@blog.get("/<int(fixed_digits=4):year>/")
+def archive_year(year: int) -> str:
+    """Posts of one year (by their URL's year)."""
+    return _render_listing(PostFilter(year=year), utcnow(), archive_title=str(year))
+
+
+@blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/")
+def archive_month(year: int, month: int) -> str:
+    """Posts of one month."""
+    if not 1 <= month <= 12:
+        abort(404)
+    title = f"{timefmt.month_name(month)} {year}"
+    return _render_listing(PostFilter(year=year, month=month), utcnow(), archive_title=title)
+
+
+@blog.get("/<int(fixed_digits=4):year>_<int(fixed_digits=2):month>_01_archive.html")
+def blogger_archive(year: int, month: int) -> Any:
+    """Blogger's old archive file names lead to the month's page."""
+    if not 1 <= month <= 12:
+        abort(404)
+    return redirect(url_for("blog.archive_month", year=year, month=month), 301)
+
+
+def render_post_page(post: Post, form: CommentForm, now: datetime, status: int = 200) -> Any:
+    """A post, its comments and the comment form (also used to show form errors)."""
+    page = load_post_page(post, now)
+    context = page_context(now)
+    context["feeds"] = context["feeds"] + [
+        (
+            f"{context['settings'].title} - {post.title} - Comments - Atom",
+            url_for("feeds.post_comments", post_id=post.id),
+        )
+    ]
+    return (
+        render_template(
+            "blog/post.html",
+            page=page,
+            form=form,
+            comments_open=comments_open(post, context["settings"].comment_policy),
+            **context,
+        ),
+        status,
+    )
+
+
+@blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>.html")
+def post(year: int, month: int, slug: str) -> Any:
+    """One post, its comments and the comment form."""
+    now = utcnow()
+    found = find_post(year, month, slug, now)
+    if found is None:
+        abort(404, description="There is no post at this address.")
+    return render_post_page(found, CommentForm(), now)
+
+
+@blog.get("/profile/<username>")
+def profile(username: str) -> Any:
+    """An author's profile and their recent posts."""
+    now = utcnow()
+    author = find_author(username)
+    if author is None:
+        abort(404, description="There is no author by that name.")
+    paging = _parse_paging()
+    listing = list_posts(
+        now, PostFilter(author_id=author.id), paging.limit, paging.before, paging.after
+    )
+    return render_template(
+        "blog/profile.html",
+        author=author,
+        posts=listing.posts,
+        older_url=_cursor_url(listing.older, paging.limit),
+        **page_context(now),
+    )

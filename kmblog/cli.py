@@ -1,0 +1,74 @@
+"""Command-line tasks on app.cli: authors, the demo blog, re-rendering stored HTML."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from kmblog.auth.services import UserError, create_user
+from kmblog.demo import load_demo
+from kmblog.extensions import db
+from kmblog.models import Comment, Post, Role, utcnow
+from kmblog.rendering import render_comment, render_post
+
+
+@click.group("users")
+def users_cli() -> None:
+    """Manage authors."""
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AUTHOR.value)
+@click.option("--display-name", default="", help="Name shown on posts (default: USERNAME).")
+@click.option("--email", default=None)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
+def create_user_command(
+    username: str, role: str, display_name: str, email: str | None, password_stdin: bool
+) -> None:
+    """Create an author; without --password-stdin the account cannot sign in yet."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        user = create_user(
+            username, password, Role(role), utcnow(), display_name=display_name, email=email
+        )
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created {user.role.value} {user.username!r}.")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Fill an empty blog with the demo articles, labels and comments."""
+    if db.session.scalar(select(func.count()).select_from(Post)):
+        click.echo("The blog already has posts; the demo was not loaded.")
+        return
+    posts = load_demo(utcnow())
+    click.echo(f"Loaded the demo blog: {posts} posts.")
+
+
+@click.command("rerender")
+def rerender_command() -> None:
+    """Render every stored post and comment again (after a change to the allowlists)."""
+    posts = comments = 0
+    for post in db.session.scalars(select(Post)):
+        post.body_html = render_post(post.body_source)
+        posts += 1
+    for comment in db.session.scalars(select(Comment)):
+        comment.body_html = render_comment(comment.body_source)
+        comments += 1
+    db.session.commit()
+    click.echo(f"Rendered {posts} posts and {comments} comments again.")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(rerender_command)

@@ -1,0 +1,1 @@
+"""The comments blueprint: views.py holds its routes."""

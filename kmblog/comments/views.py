@@ -1,0 +1,50 @@
+"""Posting a comment: the form posts back to the post's own address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, request
+from flask_login import current_user
+
+from kmblog.blog.services import find_post
+from kmblog.blog.views import render_post_page
+from kmblog.comments.forms import CommentForm
+from kmblog.comments.services import CommentsClosed, NewComment, add_comment, hash_ip
+from kmblog.context import current_settings
+from kmblog.extensions import csrf
+from kmblog.models import CommentStatus, utcnow
+from kmblog.templating import post_url
+
+comments = Blueprint("comments", __name__)
+
+
+# The form checks its own CSRF token (FlaskForm), so that a stale token gives the
+# reader the form back with what they typed, not a bare 400 page.
+@csrf.exempt
+@comments.post("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>.html")
+def add(year: int, month: int, slug: str) -> Any:
+    """Publish (or hold) a comment, then return to it on the post (Post/Redirect/Get)."""
+    now = utcnow()
+    post = find_post(year, month, slug, now)
+    if post is None:
+        abort(404, description="There is no post at this address.")
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return render_post_page(post, form, now, status=400 if form.csrf_failed() else 422)
+    user = current_user if current_user.is_authenticated else None
+    try:
+        comment = add_comment(
+            post,
+            NewComment(body=form.body.data, name=form.name.data, url=form.url.data),
+            current_settings().comment_policy,
+            now,
+            ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
+            user=user,
+        )
+    except CommentsClosed:
+        abort(403, description="Comments on this post are closed.")
+    if comment.status == CommentStatus.PENDING:
+        flash("Thank you: your comment will appear once a moderator has approved it.")
+        return redirect(post_url(post) + "#comment-form", 303)
+    return redirect(post_url(post) + f"#c{comment.id}", 303)

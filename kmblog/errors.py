@@ -1,0 +1,58 @@
+"""Error pages in the blog's look. They show no sidebar: an error page must not depend
+on the database that may be the cause of the error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from kmblog.context import current_settings
+from kmblog.extensions import db
+
+TITLES = {
+    400: "That request could not be understood",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    413: "Too much at once",
+    422: "Please check what you entered",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+    503: "Back in a moment",
+}
+
+
+def _render(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    if code < 500:
+        # The blog's title on the page, when the database can give it.
+        try:
+            current_settings()
+        except SQLAlchemyError:
+            db.session.rollback()
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=TITLES.get(code, error.name),
+            description=error.description if code < 500 else None,
+        ),
+        code,
+    )
+
+
+def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if error.code is None or error.code < 400:
+            return error
+        return _render(error)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> Any:
+        # The failed request may have left the session mid-transaction.
+        db.session.rollback()
+        return _render(error)

@@ -1,0 +1,1 @@
+"""The feeds blueprint: views.py holds its routes."""

@@ -1,0 +1,97 @@
+"""Atom feeds with feedgen: the only module that builds a feed.
+
+It takes plain data (posts, comments, absolute URLs) and returns bytes; the views
+decide what goes in. Content is the sanitised HTML stored at save time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedgen.feed import FeedGenerator
+
+from kmblog.models import Comment, Post
+from kmblog.rendering import plain_excerpt
+
+GENERATOR = "kmblog"
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """A feed's own identity and links."""
+
+    atom_id: str
+    title: str
+    subtitle: str
+    self_url: str
+    page_url: str
+    # The time to show when the feed has no entries yet.
+    fallback_updated: datetime
+
+
+def post_atom_id(blog_atom_id: str, post: Post) -> str:
+    return f"{blog_atom_id}.post-{post.id}"
+
+
+def comment_atom_id(blog_atom_id: str, comment: Comment) -> str:
+    return f"{blog_atom_id}.comment-{comment.id}"
+
+
+def _new_feed(info: FeedInfo, updated: datetime) -> FeedGenerator:
+    feed = FeedGenerator()
+    feed.id(info.atom_id)
+    feed.title(info.title)
+    if info.subtitle:
+        feed.subtitle(info.subtitle)
+    feed.link(href=info.page_url, rel="alternate", type="text/html")
+    feed.link(href=info.self_url, rel="self", type="application/atom+xml")
+    feed.updated(updated)
+    feed.generator(GENERATOR)
+    return feed
+
+
+def build_posts_feed(
+    info: FeedInfo,
+    blog_atom_id: str,
+    posts: list[Post],
+    post_url: Callable[[Post], str],
+    label_url: Callable[[str], str],
+) -> bytes:
+    """Atom for a list of posts, newest first."""
+    updated = max((post.updated_at for post in posts), default=info.fallback_updated)
+    feed = _new_feed(info, updated)
+    for post in posts:
+        entry = feed.add_entry(order="append")
+        entry.id(post_atom_id(blog_atom_id, post))
+        entry.title(post.title)
+        entry.link(href=post_url(post), rel="alternate", type="text/html")
+        entry.published(post.published_at)
+        entry.updated(max(post.updated_at, post.published_at or post.updated_at))
+        entry.author(name=post.author.display_name)
+        for label in post.labels:
+            entry.category(term=label.name, scheme=label_url(label.name), label=label.name)
+        entry.content(post.body_html, type="html")
+    return feed.atom_str(pretty=True)
+
+
+def build_comments_feed(
+    info: FeedInfo,
+    blog_atom_id: str,
+    comments: list[Comment],
+    comment_url: Callable[[Comment], str],
+) -> bytes:
+    """Atom for a list of comments, newest first."""
+    updated = max((comment.created_at for comment in comments), default=info.fallback_updated)
+    feed = _new_feed(info, updated)
+    for comment in comments:
+        entry = feed.add_entry(order="append")
+        entry.id(comment_atom_id(blog_atom_id, comment))
+        entry.title(plain_excerpt(comment.body_source) or f"Comment on {comment.post.title}")
+        entry.link(href=comment_url(comment), rel="alternate", type="text/html")
+        entry.published(comment.created_at)
+        entry.updated(comment.created_at)
+        entry.author(name=comment.display_name)
+        entry.content(comment.body_html, type="html")
+    return feed.atom_str(pretty=True)

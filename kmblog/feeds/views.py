@@ -1,0 +1,125 @@
+"""Atom feeds at Blogger's addresses, read through the same queries as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+
+from kmblog.blog.services import (
+    PostFilter,
+    find_visible_post,
+    latest_comments,
+    list_posts,
+    load_sidebar,
+)
+from kmblog.context import current_settings
+from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
+from kmblog.models import Comment, Settings, utcnow
+from kmblog.templating import label_url, post_url
+
+feeds = Blueprint("feeds", __name__)
+
+ATOM = "application/atom+xml; charset=utf-8"
+
+
+def _feed_size(settings: Settings) -> int:
+    """Blogger's max-results, within reason; the blog's setting otherwise."""
+    wanted = request.args.get("max-results", type=int) or settings.items_per_feed
+    return max(1, min(wanted, current_app.config["MAX_RESULTS_LIMIT"]))
+
+
+def _atom(body: bytes) -> Response:
+    return Response(body, content_type=ATOM)
+
+
+def _external_post_url(post: Any) -> str:
+    return post_url(post, external=True)
+
+
+def _external_label_url(name: str) -> str:
+    return label_url(name, external=True)
+
+
+def _comment_url(comment: Comment) -> str:
+    return f"{post_url(comment.post, external=True)}#c{comment.id}"
+
+
+def _posts_feed(settings: Settings, post_filter: PostFilter, info: FeedInfo) -> Response:
+    listing = list_posts(utcnow(), post_filter, _feed_size(settings))
+    return _atom(
+        build_posts_feed(
+            info, settings.atom_id, listing.posts, _external_post_url, _external_label_url
+        )
+    )
+
+
+@feeds.get("/feeds/posts/default")
+def posts() -> Response:
+    """Atom: the newest posts."""
+    settings = current_settings()
+    info = FeedInfo(
+        atom_id=settings.atom_id,
+        title=settings.title,
+        subtitle=settings.description,
+        self_url=url_for("feeds.posts", _external=True),
+        page_url=url_for("blog.index", _external=True),
+        fallback_updated=utcnow(),
+    )
+    return _posts_feed(settings, PostFilter(), info)
+
+
+@feeds.get("/feeds/posts/default/-/<path:name>")
+def label_posts(name: str) -> Any:
+    """Atom: the newest posts with one label."""
+    settings = current_settings()
+    found = load_sidebar(utcnow()).find_label(name)
+    if found is None:
+        abort(404, description=f"No post has the label “{name}”.")
+    if found.name != name:
+        return redirect(url_for("feeds.label_posts", name=found.name), 301)
+    info = FeedInfo(
+        atom_id=f"{settings.atom_id}.label-{found.id}",
+        title=f"{settings.title}: {found.name}",
+        subtitle=settings.description,
+        self_url=url_for("feeds.label_posts", name=found.name, _external=True),
+        page_url=label_url(found.name, external=True),
+        fallback_updated=utcnow(),
+    )
+    return _posts_feed(settings, PostFilter(label_id=found.id), info)
+
+
+@feeds.get("/feeds/comments/default")
+def comments() -> Response:
+    """Atom: the newest comments on the whole blog."""
+    settings = current_settings()
+    info = FeedInfo(
+        atom_id=f"{settings.atom_id}.comments",
+        title=f"{settings.title}: Comments",
+        subtitle=settings.description,
+        self_url=url_for("feeds.comments", _external=True),
+        page_url=url_for("blog.index", _external=True),
+        fallback_updated=utcnow(),
+    )
+    found = latest_comments(utcnow(), _feed_size(settings))
+    return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url))
+
+
+@feeds.get("/feeds/<int:post_id>/comments/default")
+def post_comments(post_id: int) -> Response:
+    """Atom: the comments on one post."""
+    settings = current_settings()
+    now = utcnow()
+    post = find_visible_post(post_id, now)
+    if post is None:
+        abort(404, description="There is no post with that number.")
+    info = FeedInfo(
+        atom_id=f"{settings.atom_id}.post-{post.id}.comments",
+        title=f"{settings.title}: Comments on {post.title}",
+        subtitle="",
+        self_url=url_for("feeds.post_comments", post_id=post.id, _external=True),
+        page_url=post_url(post, external=True),
+        fallback_updated=post.published_at or now,
+    )
+    found = latest_comments(now, _feed_size(settings), post_id=post.id)
+    return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url))

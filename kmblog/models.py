@@ -1,0 +1,277 @@
+"""The data model: authors, posts, labels, comments and the blog's settings.
+
+Models hold columns, invariants and small derived properties; queries live in services.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, and feedgen refuses naive datetimes, so every value is
+    converted to UTC on the way in and tagged UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        # SQLite compares stored text: keep one form, without a zone suffix.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _str_enum(enum_class: type[enum.StrEnum], name: str) -> Enum:
+    """A StrEnum stored as VARCHAR plus a CHECK constraint, the same on every database."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    AUTHOR = "author"
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class PostKind(enum.StrEnum):
+    ARTICLE = "article"
+    PLAN = "plan"
+    STRATEGY = "strategy"
+
+
+class CommentStatus(enum.StrEnum):
+    PUBLISHED = "published"
+    PENDING = "pending"
+    SPAM = "spam"
+    DELETED = "deleted"
+
+
+class CommentPolicy(enum.StrEnum):
+    OPEN = "open"
+    MODERATED = "moderated"
+    CLOSED = "closed"
+
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
+
+
+class Base(DeclarativeBase):
+    # Named constraints let Alembic alter them later, SQLite included (batch mode).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+post_labels = Table(
+    "post_labels",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("label_id", ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True),
+    # The label pages and label counts start from the label.
+    Index("ix_post_labels_label_id_post_id", "label_id", "post_id"),
+)
+
+
+class User(UserMixin, Base):
+    """An author of the blog."""
+
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # None: the author cannot sign in (for example, imported from another blog).
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_str_enum(Role, "role"), default=Role.AUTHOR)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    posts: Mapped[list[Post]] = relationship(back_populates="author")
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Label(Base):
+    """A label as the author typed it ("KM Strategy"); its URL uses the name itself."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+
+    posts: Mapped[list[Post]] = relationship(secondary=post_labels, back_populates="labels")
+
+
+class Post(Base):
+    """A dated article. Its URL is /YYYY/MM/slug.html, year and month fixed when published."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("year", "month", "slug", name="uq_posts_year_month_slug"),
+        # Newest-first listings and keyset paging walk this index.
+        Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
+        Index("ix_posts_year_month", "year", "month"),
+    )
+
+    id: Mapped[intpk]
+    title: Mapped[str] = mapped_column(String(300))
+    slug: Mapped[str] = mapped_column(String(200))
+    # Local (blog time zone) year and month of first publication: the URL's folders.
+    year: Mapped[int | None]
+    month: Mapped[int | None]
+    body_source: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[PostStatus] = mapped_column(
+        _str_enum(PostStatus, "post_status"), default=PostStatus.DRAFT
+    )
+    kind: Mapped[PostKind] = mapped_column(
+        _str_enum(PostKind, "post_kind"), default=PostKind.ARTICLE
+    )
+    # A time in the future means scheduled: readers see the post from that moment.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    comments_open: Mapped[bool] = mapped_column(default=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    companion_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+
+    author: Mapped[User] = relationship(back_populates="posts")
+    labels: Mapped[list[Label]] = relationship(
+        secondary=post_labels, back_populates="posts", order_by=Label.name
+    )
+    companion: Mapped[Post | None] = relationship(
+        remote_side="Post.id", post_update=True
+    )  # post_update: a plan and its strategy point at each other
+
+    @property
+    def path_parts(self) -> tuple[int, int, str]:
+        """(year, month, slug) of the public URL; only meaningful once published."""
+        if self.year is None or self.month is None:
+            raise ValueError(f"post {self.id} has no public URL yet")
+        return self.year, self.month, self.slug
+
+    def is_visible(self, now: datetime) -> bool:
+        """True when readers may see this post at `now`."""
+        return (
+            self.status == PostStatus.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= now
+        )
+
+
+class Comment(Base):
+    """A reader's comment under a post, anonymous or named."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        # A post's thread and the per-post counts.
+        Index("ix_comments_post_id_status_created_at", "post_id", "status", "created_at"),
+        # The blog-wide comments feed.
+        Index("ix_comments_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    # Empty means "Anonymous".
+    author_name: Mapped[str] = mapped_column(String(100), default="")
+    author_url: Mapped[str] = mapped_column(String(2000), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body_source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    status: Mapped[CommentStatus] = mapped_column(
+        _str_enum(CommentStatus, "comment_status"), default=CommentStatus.PUBLISHED
+    )
+    # The poster's address only as a salted hash: enough to spot floods, not to identify.
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    post: Mapped[Post] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        return self.author_name or "Anonymous"
+
+
+class Settings(Base):
+    """The blog's settings: exactly one row, id 1, created by the first migration."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[intpk]
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    about: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    posts_per_page: Mapped[int] = mapped_column(default=5)
+    items_per_feed: Mapped[int] = mapped_column(default=25)
+    comment_policy: Mapped[CommentPolicy] = mapped_column(
+        _str_enum(CommentPolicy, "comment_policy"), default=CommentPolicy.OPEN
+    )
+    # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
+    atom_id: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,133 @@
+"""Fixtures: a real database built by the migrations, an app, a client, a query counter.
+
+SQLite (a temporary file) by default; PostgreSQL when KMBLOG_TEST_DATABASE_URL is set.
+The schema is migrated once per run; each test starts from empty tables and the
+settings row as the migration made it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+
+from kmblog import create_app
+from kmblog.extensions import db
+from kmblog.models import Base, Settings
+from tests.factories import BlogBuilder
+
+POSTGRES_URL = os.environ.get("KMBLOG_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if POSTGRES_URL:
+        # A clean schema each run: the migrations, not leftovers, make the tables.
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kmblog.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run the migrations once; return the settings row they made, to restore per test."""
+    app = _make_app(database_url, tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+        settings = db.session.get(Settings, 1)
+        assert settings is not None
+        snapshot = {c.key: getattr(settings, c.key) for c in Settings.__table__.columns}
+        db.session.remove()
+        db.engine.dispose()
+    return snapshot
+
+
+def _make_app(database_url: str, instance: Path) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SERVER_NAME": "blog.test",
+        }
+    )
+
+
+@pytest.fixture
+def app(database_url: str, migrated: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    # No app context stays pushed: each request gets its own, as in production (a
+    # shared one would share `g` and the session's identity map between requests).
+    app = _make_app(database_url, tmp_path)
+    yield app
+    with app.app_context():
+        _reset_tables(migrated)
+        db.engine.dispose()
+
+
+def _reset_tables(settings: dict[str, Any]) -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "settings":
+                connection.execute(table.delete())
+        connection.execute(Settings.__table__.update().values(**settings))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+class QueryCounter:
+    """Counts the SQL statements the app sends while it is active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask):  # type: ignore[no-untyped-def]
+    """`with count_queries() as queries:` then `len(queries)`."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+            counter.statements.append(statement)
+
+        with app.app_context():
+            engine: Engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting
+
+
+@pytest.fixture
+def blog(app: Flask) -> BlogBuilder:
+    """Builds blog content through the real services; see tests/factories.py."""
+    return BlogBuilder(app)

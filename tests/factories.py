@@ -1,0 +1,135 @@
+"""Test data made through the same services the app uses, with small typed defaults.
+
+BlogBuilder methods push their own app context and return plain references (ids and
+URLs), so tests talk to the app over HTTP the way a reader does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from kmblog.auth.services import create_user
+from kmblog.blog.services import get_settings
+from kmblog.comments.services import NewComment, add_comment
+from kmblog.extensions import db
+from kmblog.manage.services import PostDraft, create_post
+from kmblog.models import CommentPolicy, CommentStatus, Post, Role, User, utcnow
+
+BASE_TIME = datetime(2009, 6, 29, 15, 7, tzinfo=UTC)
+_serial = count(1)
+
+
+@dataclass(frozen=True)
+class PostRef:
+    id: int
+    title: str
+    url: str  # the path, /YYYY/MM/slug.html, or "" when not published
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CommentRef:
+    id: int
+    post_id: int
+
+
+class BlogBuilder:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._author_id: int | None = None
+
+    def settings(self, **values: Any) -> None:
+        with self.app.app_context():
+            settings = get_settings()
+            for key, value in values.items():
+                setattr(settings, key, value)
+            db.session.commit()
+
+    def author(self, username: str = "", **overrides: Any) -> int:
+        with self.app.app_context():
+            user = create_user(
+                username or f"author{next(_serial)}",
+                overrides.pop("password", None),
+                overrides.pop("role", Role.AUTHOR),
+                utcnow(),
+                **{"display_name": "Dave Author", **overrides},
+            )
+            return user.id
+
+    def post(
+        self,
+        title: str = "",
+        body: str = "Knowledge needs come before tools.",
+        labels: tuple[str, ...] = (),
+        published: datetime | None = BASE_TIME,
+        draft: bool = False,
+        author_id: int | None = None,
+        comments_open: bool = True,
+    ) -> PostRef:
+        """A post; published at `published` unless `draft` (a future time = scheduled)."""
+        with self.app.app_context():
+            if author_id is None:
+                if self._author_id is None:
+                    self._author_id = self.author()
+                author_id = self._author_id
+            author = db.session.get(User, author_id)
+            assert author is not None
+            post = create_post(
+                author,
+                PostDraft(
+                    title=title or f"Post number {next(_serial)}",
+                    body=body,
+                    labels=labels,
+                    comments_open=comments_open,
+                ),
+                now=published or utcnow(),
+                publish_at=None if draft else published,
+            )
+            url = "" if post.year is None else f"/{post.year:04d}/{post.month:02d}/{post.slug}.html"
+            return PostRef(post.id, post.title, url, post.published_at)
+
+    def posts(
+        self,
+        n: int,
+        start: datetime = BASE_TIME,
+        step: timedelta = timedelta(days=1),
+        **kwargs: Any,
+    ) -> list[PostRef]:
+        """`n` posts, the first at `start`, each `step` later; returned oldest first."""
+        return [
+            self.post(title=f"Series post {i}", published=start + i * step, **kwargs)
+            for i in range(n)
+        ]
+
+    def comment(
+        self,
+        post: PostRef,
+        body: str = "A useful distinction.",
+        name: str = "",
+        url: str = "",
+        at: datetime | None = None,
+        status: CommentStatus | None = None,
+    ) -> CommentRef:
+        with self.app.app_context():
+            stored_post = db.session.get(Post, post.id)
+            assert stored_post is not None
+            comment = add_comment(
+                stored_post,
+                NewComment(body=body, name=name, url=url),
+                CommentPolicy.OPEN,
+                at or (post.published_at or BASE_TIME) + timedelta(hours=1),
+            )
+            if status is not None:
+                comment.status = status
+                db.session.commit()
+            return CommentRef(comment.id, post.id)
+
+    def count(self, model: type) -> int:
+        with self.app.app_context():
+            return db.session.scalar(select(func.count()).select_from(model)) or 0
