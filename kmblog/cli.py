@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from kmblog.auth.services import UserError, create_user
@@ -15,7 +16,7 @@ from kmblog.models import Comment, Post, Role, utcnow
 from kmblog.rendering import render_comment, render_post
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_cli() -> None:
     """Manage authors."""
 
@@ -45,6 +46,7 @@ def create_user_command(
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Fill an empty blog with the demo articles, labels and comments."""
     if db.session.scalar(select(func.count()).select_from(Post)):
@@ -55,6 +57,7 @@ def demo_command() -> None:
 
 
 @click.command("rerender")
+@with_appcontext
 def rerender_command() -> None:
     """Render every stored post and comment again (after a change to the allowlists)."""
     posts = comments = 0

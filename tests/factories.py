@@ -52,6 +52,7 @@ class BlogBuilder:
             db.session.commit()
 
     def author(self, username: str = "", **overrides: Any) -> int:
+        """An author; the first one made writes the posts that name no author."""
         with self.app.app_context():
             user = create_user(
                 username or f"author{next(_serial)}",
@@ -60,6 +61,8 @@ class BlogBuilder:
                 utcnow(),
                 **{"display_name": "Dave Author", **overrides},
             )
+            if self._author_id is None:
+                self._author_id = user.id
             return user.id
 
     def post(

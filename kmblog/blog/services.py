@@ -152,18 +152,17 @@ def list_posts(
     limit: int,
     before: Cursor | None = None,
     after: Cursor | None = None,
+    titles_only: bool = False,
 ) -> PostListing:
     """One page of visible posts, newest first, with labels, authors and comment counts.
 
     `before` pages towards older posts ("Older Posts"), `after` towards newer ones
-    ("Newer Posts", Blogger's reverse-paginate). Three queries in all.
+    ("Newer Posts", Blogger's reverse-paginate). Three queries in all; one when
+    `titles_only` (no labels, no comment counts).
     """
-    query = _filtered(
-        select(Post)
-        .where(visible(now))
-        .options(joinedload(Post.author), selectinload(Post.labels)),
-        post_filter,
-    )
+    query = _filtered(select(Post).where(visible(now)), post_filter)
+    if not titles_only:
+        query = query.options(joinedload(Post.author), selectinload(Post.labels))
     if after is not None:
         query = query.where(_newer_than(after)).order_by(Post.published_at.asc(), Post.id.asc())
     else:
@@ -181,7 +180,8 @@ def list_posts(
         older = Cursor.of(posts[-1]) if more else None
         # Any page reached through a cursor has newer posts before it.
         newer = None if before is None else Cursor.of(posts[0]) if posts else before
-    return PostListing(posts, comment_counts([post.id for post in posts]), older, newer)
+    counts = {} if titles_only else comment_counts([post.id for post in posts])
+    return PostListing(posts, counts, older, newer)
 
 
 def comment_counts(post_ids: list[int]) -> dict[int, int]:

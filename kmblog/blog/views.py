@@ -67,8 +67,10 @@ def page_context(now: datetime, sidebar: Sidebar | None = None) -> dict[str, Any
 def _parse_paging() -> Paging:
     """Blogger's paging parameters: updated-max, max-results, reverse-paginate."""
     settings = current_settings()
-    limit = request.args.get("max-results", type=int) or settings.posts_per_page
-    limit = max(1, min(limit, current_app.config["MAX_RESULTS_LIMIT"]))
+    limit = request.args.get("max-results", type=int)
+    if limit is None or limit < 1:
+        limit = settings.posts_per_page
+    limit = min(limit, current_app.config["MAX_RESULTS_LIMIT"])
     raw = request.args.get("updated-max")
     if not raw:
         return Paging(None, None, limit)
@@ -97,7 +99,9 @@ def _cursor_url(cursor: Cursor | None, limit: int, reverse: bool = False) -> str
         args["cursor-id"] = cursor.post_id
     if reverse:
         args["reverse-paginate"] = "true"
-    return url_for(request.endpoint or "blog.index", **args)
+    # The home page's older posts live under /search, as on Blogger.
+    endpoint = request.endpoint if request.endpoint != "blog.index" else "blog.search"
+    return url_for(endpoint or "blog.search", **args)
 
 
 def _group_by_day(posts: list[Post]) -> list[Day]:
@@ -238,7 +242,12 @@ def profile(username: str) -> Any:
         abort(404, description="There is no author by that name.")
     paging = _parse_paging()
     listing = list_posts(
-        now, PostFilter(author_id=author.id), paging.limit, paging.before, paging.after
+        now,
+        PostFilter(author_id=author.id),
+        paging.limit,
+        paging.before,
+        paging.after,
+        titles_only=True,
     )
     return render_template(
         "blog/profile.html",

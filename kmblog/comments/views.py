@@ -10,7 +10,13 @@ from flask_login import current_user
 from kmblog.blog.services import find_post
 from kmblog.blog.views import render_post_page
 from kmblog.comments.forms import CommentForm
-from kmblog.comments.services import CommentsClosed, NewComment, add_comment, hash_ip
+from kmblog.comments.services import (
+    CommentsClosed,
+    NewComment,
+    add_comment,
+    comments_open,
+    hash_ip,
+)
 from kmblog.context import current_settings
 from kmblog.extensions import csrf
 from kmblog.models import CommentStatus, utcnow
@@ -29,6 +35,9 @@ def add(year: int, month: int, slug: str) -> Any:
     post = find_post(year, month, slug, now)
     if post is None:
         abort(404, description="There is no post at this address.")
+    policy = current_settings().comment_policy
+    if not comments_open(post, policy):
+        abort(403, description="Comments on this post are closed.")
     form = CommentForm()
     if not form.validate_on_submit():
         return render_post_page(post, form, now, status=400 if form.csrf_failed() else 422)
@@ -37,7 +46,7 @@ def add(year: int, month: int, slug: str) -> Any:
         comment = add_comment(
             post,
             NewComment(body=form.body.data, name=form.name.data, url=form.url.data),
-            current_settings().comment_policy,
+            policy,
             now,
             ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
             user=user,

@@ -25,8 +25,10 @@ ATOM = "application/atom+xml; charset=utf-8"
 
 def _feed_size(settings: Settings) -> int:
     """Blogger's max-results, within reason; the blog's setting otherwise."""
-    wanted = request.args.get("max-results", type=int) or settings.items_per_feed
-    return max(1, min(wanted, current_app.config["MAX_RESULTS_LIMIT"]))
+    wanted = request.args.get("max-results", type=int)
+    if wanted is None or wanted < 1:
+        wanted = settings.items_per_feed
+    return min(wanted, current_app.config["MAX_RESULTS_LIMIT"])
 
 
 def _atom(body: bytes) -> Response:

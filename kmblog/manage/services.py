@@ -110,9 +110,9 @@ def _publish(post: Post, publish_at: datetime) -> None:
     post.status = PostStatus.PUBLISHED
     post.published_at = publish_at
     if post.year is None:
+        with db.session.no_autoflush:
+            post.slug = _unique_slug(post.slug, local.year, local.month, post.id)
         post.year, post.month = local.year, local.month
-        db.session.flush()
-        post.slug = _unique_slug(post.slug, local.year, local.month, post.id)
 
 
 def pair_companions(plan: Post, strategy: Post) -> None:

@@ -1,0 +1,67 @@
+"""No page runs more SQL as the blog grows: counts on a small and a bigger blog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import BASE_TIME
+
+MAX_QUERIES = 6
+
+PAGES = [
+    "/",
+    "{post}",
+    "/search?updated-max=2009-07-04T00:00:00%2B00:00&max-results=3",
+    "/search/label/Tools",
+    "/2009/",
+    "/2009/07/",
+    "/search?q=series",
+    "/profile/writer",
+    "/feeds/posts/default",
+    "/feeds/posts/default/-/Tools",
+    "/feeds/comments/default",
+    "/feeds/{post_id}/comments/default",
+]
+
+
+def grow(blog, posts: int, comments_each: int, labels: int):  # type: ignore[no-untyped-def]
+    made = []
+    for i in range(posts):
+        post = blog.post(
+            title=f"Series post {i}",
+            labels=("Tools", *(f"Label {j}" for j in range(i % labels + 1))),
+            published=BASE_TIME + timedelta(days=i),
+        )
+        for _ in range(comments_each):
+            blog.comment(post, name="Dave")
+        made.append(post)
+    return made[len(made) // 2]
+
+
+def measure(client, count_queries, post) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    counts = {}
+    for page in PAGES:
+        url = page.format(post=post.url, post_id=post.id)
+        client.get(url)  # a first request may set up the session
+        with count_queries() as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[page] = len(queries)
+    return counts
+
+
+@pytest.fixture
+def writer(blog):  # type: ignore[no-untyped-def]
+    return blog.author("writer")
+
+
+def test_query_counts_do_not_grow_with_posts_labels_and_comments(
+    app, client, blog, count_queries, writer
+):
+    small = measure(client, count_queries, grow(blog, posts=3, comments_each=1, labels=1))
+    big = measure(client, count_queries, grow(blog, posts=40, comments_each=6, labels=8))
+    assert big == small
+    for page, count in big.items():
+        assert count <= MAX_QUERIES, f"{page}: {count} queries"

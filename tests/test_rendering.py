@@ -1,0 +1,168 @@
+"""The one rendering module: safe output, linear cost, clean stored text."""
+
+from __future__ import annotations
+
+import time
+from html.parser import HTMLParser
+
+import pytest
+
+from kmblog.rendering import clean_text, commenter_link, render_comment, render_post
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href=" javascript:alert(1)">x</a>',
+    '<a href="&#106;avascript:alert(1)">x</a>',
+    '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+    '<a href="http://ok.example" onclick="alert(1)">x</a>',
+    '<b onmouseover="alert(1)">bold</b>',
+    "<svg onload=alert(1)>",
+    "<iframe src=javascript:alert(1)>",
+    "<<script>script>alert(1)<</script>/script>",
+    '<a href="http://x.example/"onmouseover="alert(1)">x</a>',
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    "![x](javascript:alert(1))",
+    "<math><mi xlink:href=javascript:alert(1)>x</mi></math>",
+]
+
+
+class _Elements(HTMLParser):
+    """Every element and attribute in a piece of HTML."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        self.found.append((tag, dict(attrs)))
+
+
+def assert_harmless(html: str) -> None:
+    for tag, attrs in _Elements(html).found:
+        assert tag not in {"script", "img", "svg", "iframe", "style", "math", "object"}, html
+        for name, value in attrs.items():
+            assert not name.startswith("on"), html
+            if name in {"href", "src"}:
+                assert (value or "").strip().lower().startswith(("http:", "https:", "mailto:")), (
+                    html
+                )
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_comments_render_harmless(payload):
+    assert_harmless(render_comment(payload))
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_markdown_in_posts_renders_harmless(payload):
+    html = render_post(payload)
+    for tag, attrs in _Elements(html).found:
+        assert tag not in {"script", "svg", "iframe", "style", "math"}, html
+        for name, value in attrs.items():
+            assert not name.startswith("on"), html
+            if name in {"href", "src"}:
+                assert not (value or "").strip().lower().startswith(("javascript", "data")), html
+
+
+def test_typed_tags_outside_the_allowlist_show_as_text():
+    assert render_comment("I wrote <script>x</script>") == (
+        "<p>I wrote &lt;script&gt;x&lt;/script&gt;</p>"
+    )
+
+
+def test_allowed_comment_tags_and_links():
+    html = render_comment('<b>bold</b> <i>it</i> <a href="https://example.org/a?b=1&c=2">link</a>')
+    assert "<b>bold</b>" in html
+    assert "<i>it</i>" in html
+    assert 'href="https://example.org/a?b=1&amp;c=2"' in html
+    assert 'rel="nofollow ugc noopener"' in html
+
+
+def test_bare_addresses_become_nofollow_links():
+    html = render_comment("See https://example.org/page.")
+    assert '<a href="https://example.org/page" rel="nofollow ugc noopener">' in html
+    assert html.endswith("</a>.</p>")
+
+
+def test_unclosed_and_crossed_tags_are_balanced():
+    html = render_comment("<b>one <i>two</b> three</i>\n\n<blockquote>quoted")
+    assert html == (
+        "<p><b>one <i>two</i></b> three&lt;/i&gt;</p><blockquote><p>quoted</p></blockquote>"
+    )
+
+
+def test_posts_keep_headings_tables_code_and_images():
+    html = render_post(
+        "## Goals\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <x>\n```\n\n"
+        "![chart](https://example.org/c.png)"
+    )
+    assert '<h2 id="goals">Goals</h2>' in html
+    assert "<table>" in html and "<td>1</td>" in html
+    assert "<pre><code>code &lt;x&gt;\n</code></pre>" in html
+    assert '<img alt="chart" src="https://example.org/c.png">' in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\x00b\x01c\x08d\x0be\x0cf\x0eg\x1fh\x7fi", "a\ud800b", "a\r\nb\rc"],
+)
+def test_clean_text_removes_control_characters_but_keeps_newlines_and_tabs(text):
+    cleaned = clean_text(text + "\tend\n")
+    assert all(ch in "\t\n" or ord(ch) >= 32 for ch in cleaned)
+    assert cleaned.endswith("\tend\n")
+    assert "\r" not in cleaned
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "ftp://example.org",
+        "//example.org",
+        "example.org",
+    ],
+)
+def test_a_commenter_link_is_made_only_for_http_addresses(url):
+    assert "<a" not in str(commenter_link("Dave", url))
+    assert str(commenter_link("<b>Dave</b>", url)) == "&lt;b&gt;Dave&lt;/b&gt;"
+
+
+def test_an_empty_name_is_anonymous():
+    assert str(commenter_link("", "")) == "Anonymous"
+
+
+# Inputs that make Python-Markdown or html5lib slow (nested brackets, unclosed tags,
+# entity soup): the comment renderer must stay linear.
+SLOW_INPUTS = {
+    "brackets": "[" * 4096,
+    "unclosed anchors": "<a " * 1365,
+    "angle brackets": "<" * 4096,
+    "nested bold": "<b>" * 1365,
+    "nested quotes": "<blockquote>" * 341,
+    "ampersands": "&" * 4096,
+    "paragraphs": "a\n\n" * 1365,
+    "links": "http://a.b " * 372,
+    "stray closers": "</b>" * 1024,
+    "emphasis": "*_" * 2048,
+    "anchors with href": '<a href="http://a.b/">' * 180,
+}
+
+
+@pytest.mark.parametrize("text", SLOW_INPUTS.values(), ids=SLOW_INPUTS.keys())
+def test_any_4096_character_comment_renders_in_well_under_100_ms(text):
+    text = text[:4096]
+    render_comment("warm up")
+    best = min(_timed(render_comment, text) for _ in range(3))
+    assert best < 0.1, f"{best * 1000:.0f} ms"
+
+
+def _timed(function, argument) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    function(argument)
+    return time.perf_counter() - start
