@@ -100,6 +100,9 @@ class CommentPolicy(enum.StrEnum):
     CLOSED = "closed"
 
 
+# Ids are 32-bit integers on PostgreSQL; a bigger number from a URL cannot name a row.
+MAX_ID = 2**31 - 1
+
 intpk = Annotated[int, mapped_column(primary_key=True)]
 timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
 

@@ -115,10 +115,26 @@ def test_blogger_style_updated_max_is_understood(client, blog):
     assert titles(html) == ["Old"]
 
 
-def test_a_malformed_updated_max_is_a_400_page(client):
-    response = client.get("/search?updated-max=not-a-date")
+@pytest.mark.parametrize(
+    "query",
+    [
+        "updated-max=not-a-date",
+        "updated-max=2009-13-45T00:00:00",
+        "updated-max=9999-12-31T23:59:59-14:00",
+        "updated-max=0001-01-01T00:00:00%2B14:00",
+        "updated-max=2009-07-01T00:00:00Z&cursor-id=99999999999999999999",
+        "updated-max=2009-07-01T00:00:00Z&cursor-id=-1",
+    ],
+)
+def test_a_malformed_paging_cursor_is_a_400_page(client, blog, query):
+    blog.post()
+    response = client.get(f"/search?{query}")
     assert response.status_code == 400
-    assert "ISO 8601" in response.text
+    assert "That request could not be understood" in response.text
+
+
+def test_a_post_number_too_big_for_the_database_is_a_404(client):
+    assert client.get("/feeds/99999999999999999999/comments/default").status_code == 404
 
 
 def test_post_page_shows_post_comments_form_and_neighbours(client, blog):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -23,7 +23,7 @@ from kmblog.blog.services import (
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
 from kmblog.context import current_settings, current_zone, to_local
-from kmblog.models import Post, utcnow
+from kmblog.models import MAX_ID, Post, utcnow
 
 blog = Blueprint("blog", __name__)
 
@@ -76,11 +76,14 @@ def _parse_paging() -> Paging:
         return Paging(None, None, limit)
     try:
         moment = datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=current_zone())
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         abort(400, description="The updated-max date is not an ISO 8601 date and time.")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=current_zone())
     post_id = request.args.get("cursor-id", type=int)
+    if post_id is not None and not 0 < post_id <= MAX_ID:
+        abort(400, description="The cursor-id is not a post number.")
     cursor = Cursor(moment, post_id)
     if request.args.get("reverse-paginate") == "true":
         return Paging(None, cursor, limit)

@@ -15,7 +15,7 @@ from kmblog.blog.services import (
 )
 from kmblog.context import current_settings
 from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
-from kmblog.models import Comment, Settings, utcnow
+from kmblog.models import MAX_ID, Comment, Settings, utcnow
 from kmblog.templating import label_url, post_url
 
 feeds = Blueprint("feeds", __name__)
@@ -112,7 +112,7 @@ def post_comments(post_id: int) -> Response:
     """Atom: the comments on one post."""
     settings = current_settings()
     now = utcnow()
-    post = find_visible_post(post_id, now)
+    post = find_visible_post(post_id, now) if post_id <= MAX_ID else None
     if post is None:
         abort(404, description="There is no post with that number.")
     info = FeedInfo(
