@@ -52,6 +52,11 @@ def _new_feed(info: FeedInfo, updated: datetime) -> FeedGenerator:
     return feed
 
 
+def _post_updated(post: Post) -> datetime:
+    """An entry changes when it is edited, and is new when it is published."""
+    return max(post.updated_at, post.published_at or post.updated_at)
+
+
 def build_posts_feed(
     info: FeedInfo,
     blog_atom_id: str,
@@ -60,7 +65,7 @@ def build_posts_feed(
     label_url: Callable[[str], str],
 ) -> bytes:
     """Atom for a list of posts, newest first."""
-    updated = max((post.updated_at for post in posts), default=info.fallback_updated)
+    updated = max((_post_updated(post) for post in posts), default=info.fallback_updated)
     feed = _new_feed(info, updated)
     for post in posts:
         entry = feed.add_entry(order="append")
@@ -68,7 +73,7 @@ def build_posts_feed(
         entry.title(post.title)
         entry.link(href=post_url(post), rel="alternate", type="text/html")
         entry.published(post.published_at)
-        entry.updated(max(post.updated_at, post.published_at or post.updated_at))
+        entry.updated(_post_updated(post))
         entry.author(name=post.author.display_name)
         for label in post.labels:
             entry.category(term=label.name, scheme=label_url(label.name), label=label.name)
