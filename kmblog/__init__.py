@@ -16,6 +16,7 @@ from kmblog.blog.views import blog as blog_blueprint
 from kmblog.comments.views import comments as comments_blueprint
 from kmblog.extensions import csrf, db, login_manager, migrate
 from kmblog.feeds.views import feeds as feeds_blueprint
+from kmblog.manage.views import manage as manage_blueprint
 from kmblog.templating import register_template_helpers
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -57,6 +58,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(comments_blueprint)
     app.register_blueprint(feeds_blueprint)
     app.register_blueprint(auth_blueprint)
+    app.register_blueprint(manage_blueprint)
     errors.register_error_pages(app)
     register_template_helpers(app)
     cli.register_commands(app)

@@ -207,6 +207,9 @@ class Post(Base):
     labels: Mapped[list[Label]] = relationship(
         secondary=post_labels, back_populates="posts", order_by=Label.name
     )
+    # A short public "what changed" note, shown under a post edited after publication.
+    change_note: Mapped[str] = mapped_column(Text, default="")
+
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
     )  # post_update: a plan and its strategy point at each other
@@ -225,6 +228,19 @@ class Post(Base):
             and self.published_at is not None
             and self.published_at <= now
         )
+
+
+class PostRedirect(Base):
+    """An address a post had before its slug or date changed: it keeps answering (301)."""
+
+    __tablename__ = "post_redirects"
+    __table_args__ = (UniqueConstraint("year", "month", "slug", name="uq_post_redirects_path"),)
+
+    id: Mapped[intpk]
+    year: Mapped[int]
+    month: Mapped[int]
+    slug: Mapped[str] = mapped_column(String(200))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
 
 
 class Comment(Base):
@@ -276,5 +292,8 @@ class Settings(Base):
     comment_policy: Mapped[CommentPolicy] = mapped_column(
         _str_enum(CommentPolicy, "comment_policy"), default=CommentPolicy.OPEN
     )
+    # Hold comments on posts older than this many days for moderation (Blogger's
+    # option); None: never.
+    moderate_after_days: Mapped[int | None]
     # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
     atom_id: Mapped[str] = mapped_column(String(200))

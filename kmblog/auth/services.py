@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from kmblog.extensions import db
 from kmblog.models import Role, User
 from kmblog.rendering import clean_line
+
+MIN_PASSWORD_LENGTH = 8
+_DUMMY_HASH = generate_password_hash("not a real password")
 
 
 class UserError(ValueError):
@@ -31,8 +34,8 @@ def create_user(
         raise UserError("a username is 1 to 64 characters, without spaces or / ? # %")
     if db.session.scalars(select(User.id).where(User.username == username)).first():
         raise UserError(f"the username {username!r} is taken")
-    if password is not None and len(password) < 8:
-        raise UserError("a password needs at least 8 characters")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     user = User(
         username=username,
         display_name=clean_line(display_name) or username,
@@ -45,3 +48,37 @@ def create_user(
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (whichever was wrong)."""
+    user = db.session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None or not user.password_hash:
+        # Hash anyway so that a missing user takes as long as a wrong password.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Give `user` a new password (at least 8 characters)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    db.session.commit()
+
+
+def set_role(user: User, role: Role) -> None:
+    user.role = role
+    db.session.commit()
+
+
+def set_active(user: User, active: bool) -> None:
+    user.active = active
+    db.session.commit()
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))

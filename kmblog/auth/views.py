@@ -1,18 +1,70 @@
-"""Sign-in support. The sign-in pages come with the authoring area; the loader is
-here now so that a signed-in author's comments carry their account."""
+"""Signing in and out."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+from urllib.parse import urlsplit
 
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kmblog.auth.forms import LoginForm
+from kmblog.auth.services import authenticate
 from kmblog.extensions import db, login_manager
 from kmblog.models import User
 
 auth = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see that page."
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def safe_next(target: str | None) -> str:
+    """`target` if it is a path on this site, judged as a browser would follow it."""
+    default = url_for("manage.dashboard")
+    if not target:
+        return default
+    # Browsers drop tabs and line breaks from URLs and read "\" as "/".
+    cleaned = "".join(ch for ch in target if ch not in "\t\r\n").replace("\\", "/")
+    if any(ord(ch) < 32 for ch in cleaned):
+        return default
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
+        return default
+    return cleaned
+
+
+@auth.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in; on success go to `next` (a local path only) or the dashboard."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        if current_user.is_authenticated:
+            return redirect(safe_next(form.next.data))
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(form.next.data), 303)
+        form.password.errors.append("That username and password do not match an active account.")
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@auth.post("/logout")
+@login_required
+def logout() -> Any:
+    """Sign out (a POST, so that no link or image can sign anyone out)."""
+    logout_user()
+    flash("You are signed out.")
+    return redirect(url_for("blog.index"), 303)

@@ -18,6 +18,8 @@ from kmblog.models import (
     CommentStatus,
     Label,
     Post,
+    PostKind,
+    PostRedirect,
     PostStatus,
     Settings,
     User,
@@ -48,6 +50,7 @@ class PostFilter:
     year: int | None = None
     month: int | None = None
     author_id: int | None = None
+    kind: PostKind | None = None
 
 
 @dataclass
@@ -125,6 +128,8 @@ def _filtered(query, post_filter: PostFilter):  # type: ignore[no-untyped-def]
         query = query.where(Post.month == post_filter.month)
     if post_filter.author_id is not None:
         query = query.where(Post.author_id == post_filter.author_id)
+    if post_filter.kind is not None:
+        query = query.where(Post.kind == post_filter.kind)
     return query
 
 
@@ -230,11 +235,25 @@ def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
         db.session.scalars(
             select(Post)
             .where(Post.year == year, Post.month == month, Post.slug == slug, visible(now))
-            .options(joinedload(Post.author), joinedload(Post.labels))
+            .options(joinedload(Post.author), joinedload(Post.labels), joinedload(Post.companion))
         )
         .unique()
         .one_or_none()
     )
+
+
+def find_moved_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
+    """The visible post that used to live at /year/month/slug.html, if any."""
+    return db.session.scalars(
+        select(Post)
+        .join(PostRedirect, PostRedirect.post_id == Post.id)
+        .where(
+            PostRedirect.year == year,
+            PostRedirect.month == month,
+            PostRedirect.slug == slug,
+            visible(now),
+        )
+    ).first()
 
 
 def find_visible_post(post_id: int, now: datetime) -> Post | None:

@@ -15,6 +15,7 @@ from kmblog.blog.services import (
     PostListing,
     Sidebar,
     find_author,
+    find_moved_post,
     find_post,
     list_posts,
     load_post_page,
@@ -23,7 +24,8 @@ from kmblog.blog.services import (
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
 from kmblog.context import current_settings, current_zone, to_local
-from kmblog.models import MAX_ID, Post, utcnow
+from kmblog.models import MAX_ID, Post, PostKind, utcnow
+from kmblog.templating import post_url
 
 blog = Blueprint("blog", __name__)
 
@@ -181,6 +183,25 @@ def label(name: str) -> Any:
     )
 
 
+KIND_PAGES = {"plans": PostKind.PLAN, "strategies": PostKind.STRATEGY}
+
+
+@blog.get("/<any(plans, strategies):kinds>/")
+def by_kind(kinds: str) -> str:
+    """All KM plans, or all KM strategies, newest first."""
+    kind = KIND_PAGES[kinds]
+    feed = (
+        f"{current_settings().title} - {kinds.capitalize()} - Atom",
+        url_for("feeds.kind_posts", kinds=kinds),
+    )
+    return _render_listing(
+        PostFilter(kind=kind),
+        utcnow(),
+        kind_title="KM Plans" if kind == PostKind.PLAN else "KM Strategies",
+        extra_feeds=[feed],
+    )
+
+
 @blog.get("/<int(fixed_digits=4):year>/")
 def archive_year(year: int) -> str:
     """Posts of one year (by their URL's year)."""
@@ -220,6 +241,9 @@ def render_post_page(post: Post, form: CommentForm, now: datetime, status: int =
             page=page,
             form=form,
             comments_open=comments_open(post, context["settings"].comment_policy),
+            companion=post.companion
+            if post.companion is not None and post.companion.is_visible(now)
+            else None,
             **context,
         ),
         status,
@@ -232,7 +256,10 @@ def post(year: int, month: int, slug: str) -> Any:
     now = utcnow()
     found = find_post(year, month, slug, now)
     if found is None:
-        abort(404, description="There is no post at this address.")
+        moved = find_moved_post(year, month, slug, now)
+        if moved is None:
+            abort(404, description="There is no post at this address.")
+        return redirect(post_url(moved), 301)
     return render_post_page(found, CommentForm(), now)
 
 

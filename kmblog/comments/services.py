@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, User
@@ -34,6 +34,17 @@ def hash_ip(address: str, secret: str) -> str:
     return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
+def needs_moderation(
+    post: Post, policy: CommentPolicy, moderate_after_days: int | None, now: datetime
+) -> bool:
+    """Held when the blog is moderated, or the post is older than the setting's days."""
+    if policy == CommentPolicy.MODERATED:
+        return True
+    if moderate_after_days is None or post.published_at is None:
+        return False
+    return post.published_at < now - timedelta(days=moderate_after_days)
+
+
 def add_comment(
     post: Post,
     comment: NewComment,
@@ -41,11 +52,13 @@ def add_comment(
     now: datetime,
     ip_hash: str = "",
     user: User | None = None,
+    moderate_after_days: int | None = None,
 ) -> Comment:
-    """Store a comment, rendered once now; held for moderation when the policy says so."""
+    """Store a comment, rendered once now; held for moderation when the settings say so."""
     if not comments_open(post, policy):
         raise CommentsClosed(post.id)
-    status = CommentStatus.PENDING if policy == CommentPolicy.MODERATED else CommentStatus.PUBLISHED
+    held = needs_moderation(post, policy, moderate_after_days, now)
+    status = CommentStatus.PENDING if held else CommentStatus.PUBLISHED
     stored = Comment(
         post=post,
         author_name=clean_line(comment.name),

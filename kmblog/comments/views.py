@@ -35,7 +35,8 @@ def add(year: int, month: int, slug: str) -> Any:
     post = find_post(year, month, slug, now)
     if post is None:
         abort(404, description="There is no post at this address.")
-    policy = current_settings().comment_policy
+    settings = current_settings()
+    policy = settings.comment_policy
     if not comments_open(post, policy):
         abort(403, description="Comments on this post are closed.")
     form = CommentForm()
@@ -50,6 +51,7 @@ def add(year: int, month: int, slug: str) -> Any:
             now,
             ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
             user=user,
+            moderate_after_days=settings.moderate_after_days,
         )
     except CommentsClosed:
         abort(403, description="Comments on this post are closed.")

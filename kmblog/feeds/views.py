@@ -15,7 +15,7 @@ from kmblog.blog.services import (
 )
 from kmblog.context import current_settings
 from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
-from kmblog.models import MAX_ID, Comment, Settings, utcnow
+from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
 from kmblog.templating import label_url, post_url
 
 feeds = Blueprint("feeds", __name__)
@@ -89,6 +89,22 @@ def label_posts(name: str) -> Any:
         fallback_updated=utcnow(),
     )
     return _posts_feed(settings, PostFilter(label_id=found.id), info)
+
+
+@feeds.get("/feeds/<any(plans, strategies):kinds>/default")
+def kind_posts(kinds: str) -> Response:
+    """Atom: the newest KM plans, or KM strategies."""
+    settings = current_settings()
+    kind = PostKind.PLAN if kinds == "plans" else PostKind.STRATEGY
+    info = FeedInfo(
+        atom_id=f"{settings.atom_id}.{kinds}",
+        title=f"{settings.title}: KM {kinds.capitalize()}",
+        subtitle=settings.description,
+        self_url=url_for("feeds.kind_posts", kinds=kinds, _external=True),
+        page_url=url_for("blog.by_kind", kinds=kinds, _external=True),
+        fallback_updated=utcnow(),
+    )
+    return _posts_feed(settings, PostFilter(kind=kind), info)
 
 
 @feeds.get("/feeds/comments/default")

@@ -1,25 +1,58 @@
-"""Write side for posts: create and publish, labels, slugs. One commit per call."""
+"""Write side of the authoring area: posts, labels, slugs, moderation, settings.
+
+Every function that changes data is one unit of work and commits once.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.blog.services import get_settings
 from kmblog.extensions import db
-from kmblog.models import Label, Post, PostKind, PostStatus, User
+from kmblog.models import (
+    Comment,
+    CommentStatus,
+    Label,
+    Post,
+    PostKind,
+    PostRedirect,
+    PostStatus,
+    Settings,
+    User,
+)
 from kmblog.rendering import clean_line, clean_text, render_post
 from kmblog.timefmt import blog_zone
 
 SLUG_MAX_LENGTH = 60
+COMPANION_KIND = {PostKind.PLAN: PostKind.STRATEGY, PostKind.STRATEGY: PostKind.PLAN}
+
+
+class PostError(ValueError):
+    """The post cannot be saved as asked; the message says why, for the author."""
+
+
+class PostAction(enum.StrEnum):
+    SAVE = "save"  # keep the current state (a draft stays a draft)
+    PUBLISH = "publish"  # now, or at the given time when that is in the future
+    UNPUBLISH = "unpublish"
+
+
+class PostState(enum.StrEnum):
+    DRAFTS = "drafts"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
 
 
 @dataclass(frozen=True)
 class PostDraft:
-    """What an author wrote: the input of create_post()."""
+    """What an author wrote in the editor."""
 
     title: str
     body: str
@@ -28,6 +61,8 @@ class PostDraft:
     summary: str = ""
     comments_open: bool = True
     slug: str = ""
+    change_note: str = ""
+    companion_id: int | None = None
 
 
 def make_slug(text: str) -> str:
@@ -36,13 +71,27 @@ def make_slug(text: str) -> str:
 
 
 def _unique_slug(wanted: str, year: int, month: int, exclude_id: int | None) -> str:
-    """`wanted`, or `wanted-2`, `wanted-3`...: unique within its month."""
-    query = select(Post.slug).where(
-        Post.year == year, Post.month == month, Post.slug.startswith(wanted, autoescape=True)
+    """`wanted`, or `wanted-2`, `wanted-3`...: unique within its month, old addresses too."""
+    taken = set(
+        db.session.scalars(
+            select(Post.slug).where(
+                Post.year == year,
+                Post.month == month,
+                Post.slug.startswith(wanted, autoescape=True),
+                Post.id != (exclude_id or 0),
+            )
+        )
     )
-    if exclude_id is not None:
-        query = query.where(Post.id != exclude_id)
-    taken = set(db.session.scalars(query))
+    taken |= set(
+        db.session.scalars(
+            select(PostRedirect.slug).where(
+                PostRedirect.year == year,
+                PostRedirect.month == month,
+                PostRedirect.slug.startswith(wanted, autoescape=True),
+                PostRedirect.post_id != (exclude_id or 0),
+            )
+        )
+    )
     slug, n = wanted, 1
     while slug in taken:
         n += 1
@@ -71,8 +120,13 @@ def labels_by_name(names: tuple[str, ...]) -> list[Label]:
         if label is None:
             label = Label(name=name, slug=make_slug(name))
             db.session.add(label)
+            existing[folded] = label
         labels.append(label)
     return labels
+
+
+def all_label_names() -> list[str]:
+    return list(db.session.scalars(select(Label.name).order_by(func.lower(Label.name))))
 
 
 def create_post(
@@ -82,24 +136,75 @@ def create_post(
     publish_at: datetime | None = None,
 ) -> Post:
     """Save a new post; with `publish_at` it is published (scheduled if in the future)."""
-    post = Post(
-        title=clean_line(draft.title),
-        body_source=clean_text(draft.body),
-        body_html=render_post(draft.body),
-        summary=clean_text(draft.summary),
-        kind=draft.kind,
-        comments_open=draft.comments_open,
-        author=author,
-        labels=labels_by_name(draft.labels),
-        slug=make_slug(draft.slug or draft.title),
-        created_at=now,
-        updated_at=now,
-    )
+    post = Post(author=author, created_at=now, updated_at=now)
     db.session.add(post)
-    if publish_at is not None:
-        _publish(post, publish_at)
+    with db.session.no_autoflush:
+        _apply(post, draft, now)
+        if publish_at is not None:
+            _publish(post, publish_at)
     db.session.commit()
     return post
+
+
+def save_post(
+    post: Post,
+    draft: PostDraft,
+    action: PostAction,
+    now: datetime,
+    publish_at: datetime | None = None,
+) -> Post:
+    """Apply the editor's changes, then publish, schedule or unpublish as asked."""
+    with db.session.no_autoflush:
+        _apply(post, draft, now)
+        if action == PostAction.PUBLISH:
+            if publish_at is None:
+                # A post published before keeps its date unless it was only scheduled.
+                due = post.published_at
+                publish_at = due if due is not None and due <= now else now
+            _publish(post, publish_at)
+        elif action == PostAction.UNPUBLISH:
+            post.status = PostStatus.DRAFT
+    post.updated_at = now
+    db.session.commit()
+    return post
+
+
+def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
+    title = clean_line(draft.title)
+    if not title:
+        raise PostError("A post needs a title.")
+    post.title = title[:300]
+    post.body_source = clean_text(draft.body)
+    post.body_html = render_post(draft.body)
+    post.summary = clean_text(draft.summary)
+    post.kind = draft.kind
+    post.comments_open = draft.comments_open
+    post.change_note = clean_line(draft.change_note)[:500]
+    post.labels = labels_by_name(draft.labels)
+    wanted = make_slug(draft.slug or post.slug or title)
+    if post.year is None or post.month is None:
+        post.slug = wanted
+    elif wanted != post.slug:
+        _move(post, post.year, post.month, wanted)
+    _pair(post, draft.companion_id)
+
+
+def _move(post: Post, year: int, month: int, slug: str) -> None:
+    """Give a post with a public address a new one; the old one keeps redirecting."""
+    assert post.year is not None and post.month is not None  # noqa: S101 - callers check
+    old = (post.year, post.month, post.slug)
+    slug = _unique_slug(slug, year, month, post.id)
+    if (year, month, slug) == old:
+        return
+    stale = db.session.scalars(
+        select(PostRedirect).where(
+            PostRedirect.year == year, PostRedirect.month == month, PostRedirect.slug == slug
+        )
+    ).one_or_none()
+    if stale is not None:  # the post moves back to an address it had before
+        db.session.delete(stale)
+    db.session.add(PostRedirect(year=old[0], month=old[1], slug=old[2], post_id=post.id))
+    post.year, post.month, post.slug = year, month, slug
 
 
 def _publish(post: Post, publish_at: datetime) -> None:
@@ -109,14 +214,149 @@ def _publish(post: Post, publish_at: datetime) -> None:
     local = publish_at.astimezone(blog_zone(get_settings().timezone))
     post.status = PostStatus.PUBLISHED
     post.published_at = publish_at
-    if post.year is None:
-        with db.session.no_autoflush:
-            post.slug = _unique_slug(post.slug, local.year, local.month, post.id)
+    if post.year is None or post.month is None:
+        post.slug = _unique_slug(post.slug, local.year, local.month, post.id)
         post.year, post.month = local.year, local.month
+    elif (post.year, post.month) != (local.year, local.month):
+        _move(post, local.year, local.month, post.slug)
+
+
+def _pair(post: Post, companion_id: int | None) -> None:
+    """Pair a plan with its strategy (or the reverse), both ways; None unpairs."""
+    current = post.companion
+    if current is not None and current.id != companion_id:
+        if current.companion is post:
+            current.companion = None
+        post.companion = None
+    if companion_id is None:
+        return
+    companion = db.session.get(Post, companion_id)
+    if companion is None or COMPANION_KIND.get(post.kind) != companion.kind:
+        raise PostError("A plan can only be paired with a strategy, and a strategy with a plan.")
+    if companion.companion is not None and companion.companion is not post:
+        companion.companion.companion = None
+    post.companion = companion
+    companion.companion = post
 
 
 def pair_companions(plan: Post, strategy: Post) -> None:
     """Link a plan and its strategy both ways."""
-    plan.companion = strategy
-    strategy.companion = plan
+    _pair(plan, strategy.id)
+    db.session.commit()
+
+
+def delete_post(post: Post) -> None:
+    """Delete a post with its comments and old addresses."""
+    if post.companion is not None and post.companion.companion is post:
+        post.companion.companion = None
+    db.session.delete(post)
+    db.session.commit()
+
+
+def find_post_by_id(post_id: int) -> Post | None:
+    return (
+        db.session.scalars(
+            select(Post)
+            .where(Post.id == post_id)
+            .options(joinedload(Post.author), selectinload(Post.labels), joinedload(Post.companion))
+        )
+        .unique()
+        .one_or_none()
+    )
+
+
+def companion_choices(post_kind: PostKind, exclude_id: int | None) -> list[Post]:
+    """Posts a post of `post_kind` may be paired with."""
+    other = COMPANION_KIND.get(post_kind)
+    if other is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Post)
+            .where(Post.kind == other, Post.id != (exclude_id or 0))
+            .order_by(Post.title)
+        )
+    )
+
+
+def dashboard_posts(
+    author: User | None, state: PostState, now: datetime, page: int, per_page: int = 20
+) -> Pagination:
+    """The posts of one state, newest first; `author` None means everyone's (admins)."""
+    query = select(Post).options(joinedload(Post.author))
+    if author is not None:
+        query = query.where(Post.author_id == author.id)
+    if state == PostState.DRAFTS:
+        query = query.where(Post.status == PostStatus.DRAFT).order_by(Post.updated_at.desc())
+    elif state == PostState.SCHEDULED:
+        query = query.where(Post.status == PostStatus.PUBLISHED, Post.published_at > now)
+        query = query.order_by(Post.published_at.asc())
+    else:
+        query = query.where(Post.status == PostStatus.PUBLISHED, Post.published_at <= now)
+        query = query.order_by(Post.published_at.desc())
+    return db.paginate(
+        query.order_by(Post.id.desc()), page=page, per_page=per_page, error_out=False
+    )
+
+
+def comment_counts_by_status(post_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Comments per post and status ("published", "pending"...), for the dashboard."""
+    counts: dict[int, dict[str, int]] = {post_id: {} for post_id in post_ids}
+    if post_ids:
+        rows = db.session.execute(
+            select(Comment.post_id, Comment.status, func.count())
+            .where(Comment.post_id.in_(post_ids))
+            .group_by(Comment.post_id, Comment.status)
+        )
+        for post_id, status, count in rows:
+            counts[post_id][status.value] = count
+    return counts
+
+
+def moderation_list(
+    moderator: User, status: CommentStatus, page: int, per_page: int = 50
+) -> Pagination:
+    """Comments in one state that `moderator` may act on; pending ones oldest first."""
+    query = (
+        select(Comment)
+        .join(Post, Post.id == Comment.post_id)
+        .where(Comment.status == status)
+        .options(joinedload(Comment.post))
+    )
+    if not moderator.is_admin:
+        query = query.where(Post.author_id == moderator.id)
+    if status == CommentStatus.PENDING:
+        query = query.order_by(Comment.created_at.asc(), Comment.id.asc())
+    else:
+        query = query.order_by(Comment.created_at.desc(), Comment.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def moderatable_comments(moderator: User, ids: list[int]) -> tuple[list[Comment], bool]:
+    """The comments with these ids, and whether `moderator` may act on all of them."""
+    comments = list(
+        db.session.scalars(
+            select(Comment).where(Comment.id.in_(ids)).options(joinedload(Comment.post))
+        )
+    )
+    allowed = moderator.is_admin or all(c.post.author_id == moderator.id for c in comments)
+    return comments, allowed
+
+
+def set_comment_status(comments: list[Comment], status: CommentStatus) -> int:
+    """Approve, mark as spam or delete comments; returns how many changed."""
+    for comment in comments:
+        comment.status = status
+    db.session.commit()
+    return len(comments)
+
+
+def update_settings(settings: Settings, values: dict[str, object]) -> None:
+    """Change the blog's settings (only the keys given)."""
+    for key, value in values.items():
+        if key in {"title", "description"}:
+            value = clean_line(str(value))
+        elif key == "about":
+            value = clean_text(str(value)).strip()
+        setattr(settings, key, value)
     db.session.commit()

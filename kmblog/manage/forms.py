@@ -1,0 +1,124 @@
+"""Forms of the authoring area."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+
+from kmblog.models import CommentPolicy, PostKind, Role
+
+TIMEZONES = sorted(available_timezones())
+
+
+def _strip(value: str | None) -> str:
+    return (value or "").strip()
+
+
+class PostForm(FlaskForm):
+    title = StringField(
+        "Title",
+        filters=[_strip],
+        validators=[DataRequired(message="A post needs a title."), Length(max=300)],
+    )
+    body = TextAreaField("Body (Markdown)", validators=[Length(max=200_000)])
+    labels = StringField(
+        "Labels",
+        filters=[_strip],
+        validators=[Length(max=2000)],
+        description="Separate labels with commas; pick existing ones from the list.",
+    )
+    kind = SelectField(
+        "Kind",
+        choices=[(k.value, k.value.capitalize()) for k in PostKind],
+        default=PostKind.ARTICLE.value,
+    )
+    companion_id = SelectField("Companion", coerce=int, default=0, validate_choice=True)
+    slug = StringField(
+        "Address (slug)",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=60),
+            Regexp(r"^[a-z0-9-]+$", message="Use lower-case letters, digits and hyphens."),
+        ],
+        description="Made from the title when empty. A changed address of a published "
+        "post keeps the old one redirecting.",
+    )
+    publish_at = DateTimeLocalField(
+        "Publish at",
+        validators=[Optional()],
+        description="In the blog's time zone. A future time schedules the post.",
+    )
+    comments_open = BooleanField("Allow comments", default=True)
+    change_note = StringField(
+        "What changed (shown under the post)",
+        filters=[_strip],
+        validators=[Length(max=500)],
+    )
+
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in (self.labels.data or "").split(",") if name.strip())
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for confirmations and single buttons."""
+
+
+class SettingsForm(FlaskForm):
+    title = StringField(
+        "Blog title", filters=[_strip], validators=[DataRequired(), Length(max=200)]
+    )
+    description = StringField("Description", filters=[_strip], validators=[Length(max=500)])
+    about = TextAreaField("About", validators=[Length(max=5000)])
+    timezone = SelectField("Time zone", choices=[(z, z) for z in TIMEZONES])
+    posts_per_page = IntegerField("Posts per page", validators=[NumberRange(min=1, max=50)])
+    items_per_feed = IntegerField("Items per feed", validators=[NumberRange(min=1, max=100)])
+    comment_policy = SelectField(
+        "Comments",
+        choices=[
+            (CommentPolicy.OPEN.value, "Open: published at once"),
+            (CommentPolicy.MODERATED.value, "Moderated: held until approved"),
+            (CommentPolicy.CLOSED.value, "Closed: no new comments"),
+        ],
+    )
+    moderate_after_days = IntegerField(
+        "Moderate comments on posts older than (days)",
+        validators=[Optional(), NumberRange(min=0, max=36500)],
+        description="Leave empty to never hold comments because of a post's age.",
+    )
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        "Username",
+        filters=[_strip],
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message="Letters, digits, dots, dashes, underscores."),
+        ],
+    )
+    display_name = StringField("Display name", filters=[_strip], validators=[Length(max=100)])
+    email = EmailField("Email", filters=[_strip], validators=[Optional(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=1024)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])

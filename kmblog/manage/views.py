@@ -1,0 +1,416 @@
+"""The authoring area: dashboard, editor, moderation, settings and users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from kmblog.auth.services import (
+    UserError,
+    create_user,
+    list_users,
+    set_active,
+    set_password,
+    set_role,
+)
+from kmblog.context import current_settings, current_zone
+from kmblog.extensions import db
+from kmblog.manage.forms import (
+    ConfirmForm,
+    PasswordForm,
+    PostForm,
+    RoleForm,
+    SettingsForm,
+    UserForm,
+)
+from kmblog.manage.post_templates import TEMPLATES
+from kmblog.manage.services import (
+    PostAction,
+    PostDraft,
+    PostError,
+    PostState,
+    all_label_names,
+    comment_counts_by_status,
+    companion_choices,
+    create_post,
+    dashboard_posts,
+    delete_post,
+    find_post_by_id,
+    moderatable_comments,
+    moderation_list,
+    save_post,
+    set_comment_status,
+    update_settings,
+)
+from kmblog.models import MAX_ID, CommentStatus, Post, PostKind, Role, User, utcnow
+from kmblog.rendering import render_post
+
+manage = Blueprint("manage", __name__, url_prefix="/manage")
+
+MODERATION_ACTIONS = {
+    "approve": CommentStatus.PUBLISHED,
+    "spam": CommentStatus.SPAM,
+    "delete": CommentStatus.DELETED,
+}
+
+
+@manage.before_request
+@login_required
+def require_sign_in() -> None:
+    """Everything under /manage/ is for signed-in authors."""
+
+
+def admin_required(view):  # type: ignore[no-untyped-def]
+    """403 for authors who are not admins: they are told, not silently redirected."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403, description="Only an administrator may open this page.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _page_number() -> int:
+    page = request.args.get("page", type=int) or 1
+    return max(1, min(page, 100_000))
+
+
+def _own_post(post_id: int) -> Post:
+    """The post, if the signed-in author may edit it: 404 if missing, 403 if not theirs."""
+    post = find_post_by_id(post_id) if 0 < post_id <= MAX_ID else None
+    if post is None:
+        abort(404, description="There is no post with that number.")
+    if not current_user.is_admin and post.author_id != current_user.id:
+        abort(403, description="This post belongs to another author.")
+    return post
+
+
+@manage.get("/")
+def dashboard() -> str:
+    """The author's posts by state (everyone's for admins), newest first, with comments."""
+    state_name = request.args.get("state", PostState.DRAFTS.value)
+    state = PostState(state_name) if state_name in PostState else PostState.DRAFTS
+    author = None if current_user.is_admin else current_user
+    page = dashboard_posts(author, state, utcnow(), _page_number())
+    counts = comment_counts_by_status([post.id for post in page.items])
+    return render_template(
+        "manage/dashboard.html",
+        page=page,
+        state=state,
+        states=list(PostState),
+        counts=counts,
+        templates=TEMPLATES.values(),
+        settings=current_settings(),
+    )
+
+
+def _local_to_utc(moment: datetime | None) -> datetime | None:
+    """A datetime-local value, read in the blog's time zone."""
+    return None if moment is None else moment.replace(tzinfo=current_zone())
+
+
+def _fill_choices(form: PostForm, post: Post | None) -> None:
+    kind = PostKind(form.kind.data) if form.kind.data in PostKind else PostKind.ARTICLE
+    form.companion_id.choices = [(0, "None")] + [
+        (other.id, other.title) for other in companion_choices(kind, post.id if post else None)
+    ]
+
+
+def _draft_from(form: PostForm) -> PostDraft:
+    return PostDraft(
+        title=form.title.data,
+        body=form.body.data or "",
+        labels=form.label_names(),
+        kind=PostKind(form.kind.data),
+        comments_open=form.comments_open.data,
+        slug=form.slug.data or "",
+        change_note=form.change_note.data or "",
+        companion_id=form.companion_id.data or None,
+    )
+
+
+def _editor(post: Post | None, form: PostForm, status: int = 200, preview: str = "") -> Any:
+    return (
+        render_template(
+            "manage/editor.html",
+            post=post,
+            form=form,
+            preview=preview,
+            label_names=all_label_names(),
+            now=utcnow(),
+            settings=current_settings(),
+        ),
+        status,
+    )
+
+
+def _handle_editor(post: Post | None, form: PostForm) -> Any:
+    """Preview, save, publish, schedule or unpublish, from the button that was pressed."""
+    if not form.validate_on_submit():
+        return _editor(post, form, 400 if form.csrf_token.errors else 422)
+    action = request.form.get("action", PostAction.SAVE.value)
+    draft = _draft_from(form)
+    if action == "preview":
+        return _editor(post, form, preview=render_post(draft.body))
+    publish_at = _local_to_utc(form.publish_at.data)
+    now = utcnow()
+    try:
+        if action not in PostAction:
+            abort(400, description="Unknown editor action.")
+        if post is None:
+            post = create_post(
+                current_user,
+                draft,
+                now,
+                publish_at=(publish_at or now) if action == PostAction.PUBLISH else None,
+            )
+        else:
+            post = save_post(post, draft, PostAction(action), now, publish_at)
+    except PostError as error:
+        db.session.rollback()
+        form.title.errors = [*form.title.errors, str(error)]
+        return _editor(post if post and post.id else None, form, 422)
+    flash(_saved_message(post, now))
+    return redirect(url_for("manage.edit_post", post_id=post.id), 303)
+
+
+def _saved_message(post: Post, now: datetime) -> str:
+    if not post.is_visible(now) and post.published_at and post.status.value == "published":
+        return "Saved: the post is scheduled and readers will see it from its publish time."
+    if post.is_visible(now):
+        return "Saved and published."
+    return "Saved as a draft."
+
+
+@manage.route("/posts/new", methods=["GET", "POST"])
+def new_post() -> Any:
+    """A new post, blank or from the KM Plan or KM Strategy template."""
+    form = PostForm()
+    if request.method == "GET":
+        kind_name = request.args.get("kind", PostKind.ARTICLE.value)
+        template = TEMPLATES[PostKind(kind_name) if kind_name in PostKind else PostKind.ARTICLE]
+        form.kind.data = template.kind.value
+        form.title.data = template.title
+        form.body.data = template.body
+    _fill_choices(form, None)
+    if request.method == "GET":
+        return _editor(None, form)
+    return _handle_editor(None, form)
+
+
+@manage.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+def edit_post(post_id: int) -> Any:
+    """Edit a post; the buttons preview, save, publish, schedule or unpublish it."""
+    post = _own_post(post_id)
+    if request.method == "GET":
+        form = PostForm(
+            data={
+                "title": post.title,
+                "body": post.body_source,
+                "labels": ", ".join(label.name for label in post.labels),
+                "kind": post.kind.value,
+                "slug": post.slug,
+                "comments_open": post.comments_open,
+                "change_note": post.change_note,
+                "companion_id": post.companion_id or 0,
+                "publish_at": post.published_at.astimezone(current_zone()).replace(tzinfo=None)
+                if post.published_at
+                else None,
+            }
+        )
+        _fill_choices(form, post)
+        return _editor(post, form)
+    form = PostForm()
+    _fill_choices(form, post)
+    return _handle_editor(post, form)
+
+
+@manage.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])
+def delete_post_view(post_id: int) -> Any:
+    """Ask, then delete a post with its comments."""
+    post = _own_post(post_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = post.title
+        delete_post(post)
+        flash(f"Deleted “{title}”.")
+        return redirect(url_for("manage.dashboard"), 303)
+    return render_template(
+        "manage/delete.html", post=post, form=form, settings=current_settings()
+    ), (400 if request.method == "POST" else 200)
+
+
+@manage.get("/comments")
+def comments() -> str:
+    """The moderation queue (pending, oldest first), or published or spam comments."""
+    status_name = request.args.get("status", CommentStatus.PENDING.value)
+    shown = {CommentStatus.PENDING, CommentStatus.PUBLISHED, CommentStatus.SPAM}
+    status = CommentStatus(status_name) if status_name in CommentStatus else CommentStatus.PENDING
+    if status not in shown:
+        status = CommentStatus.PENDING
+    page = moderation_list(current_user, status, _page_number())
+    return render_template(
+        "manage/comments.html",
+        page=page,
+        status=status,
+        form=ConfirmForm(),
+        settings=current_settings(),
+    )
+
+
+@manage.post("/comments/moderate")
+def moderate() -> Any:
+    """Approve, mark as spam or delete one comment or many (checked boxes)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    # A comment's own button says "action:id"; the buttons below the list act on the
+    # ticked boxes.
+    action, _, single = request.form.get("single", "").partition(":")
+    if not single:
+        action = request.form.get("action", "")
+    picked = [single] if single else request.form.getlist("ids")
+    status = MODERATION_ACTIONS.get(action)
+    ids = [int(v) for v in picked if v.isdigit() and 0 < int(v) <= MAX_ID]
+    back = url_for("manage.comments", status=request.form.get("status", "pending"))
+    if status is None:
+        abort(400, description="Unknown moderation action.")
+    if not ids:
+        flash("Tick at least one comment first.")
+        return redirect(back, 303)
+    found, allowed = moderatable_comments(current_user, ids)
+    if not allowed:
+        abort(403, description="Some of those comments are on another author's posts.")
+    changed = set_comment_status(found, status)
+    done = {"approve": "approved", "spam": "marked as spam", "delete": "deleted"}[action]
+    flash(f"{changed} comment{'s' if changed != 1 else ''} {done}.")
+    return redirect(back, 303)
+
+
+@manage.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings() -> Any:
+    """The blog's settings (admins only)."""
+    row = current_settings()
+    form = SettingsForm(obj=row) if request.method == "GET" else SettingsForm()
+    if request.method == "GET":
+        form.comment_policy.data = row.comment_policy.value
+    if form.validate_on_submit():
+        update_settings(
+            row,
+            {
+                "title": form.title.data,
+                "description": form.description.data,
+                "about": form.about.data or "",
+                "timezone": form.timezone.data,
+                "posts_per_page": form.posts_per_page.data,
+                "items_per_feed": form.items_per_feed.data,
+                "comment_policy": form.comment_policy.data,
+                "moderate_after_days": form.moderate_after_days.data,
+            },
+        )
+        flash("Settings saved.")
+        return redirect(url_for("manage.settings"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("manage/settings.html", form=form, settings=row), status
+
+
+@manage.route("/users", methods=["GET", "POST"])
+@admin_required
+def users() -> Any:
+    """Authors: list and create (admins only)."""
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(
+                form.username.data,
+                form.password.data,
+                Role(form.role.data),
+                utcnow(),
+                display_name=form.display_name.data or "",
+                email=form.email.data or None,
+            )
+        except UserError as error:
+            form.username.errors = [*form.username.errors, str(error).capitalize() + "."]
+        else:
+            flash(f"Created {user.role.value} {user.username}.")
+            return redirect(url_for("manage.users"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "manage/users.html",
+        form=form,
+        users=list_users(),
+        password_form=PasswordForm(),
+        role_form=RoleForm(),
+        confirm=ConfirmForm(),
+        settings=current_settings(),
+    ), status
+
+
+def _other_user(user_id: int) -> User:
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    if user is None:
+        abort(404, description="There is no such author.")
+    return user
+
+
+def _last_admin(user: User) -> bool:
+    admins = [u for u in list_users() if u.is_admin and u.active]
+    return user.is_admin and admins == [user]
+
+
+@manage.post("/users/<int:user_id>/password")
+@admin_required
+def reset_password(user_id: int) -> Any:
+    """Set a new password for an author."""
+    user = _other_user(user_id)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        flash("A password needs at least 8 characters.")
+        return redirect(url_for("manage.users"), 303)
+    try:
+        set_password(user, form.password.data)
+    except UserError as error:
+        flash(str(error).capitalize() + ".")
+    else:
+        flash(f"New password set for {user.username}.")
+    return redirect(url_for("manage.users"), 303)
+
+
+@manage.post("/users/<int:user_id>/role")
+@admin_required
+def change_role(user_id: int) -> Any:
+    """Make an author an admin or the reverse (the last admin stays one)."""
+    user = _other_user(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400, description="Unknown role.")
+    role = Role(form.role.data)
+    if role != Role.ADMIN and _last_admin(user):
+        flash("The blog needs at least one active administrator.")
+    else:
+        set_role(user, role)
+        flash(f"{user.username} is now {role.value}.")
+    return redirect(url_for("manage.users"), 303)
+
+
+@manage.post("/users/<int:user_id>/active")
+@admin_required
+def toggle_active(user_id: int) -> Any:
+    """Disable an author (they can no longer sign in) or enable them again."""
+    user = _other_user(user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    if user.active and (_last_admin(user) or user.id == current_user.id):
+        flash("You cannot disable yourself or the last administrator.")
+    else:
+        set_active(user, not user.active)
+        flash(f"{user.username} is now {'enabled' if user.active else 'disabled'}.")
+    return redirect(url_for("manage.users"), 303)
