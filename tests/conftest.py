@@ -8,6 +8,7 @@ settings row as the migration made it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ from kmblog.models import Base, Settings
 from tests.factories import BlogBuilder
 
 POSTGRES_URL = os.environ.get("KMBLOG_TEST_DATABASE_URL")
+# The password of every author the tests make with BlogBuilder.author(..., password=PASSWORD).
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +134,44 @@ def count_queries(app: Flask):  # type: ignore[no-untyped-def]
 def blog(app: Flask) -> BlogBuilder:
     """Builds blog content through the real services; see tests/factories.py."""
     return BlogBuilder(app)
+
+
+class AuthActions:
+    """Signs in and out through the real forms (flaskr's helper, with CSRF tokens)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str) -> str:
+        match = re.search(
+            r'name="csrf_token"[^>]*value="([^"]+)"', self.client.get(path).text
+        )
+        assert match, f"no form with a CSRF token on {path}"
+        return match.group(1)
+
+    def login(
+        self, username: str, password: str = PASSWORD, next_url: str = "", remember: bool = False
+    ):  # type: ignore[no-untyped-def]
+        data = {
+            "csrf_token": self.csrf_token("/login"),
+            "username": username,
+            "password": password,
+            "next": next_url,
+        }
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/login", data=data)
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self.client.post("/logout", data={"csrf_token": self.csrf_token("/manage/")})
+
+    def post_form(self, path: str, data: dict[str, Any], form_page: str | None = None):  # type: ignore[no-untyped-def]
+        """POST a form of the authoring area with a fresh CSRF token."""
+        return self.client.post(
+            path, data={"csrf_token": self.csrf_token(form_page or path), **data}
+        )
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)

@@ -65,6 +65,13 @@ class BlogBuilder:
                 self._author_id = user.id
             return user.id
 
+    def disable(self, user_id: int) -> None:
+        with self.app.app_context():
+            user = db.session.get(User, user_id)
+            assert user is not None
+            user.active = False
+            db.session.commit()
+
     def post(
         self,
         title: str = "",

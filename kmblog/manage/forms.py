@@ -11,6 +11,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -41,7 +42,7 @@ class PostForm(FlaskForm):
     )
     kind = SelectField(
         "Kind",
-        choices=[(k.value, k.value.capitalize()) for k in PostKind],
+        choices=[SelectChoice(k.value, k.value.capitalize()) for k in PostKind],
         default=PostKind.ARTICLE.value,
     )
     companion_id = SelectField("Companion", coerce=int, default=0, validate_choice=True)
@@ -82,15 +83,15 @@ class SettingsForm(FlaskForm):
     )
     description = StringField("Description", filters=[_strip], validators=[Length(max=500)])
     about = TextAreaField("About", validators=[Length(max=5000)])
-    timezone = SelectField("Time zone", choices=[(z, z) for z in TIMEZONES])
+    timezone = SelectField("Time zone", choices=[SelectChoice(z) for z in TIMEZONES])
     posts_per_page = IntegerField("Posts per page", validators=[NumberRange(min=1, max=50)])
     items_per_feed = IntegerField("Items per feed", validators=[NumberRange(min=1, max=100)])
     comment_policy = SelectField(
         "Comments",
         choices=[
-            (CommentPolicy.OPEN.value, "Open: published at once"),
-            (CommentPolicy.MODERATED.value, "Moderated: held until approved"),
-            (CommentPolicy.CLOSED.value, "Closed: no new comments"),
+            SelectChoice(CommentPolicy.OPEN.value, "Open: published at once"),
+            SelectChoice(CommentPolicy.MODERATED.value, "Moderated: held until approved"),
+            SelectChoice(CommentPolicy.CLOSED.value, "Closed: no new comments"),
         ],
     )
     moderate_after_days = IntegerField(
@@ -112,7 +113,7 @@ class UserForm(FlaskForm):
     )
     display_name = StringField("Display name", filters=[_strip], validators=[Length(max=100)])
     email = EmailField("Email", filters=[_strip], validators=[Optional(), Email(), Length(max=254)])
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=1024)])
 
 
@@ -121,4 +122,4 @@ class PasswordForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])

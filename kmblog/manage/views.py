@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from kmblog.auth.services import (
     UserError,
@@ -76,6 +78,18 @@ def admin_required(view):  # type: ignore[no-untyped-def]
     return wrapped
 
 
+E = TypeVar("E", bound=enum.StrEnum)
+D = TypeVar("D")
+
+
+def parse_enum(enum_class: type[E], value: str | None, default: D) -> E | D:
+    """The member of `enum_class` named by a value from a request, or `default`."""
+    try:
+        return enum_class(value)
+    except ValueError:
+        return default
+
+
 def _page_number() -> int:
     page = request.args.get("page", type=int) or 1
     return max(1, min(page, 100_000))
@@ -95,7 +109,7 @@ def _own_post(post_id: int) -> Post:
 def dashboard() -> str:
     """The author's posts by state (everyone's for admins), newest first, with comments."""
     state_name = request.args.get("state", PostState.DRAFTS.value)
-    state = PostState(state_name) if state_name in PostState else PostState.DRAFTS
+    state = parse_enum(PostState, state_name, PostState.DRAFTS)
     author = None if current_user.is_admin else current_user
     page = dashboard_posts(author, state, utcnow(), _page_number())
     counts = comment_counts_by_status([post.id for post in page.items])
@@ -116,9 +130,10 @@ def _local_to_utc(moment: datetime | None) -> datetime | None:
 
 
 def _fill_choices(form: PostForm, post: Post | None) -> None:
-    kind = PostKind(form.kind.data) if form.kind.data in PostKind else PostKind.ARTICLE
-    form.companion_id.choices = [(0, "None")] + [
-        (other.id, other.title) for other in companion_choices(kind, post.id if post else None)
+    kind = parse_enum(PostKind, form.kind.data, PostKind.ARTICLE)
+    form.companion_id.choices = [SelectChoice(0, "None")] + [
+        SelectChoice(other.id, other.title)
+        for other in companion_choices(kind, post.id if post else None)
     ]
 
 
@@ -161,7 +176,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
     publish_at = _local_to_utc(form.publish_at.data)
     now = utcnow()
     try:
-        if action not in PostAction:
+        if parse_enum(PostAction, action, None) is None:
             abort(400, description="Unknown editor action.")
         if post is None:
             post = create_post(
@@ -194,7 +209,7 @@ def new_post() -> Any:
     form = PostForm()
     if request.method == "GET":
         kind_name = request.args.get("kind", PostKind.ARTICLE.value)
-        template = TEMPLATES[PostKind(kind_name) if kind_name in PostKind else PostKind.ARTICLE]
+        template = TEMPLATES[parse_enum(PostKind, kind_name, PostKind.ARTICLE)]
         form.kind.data = template.kind.value
         form.title.data = template.title
         form.body.data = template.body
@@ -251,7 +266,7 @@ def comments() -> str:
     """The moderation queue (pending, oldest first), or published or spam comments."""
     status_name = request.args.get("status", CommentStatus.PENDING.value)
     shown = {CommentStatus.PENDING, CommentStatus.PUBLISHED, CommentStatus.SPAM}
-    status = CommentStatus(status_name) if status_name in CommentStatus else CommentStatus.PENDING
+    status = parse_enum(CommentStatus, status_name, CommentStatus.PENDING)
     if status not in shown:
         status = CommentStatus.PENDING
     page = moderation_list(current_user, status, _page_number())
