@@ -5,6 +5,7 @@ The wording of the sections is ours; authors replace the prompts with their own 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kmblog.models import PostKind
@@ -79,8 +80,13 @@ The first steps, the people who will take them, how progress will be measured, a
 how the work will make sharing and new ideas part of everyday work.
 """
 
+def _unwrap(text: str) -> str:
+    """One line per paragraph, as an author types in the editor's text box."""
+    return re.sub(r"(?<=[^\n])\n(?=[^\n#])", " ", text)
+
+
 TEMPLATES = {
     PostKind.ARTICLE: PostTemplate(PostKind.ARTICLE, "Article", "", ""),
-    PostKind.PLAN: PostTemplate(PostKind.PLAN, "KM Plan", "KM Plan: ", _PLAN),
-    PostKind.STRATEGY: PostTemplate(PostKind.STRATEGY, "KM Strategy", "KM Strategy: ", _STRATEGY),
+    PostKind.PLAN: PostTemplate(PostKind.PLAN, "KM Plan", "KM Plan: ", _unwrap(_PLAN)),
+    PostKind.STRATEGY: PostTemplate(PostKind.STRATEGY, "KM Strategy", "KM Strategy: ", _unwrap(_STRATEGY)),
 }
