@@ -54,6 +54,9 @@ def demo_command() -> None:
         return
     posts = load_demo(utcnow())
     click.echo(f"Loaded the demo blog: {posts} posts.")
+    click.echo(
+        "To sign in, create an author: flask --app kmblog users create NAME --role admin --password-stdin"
+    )
 
 
 @click.command("rerender")
