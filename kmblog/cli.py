@@ -55,7 +55,8 @@ def demo_command() -> None:
     posts = load_demo(utcnow())
     click.echo(f"Loaded the demo blog: {posts} posts.")
     click.echo(
-        "To sign in, create an author: flask --app kmblog users create NAME --role admin --password-stdin"
+        "To sign in, create an author: "
+        "flask --app kmblog users create NAME --role admin --password-stdin"
     )
 
 
