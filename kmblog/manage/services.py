@@ -72,26 +72,22 @@ def make_slug(text: str) -> str:
 
 def _unique_slug(wanted: str, year: int, month: int, exclude_id: int | None) -> str:
     """`wanted`, or `wanted-2`, `wanted-3`...: unique within its month, old addresses too."""
-    taken = set(
-        db.session.scalars(
-            select(Post.slug).where(
-                Post.year == year,
-                Post.month == month,
-                Post.slug.startswith(wanted, autoescape=True),
-                Post.id != (exclude_id or 0),
+    taken: set[str] = set()
+    # Current addresses and old ones that still redirect are both taken.
+    for slug_column, year_column, month_column, owner_column in (
+        (Post.slug, Post.year, Post.month, Post.id),
+        (PostRedirect.slug, PostRedirect.year, PostRedirect.month, PostRedirect.post_id),
+    ):
+        taken.update(
+            db.session.scalars(
+                select(slug_column).where(
+                    year_column == year,
+                    month_column == month,
+                    slug_column.startswith(wanted, autoescape=True),
+                    owner_column != (exclude_id or 0),
+                )
             )
         )
-    )
-    taken |= set(
-        db.session.scalars(
-            select(PostRedirect.slug).where(
-                PostRedirect.year == year,
-                PostRedirect.month == month,
-                PostRedirect.slug.startswith(wanted, autoescape=True),
-                PostRedirect.post_id != (exclude_id or 0),
-            )
-        )
-    )
     slug, n = wanted, 1
     while slug in taken:
         n += 1
