@@ -80,6 +80,7 @@ The first steps, the people who will take them, how progress will be measured, a
 how the work will make sharing and new ideas part of everyday work.
 """
 
+
 def _unwrap(text: str) -> str:
     """One line per paragraph, as an author types in the editor's text box."""
     return re.sub(r"(?<=[^\n])\n(?=[^\n#])", " ", text)
@@ -88,5 +89,7 @@ def _unwrap(text: str) -> str:
 TEMPLATES = {
     PostKind.ARTICLE: PostTemplate(PostKind.ARTICLE, "Article", "", ""),
     PostKind.PLAN: PostTemplate(PostKind.PLAN, "KM Plan", "KM Plan: ", _unwrap(_PLAN)),
-    PostKind.STRATEGY: PostTemplate(PostKind.STRATEGY, "KM Strategy", "KM Strategy: ", _unwrap(_STRATEGY)),
+    PostKind.STRATEGY: PostTemplate(
+        PostKind.STRATEGY, "KM Strategy", "KM Strategy: ", _unwrap(_STRATEGY)
+    ),
 }

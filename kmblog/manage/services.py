@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
@@ -149,7 +149,20 @@ def save_post(
     now: datetime,
     publish_at: datetime | None = None,
 ) -> Post:
-    """Apply the editor's changes, then publish, schedule or unpublish as asked."""
+    """Apply the editor's changes, then publish, schedule or unpublish as asked.
+
+    Saving a published (or scheduled) post keeps it published, at the time given in the
+    editor; the editor shows times to the minute, so the same minute keeps the stored time.
+    """
+    if (
+        publish_at is not None
+        and post.published_at is not None
+        and publish_at.astimezone(UTC).replace(second=0, microsecond=0)
+        == post.published_at.replace(second=0, microsecond=0)
+    ):
+        publish_at = post.published_at
+    if action == PostAction.SAVE and post.status == PostStatus.PUBLISHED:
+        action = PostAction.PUBLISH
     with db.session.no_autoflush:
         _apply(post, draft, now)
         if action == PostAction.PUBLISH:
