@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from config import CONFIGS
 from kmblog import cli, errors
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.comments.views import comments as comments_blueprint
-from kmblog.extensions import csrf, db, login_manager, migrate
+from kmblog.extensions import configure_sqlite, csrf, db, login_manager, migrate
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.manage.views import manage as manage_blueprint
 from kmblog.templating import register_template_helpers
@@ -50,6 +51,9 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", configure_sqlite)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
     login_manager.init_app(app)
     csrf.init_app(app)

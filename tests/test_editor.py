@@ -768,12 +768,12 @@ def test_the_editor_with_a_bad_csrf_token_saves_nothing(app, blog, client, signe
 
 
 def test_an_expired_editor_form_gives_the_author_their_text_back(blog, client, signed_in):
-    """The editor promises "your text is still here" when its token has expired."""
+    """The editor promises "what you typed is still here" when its token has expired."""
     post = blog.post(title="Knowledge assets", body="Old.", author_id=signed_in)
     for page in (NEW, f"/manage/posts/{post.id}/edit"):
         response = submit(client, page, "save", csrf_token="stale", body="Hours of writing.")
         assert response.status_code == 400, page
-        assert "your text is still here" in response.text, page
+        assert "what you typed is still here" in response.text, page
         assert editor_form(response.text)["body"] == "Hours of writing.", page
 
 

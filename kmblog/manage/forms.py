@@ -45,7 +45,15 @@ class PostForm(FlaskForm):
         choices=[SelectChoice(k.value, k.value.capitalize()) for k in PostKind],
         default=PostKind.ARTICLE.value,
     )
-    companion_id = SelectField("Companion", coerce=int, default=0, validate_choice=True)
+    companion_id = SelectField(
+        "Companion",
+        coerce=int,
+        default=0,
+        validate_choice=True,
+        invalid_choice_message=(
+            "A plan can only be paired with a strategy, and a strategy with a plan."
+        ),
+    )
     slug = StringField(
         "Address (slug)",
         filters=[_strip],

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.blog.services import get_settings
@@ -104,21 +104,40 @@ def labels_by_name(names: tuple[str, ...]) -> list[Label]:
             wanted.setdefault(cleaned.casefold(), cleaned)
     if not wanted:
         return []
-    existing = {
-        label.name.casefold(): label
-        for label in db.session.scalars(
-            select(Label).where(func.lower(Label.name).in_([k.lower() for k in wanted]))
+    slugs = {make_slug(name) for name in wanted.values()}
+    # SQLite's lower() knows only ASCII: fetch candidates by slug too, compare in Python.
+    candidates = db.session.scalars(
+        select(Label).where(
+            or_(
+                func.lower(Label.name).in_([name.lower() for name in wanted.values()]),
+                Label.slug.in_(slugs),
+            )
         )
-    }
+    )
+    existing = {label.name.casefold(): label for label in candidates}
     labels = []
+    given: set[str] = set()  # slugs of labels made in this call, not yet in the table
     for folded, name in wanted.items():
         label = existing.get(folded)
         if label is None:
-            label = Label(name=name, slug=make_slug(name))
+            label = Label(name=name, slug=_unique_label_slug(make_slug(name), given))
+            given.add(label.slug)
             db.session.add(label)
             existing[folded] = label
         labels.append(label)
     return labels
+
+
+def _unique_label_slug(wanted: str, given: set[str]) -> str:
+    """A label slug not yet taken: c, c-2, c-3... for labels like C# and C++."""
+    taken = given | set(
+        db.session.scalars(select(Label.slug).where(Label.slug.startswith(wanted, autoescape=True)))
+    )
+    slug, n = wanted, 1
+    while slug in taken:
+        n += 1
+        slug = f"{wanted}-{n}"
+    return slug
 
 
 def all_label_names() -> list[str]:
