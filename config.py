@@ -2,13 +2,17 @@
 
 The default needs nothing: SQLite in the instance folder and a secret key that is
 generated once and kept in the instance folder, so sessions survive a restart.
+
+Every setting below can also be set from the environment with the KMBLOG_ prefix
+(KMBLOG_RATELIMIT_ENABLED=false, KMBLOG_COMMENT_MIN_SECONDS=0, ...); values are read as
+JSON where they parse as JSON (numbers, true/false, lists), else as text.
 """
 
 import os
 
 
 class Config:
-    """Settings shared by every environment; each can be overridden from the environment."""
+    """Settings shared by every environment."""
 
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     # None means "SQLite in the instance folder", filled in by create_app().
@@ -18,6 +22,30 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 6 * 3600
     # Larger pages for feeds or paging requests are capped here.
     MAX_RESULTS_LIMIT = 100
+
+    # Request bodies: readers' forms are small; the authoring area may send more.
+    MAX_BODY_BYTES = 64 * 1024
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+
+    # Flask-Limiter: per client address (and per username for sign-in).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    COMMENT_RATE_LIMIT = "5 per minute;30 per hour"
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_USERNAME_RATE_LIMIT = "5 per minute;20 per hour"
+
+    # Spam: a comment posted sooner than this after the form was shown is a bot's.
+    COMMENT_MIN_SECONDS = 3
+
+    # Sessions and sign-in.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_DAYS = 30
+    # OWASP's minimum for PBKDF2-HMAC-SHA256 (Password Storage Cheat Sheet).
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
 
 
 class DevelopmentConfig(Config):
@@ -31,6 +59,9 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    # Host names this blog answers to, e.g. KMBLOG_TRUSTED_HOSTS='["blog.example.org"]'.
+    TRUSTED_HOSTS: list[str] | None = None
 
 
 CONFIGS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,11 @@ from flask import Flask
 from sqlalchemy import event
 
 from config import CONFIGS
-from kmblog import cli, errors
+from kmblog import cli, errors, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.comments.views import comments as comments_blueprint
-from kmblog.extensions import configure_sqlite, csrf, db, login_manager, migrate
+from kmblog.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.manage.views import manage as manage_blueprint
 from kmblog.templating import register_template_helpers
@@ -31,8 +32,8 @@ def _resource_dir(name: str) -> Path:
 
 
 def create_app(config: str | dict[str, Any] | None = None) -> Flask:
-    """Build the application: config from config.py and the environment, then extensions,
-    blueprints, error pages and CLI commands."""
+    """Build the application: config from config.py, the environment (KMBLOG_...) and
+    `config`, then extensions, blueprints, security headers, error pages, CLI commands."""
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -41,8 +42,10 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     )
     name = config if isinstance(config, str) else os.environ.get("KMBLOG_CONFIG", "development")
     app.config.from_object(CONFIGS[name])
+    app.config.from_prefixed_env("KMBLOG")
     if isinstance(config, dict):
         app.config.update(config)
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         database = Path(app.instance_path) / "kmblog.sqlite"
@@ -57,12 +60,14 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     app.register_blueprint(blog_blueprint)
     app.register_blueprint(comments_blueprint)
     app.register_blueprint(feeds_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
+    security.register(app)
     errors.register_error_pages(app)
     register_template_helpers(app)
     cli.register_commands(app)

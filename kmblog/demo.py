@@ -7,10 +7,10 @@ from datetime import datetime
 from kmblog import demo_content
 from kmblog.auth.services import create_user
 from kmblog.blog.services import get_settings
-from kmblog.comments.services import NewComment, add_comment
+from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post, pair_companions
-from kmblog.models import CommentPolicy, PostKind, Role
+from kmblog.models import PostKind, Role
 from kmblog.timefmt import blog_zone
 
 DEMO_TIMEZONE = "America/New_York"
@@ -59,7 +59,7 @@ def load_demo(now: datetime) -> int:
             add_comment(
                 post,
                 NewComment(body=comment["body"], name=comment["name"], url=comment["url"]),
-                CommentPolicy.OPEN,
+                CommentRules(),
                 local(comment["at"]),
             )
     for spec in demo_content.ARTICLES:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from kmblog.context import current_settings
 from kmblog.extensions import db
@@ -49,6 +49,8 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if error.code is None or error.code < 400:
             return error
+        if error.response is not None:  # a page made for this case (rate limits)
+            return error.response
         return _render(error)
 
     @app.errorhandler(InternalServerError)
@@ -56,3 +58,14 @@ def register_error_pages(app: Flask) -> None:
         # The failed request may have left the session mid-transaction.
         db.session.rollback()
         return _render(error)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> Any:
+        """The database is down or unreachable: 503 and a page, never a traceback."""
+        app.logger.error("database unavailable: %s", error.orig or error)
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.remove()
+        body, code = _render(ServiceUnavailable())
+        return body, code, {"Retry-After": "30"}

@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,12 +16,22 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Limits are declared on the views; storage and on/off come from config
+# (RATELIMIT_STORAGE_URI, RATELIMIT_ENABLED).
+limiter = Limiter(key_func=get_remote_address)
+
+
+def username_key() -> str:
+    """Sign-in attempts are also limited per username, whatever address they come from."""
+    return "user:" + request.form.get("username", "").strip().casefold()[:64]
 
 
 def configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite's defaults are not a server's: enforce foreign keys (ON DELETE CASCADE),
-    and let writers queue for a while instead of failing at once."""
+    write-ahead logging, and let writers queue for a while instead of failing at once."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Readers never wait for a writer, and writers queue on the busy timeout.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()

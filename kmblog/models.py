@@ -144,6 +144,9 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(_str_enum(Role, "role"), default=Role.AUTHOR)
     bio: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the id kept in session and remember cookies: raising it (sign-out,
+    # new password, disabling) makes every cookie issued before worthless.
+    session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
@@ -151,6 +154,10 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookies: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:
@@ -295,5 +302,13 @@ class Settings(Base):
     # Hold comments on posts older than this many days for moderation (Blogger's
     # option); None: never.
     moderate_after_days: Mapped[int | None]
+    # Spam rules (WordPress's discussion settings): hold a comment with more links than
+    # this, or with a word of the moderation list; a word of the block list makes it
+    # spam. Lists hold one word or phrase a line.
+    moderation_links: Mapped[int] = mapped_column(default=2)
+    moderation_words: Mapped[str] = mapped_column(Text, default="")
+    blocked_words: Mapped[str] = mapped_column(Text, default="")
+    # Hold the first comment of a commenter (name and web address) never approved before.
+    hold_first_comment: Mapped[bool] = mapped_column(default=False)
     # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
     atom_id: Mapped[str] = mapped_column(String(200))

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from kmblog.auth.services import create_user
 from kmblog.blog.services import get_settings
-from kmblog.comments.services import NewComment, add_comment
+from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post
-from kmblog.models import CommentPolicy, CommentStatus, Post, Role, User, utcnow
+from kmblog.models import CommentStatus, Post, Role, User, utcnow
 
 BASE_TIME = datetime(2009, 6, 29, 15, 7, tzinfo=UTC)
 _serial = count(1)
@@ -132,7 +132,7 @@ class BlogBuilder:
             comment = add_comment(
                 stored_post,
                 NewComment(body=body, name=name, url=url),
-                CommentPolicy.OPEN,
+                CommentRules(),
                 at or (post.published_at or BASE_TIME) + timedelta(hours=1),
             )
             if status is not None:

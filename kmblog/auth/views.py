@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from kmblog.auth.forms import LoginForm
-from kmblog.auth.services import authenticate
-from kmblog.extensions import csrf, db, login_manager
+from kmblog.auth.services import authenticate, end_sessions, find_session_user
+from kmblog.extensions import csrf, limiter, login_manager, username_key
 from kmblog.models import User
 
 auth = Blueprint("auth", __name__)
@@ -20,11 +20,8 @@ login_manager.login_message = "Please sign in to see that page."
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    return find_session_user(session_id)
 
 
 def safe_next(target: str | None) -> str:
@@ -45,6 +42,13 @@ def safe_next(target: str | None) -> str:
 # The form checks its own CSRF token, so a stale one gives the form back with a message.
 @csrf.exempt
 @auth.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_USERNAME_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=username_key,
+    scope="login-username",
+)
 def login() -> Any:
     """Sign in; on success go to `next` (a local path only) or the dashboard."""
     form = LoginForm()
@@ -67,6 +71,8 @@ def login() -> Any:
 @login_required
 def logout() -> Any:
     """Sign out (a POST, so that no link or image can sign anyone out)."""
+    # Every copy of this author's cookies stops working, not only this browser's.
+    end_sessions(current_user._get_current_object())
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("blog.index"), 303)

@@ -225,8 +225,12 @@ def blogger_archive(year: int, month: int) -> Any:
     return redirect(url_for("blog.archive_month", year=year, month=month), 301)
 
 
-def render_post_page(post: Post, form: CommentForm, now: datetime, status: int = 200) -> Any:
+def render_post_page(
+    post: Post, form: CommentForm, now: datetime, status: int = 200, notice: str = ""
+) -> Any:
     """A post, its comments and the comment form (also used to show form errors)."""
+    if not form.shown.data:
+        form.start_timer()
     page = load_post_page(post, now)
     context = page_context(now)
     context["feeds"] = context["feeds"] + [
@@ -241,6 +245,7 @@ def render_post_page(post: Post, form: CommentForm, now: datetime, status: int =
             page=page,
             form=form,
             comments_open=comments_open(post, context["settings"].comment_policy),
+            notice=notice,
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from itsdangerous import BadSignature, TimestampSigner
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from kmblog.rendering import clean_line, clean_text, is_safe_url
@@ -55,6 +59,32 @@ class CommentForm(FlaskForm):
         ],
     )
 
+    # Spam traps. People never see the honeypot (hidden by CSS and from screen readers);
+    # bots fill every field. `shown` carries when the form was drawn, signed.
+    website = StringField("Leave this field empty")
+    shown = HiddenField()
+
+    def start_timer(self) -> None:
+        """Stamp the form with the time it is shown."""
+        self.shown.data = _signer().sign(b"comment-form").decode()
+
+    def looks_automated(self) -> bool:
+        """True when the honeypot is filled or the form came back too fast (or unsigned)."""
+        if self.website.data:
+            return True
+        minimum = current_app.config["COMMENT_MIN_SECONDS"]
+        if not minimum:
+            return False
+        try:
+            _, shown_at = _signer().unsign(self.shown.data or "", return_timestamp=True)
+        except BadSignature:
+            return True
+        return time.time() - shown_at.timestamp() < minimum
+
     def csrf_failed(self) -> bool:
         """True when the only thing wrong is a missing or stale form token."""
         return bool(self.csrf_token.errors)
+
+
+def _signer() -> TimestampSigner:
+    return TimestampSigner(current_app.config["SECRET_KEY"], salt="comment-form-shown")

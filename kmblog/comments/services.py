@@ -1,15 +1,20 @@
-"""Adding a reader's comment."""
+"""Adding a reader's comment, and deciding whether it is published, held or spam."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+
 from kmblog.extensions import db
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, User
+from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, Settings, User
 from kmblog.rendering import clean_line, clean_text, render_comment
+
+_LINK = re.compile(r"https?://|<a\s", re.IGNORECASE)
 
 
 class CommentsClosed(Exception):
@@ -25,6 +30,34 @@ class NewComment:
     url: str = ""
 
 
+@dataclass(frozen=True)
+class CommentRules:
+    """The blog's settings that decide a new comment's fate."""
+
+    policy: CommentPolicy = CommentPolicy.OPEN
+    moderate_after_days: int | None = None
+    moderation_links: int = 2
+    moderation_words: tuple[str, ...] = ()
+    blocked_words: tuple[str, ...] = ()
+    hold_first_comment: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CommentRules:
+        return cls(
+            policy=settings.comment_policy,
+            moderate_after_days=settings.moderate_after_days,
+            moderation_links=settings.moderation_links,
+            moderation_words=word_list(settings.moderation_words),
+            blocked_words=word_list(settings.blocked_words),
+            hold_first_comment=settings.hold_first_comment,
+        )
+
+
+def word_list(text: str) -> tuple[str, ...]:
+    """One word or phrase a line, compared without regard to case."""
+    return tuple(line.strip().casefold() for line in text.splitlines() if line.strip())
+
+
 def comments_open(post: Post, policy: CommentPolicy) -> bool:
     return post.comments_open and policy != CommentPolicy.CLOSED
 
@@ -34,39 +67,73 @@ def hash_ip(address: str, secret: str) -> str:
     return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
-def needs_moderation(
-    post: Post, policy: CommentPolicy, moderate_after_days: int | None, now: datetime
-) -> bool:
-    """Held when the blog is moderated, or the post is older than the setting's days."""
-    if policy == CommentPolicy.MODERATED:
-        return True
-    if moderate_after_days is None or post.published_at is None:
+def _mentions(comment: NewComment, words: tuple[str, ...]) -> bool:
+    text = " ".join((comment.body, comment.name, comment.url)).casefold()
+    return any(word in text for word in words)
+
+
+def _known_commenter(comment: NewComment) -> bool:
+    """Has someone with this name and web address had a comment approved before?"""
+    if not comment.name:
         return False
-    return post.published_at < now - timedelta(days=moderate_after_days)
+    return bool(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(
+                Comment.status == CommentStatus.PUBLISHED,
+                func.lower(Comment.author_name) == comment.name.lower(),
+                Comment.author_url == comment.url,
+            )
+        )
+    )
+
+
+def decide_status(
+    post: Post, comment: NewComment, rules: CommentRules, now: datetime, bot_suspected: bool
+) -> CommentStatus:
+    """Spam, held for a moderator, or published at once."""
+    if bot_suspected or _mentions(comment, rules.blocked_words):
+        return CommentStatus.SPAM
+    held = (
+        rules.policy == CommentPolicy.MODERATED
+        or (
+            rules.moderate_after_days is not None
+            and post.published_at is not None
+            and post.published_at < now - timedelta(days=rules.moderate_after_days)
+        )
+        or len(_LINK.findall(comment.body)) > rules.moderation_links
+        or _mentions(comment, rules.moderation_words)
+        or (rules.hold_first_comment and not _known_commenter(comment))
+    )
+    return CommentStatus.PENDING if held else CommentStatus.PUBLISHED
 
 
 def add_comment(
     post: Post,
     comment: NewComment,
-    policy: CommentPolicy,
+    rules: CommentRules,
     now: datetime,
     ip_hash: str = "",
     user: User | None = None,
-    moderate_after_days: int | None = None,
+    bot_suspected: bool = False,
 ) -> Comment:
-    """Store a comment, rendered once now; held for moderation when the settings say so."""
-    if not comments_open(post, policy):
+    """Store a comment, rendered once now, as published, held or spam."""
+    if not comments_open(post, rules.policy):
         raise CommentsClosed(post.id)
-    held = needs_moderation(post, policy, moderate_after_days, now)
-    status = CommentStatus.PENDING if held else CommentStatus.PUBLISHED
+    cleaned = NewComment(
+        body=clean_text(comment.body).strip(),
+        name=clean_line(comment.name),
+        url=clean_line(comment.url),
+    )
     stored = Comment(
         post=post,
-        author_name=clean_line(comment.name),
-        author_url=clean_line(comment.url),
-        body_source=clean_text(comment.body).strip(),
-        body_html=render_comment(comment.body),
+        author_name=cleaned.name,
+        author_url=cleaned.url,
+        body_source=cleaned.body,
+        body_html=render_comment(cleaned.body),
         created_at=now,
-        status=status,
+        status=decide_status(post, cleaned, rules, now, bot_suspected),
         ip_hash=ip_hash,
         user=user,
     )

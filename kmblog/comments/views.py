@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, request
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request
+from flask.wrappers import Response
+from flask_limiter import RequestLimit
 from flask_login import current_user
 
 from kmblog.blog.services import find_post
 from kmblog.blog.views import render_post_page
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import (
+    CommentRules,
     CommentsClosed,
     NewComment,
     add_comment,
@@ -18,26 +21,40 @@ from kmblog.comments.services import (
     hash_ip,
 )
 from kmblog.context import current_settings
-from kmblog.extensions import csrf
+from kmblog.extensions import csrf, limiter
 from kmblog.models import CommentStatus, utcnow
 from kmblog.templating import post_url
 
 comments = Blueprint("comments", __name__)
 
 
+def _too_many_comments(limit: RequestLimit) -> Response:
+    """Over the rate limit: the post page again, with what was typed and why (429)."""
+    now = utcnow()
+    args = request.view_args or {}
+    post = find_post(args["year"], args["month"], args["slug"], now)
+    if post is None:
+        abort(404)
+    notice = (
+        "You have sent several comments in a short time. Your comment is still below: "
+        "please wait a minute and send it again."
+    )
+    return make_response(render_post_page(post, CommentForm(), now, status=429, notice=notice))
+
+
 # The form checks its own CSRF token (FlaskForm), so that a stale token gives the
 # reader the form back with what they typed, not a bare 400 page.
 @csrf.exempt
 @comments.post("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>.html")
+@limiter.limit(lambda: current_app.config["COMMENT_RATE_LIMIT"], on_breach=_too_many_comments)
 def add(year: int, month: int, slug: str) -> Any:
     """Publish (or hold) a comment, then return to it on the post (Post/Redirect/Get)."""
     now = utcnow()
     post = find_post(year, month, slug, now)
     if post is None:
         abort(404, description="There is no post at this address.")
-    settings = current_settings()
-    policy = settings.comment_policy
-    if not comments_open(post, policy):
+    rules = CommentRules.from_settings(current_settings())
+    if not comments_open(post, rules.policy):
         abort(403, description="Comments on this post are closed.")
     form = CommentForm()
     if not form.validate_on_submit():
@@ -47,15 +64,16 @@ def add(year: int, month: int, slug: str) -> Any:
         comment = add_comment(
             post,
             NewComment(body=form.body.data, name=form.name.data, url=form.url.data),
-            policy,
+            rules,
             now,
             ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
             user=user,
-            moderate_after_days=settings.moderate_after_days,
+            bot_suspected=form.looks_automated(),
         )
     except CommentsClosed:
         abort(403, description="Comments on this post are closed.")
-    if comment.status == CommentStatus.PENDING:
+    # Spam is told the same as a held comment: a bot learns nothing from the answer.
+    if comment.status != CommentStatus.PUBLISHED:
         flash("Thank you: your comment will appear once a moderator has approved it.")
         return redirect(post_url(post) + "#comment-form", 303)
     return redirect(post_url(post) + f"#c{comment.id}", 303)

@@ -36,9 +36,7 @@ def upgrade() -> None:
 
     # Existing posts get an empty note; the default stays in the model, not the table.
     with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("change_note", sa.Text(), nullable=False, server_default="")
-        )
+        batch_op.add_column(sa.Column("change_note", sa.Text(), nullable=False, server_default=""))
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.alter_column("change_note", server_default=None)
 

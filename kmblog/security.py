@@ -1,0 +1,43 @@
+"""Response headers and request limits that every page gets."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask.wrappers import Response
+
+# No inline script or style anywhere: every asset is the app's own. Images in posts
+# may come from other sites by URL (http or https).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: http: data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def limit_body_size() -> None:
+        # Readers' forms are small; only the authoring area may send more (Flask 3.1
+        # reads this per request).
+        if not request.path.startswith("/manage/"):
+            request.max_content_length = app.config["MAX_BODY_BYTES"]
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
