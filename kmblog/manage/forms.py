@@ -107,6 +107,20 @@ class SettingsForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=36500)],
         description="Leave empty to never hold comments because of a post's age.",
     )
+    moderation_links = IntegerField(
+        "Hold comments with more links than",
+        validators=[NumberRange(min=0, max=1000)],
+        default=2,
+    )
+    moderation_words = TextAreaField(
+        "Hold comments that contain (one word or phrase a line)",
+        validators=[Length(max=20_000)],
+    )
+    blocked_words = TextAreaField(
+        "Mark as spam comments that contain (one word or phrase a line)",
+        validators=[Length(max=20_000)],
+    )
+    hold_first_comment = BooleanField("Hold the first comment of a commenter never approved before")
 
 
 class UserForm(FlaskForm):

@@ -384,7 +384,7 @@ def update_settings(settings: Settings, values: dict[str, object]) -> None:
     for key, value in values.items():
         if key in {"title", "description"}:
             value = clean_line(str(value))
-        elif key == "about":
+        elif key in {"about", "moderation_words", "blocked_words"}:
             value = clean_text(str(value)).strip()
         setattr(settings, key, value)
     db.session.commit()

@@ -342,6 +342,10 @@ def settings() -> Any:
                 "items_per_feed": form.items_per_feed.data,
                 "comment_policy": form.comment_policy.data,
                 "moderate_after_days": form.moderate_after_days.data,
+                "moderation_links": form.moderation_links.data,
+                "moderation_words": form.moderation_words.data or "",
+                "blocked_words": form.blocked_words.data or "",
+                "hold_first_comment": form.hold_first_comment.data,
             },
         )
         flash("Settings saved.")
