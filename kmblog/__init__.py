@@ -12,11 +12,19 @@ from flask import Flask
 from sqlalchemy import event
 
 from config import CONFIGS
-from kmblog import cli, errors, security
+from kmblog import caching, cli, errors, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.comments.views import comments as comments_blueprint
-from kmblog.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+from kmblog.extensions import (
+    cache,
+    configure_sqlite,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+)
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.manage.views import manage as manage_blueprint
 from kmblog.templating import register_template_helpers
@@ -61,6 +69,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
 
     app.register_blueprint(blog_blueprint)
     app.register_blueprint(comments_blueprint)
@@ -68,6 +77,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
     security.register(app)
+    caching.register(app)
     errors.register_error_pages(app)
     register_template_helpers(app)
     cli.register_commands(app)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from flask import request
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -16,6 +17,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Pages and feeds for anonymous readers (CACHE_TYPE: SimpleCache in-process by default,
+# RedisCache to share, NullCache to turn it off).
+cache = Cache()
 # Limits are declared on the views; storage and on/off come from config
 # (RATELIMIT_STORAGE_URI, RATELIMIT_ENABLED).
 limiter = Limiter(key_func=get_remote_address)

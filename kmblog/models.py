@@ -310,5 +310,9 @@ class Settings(Base):
     blocked_words: Mapped[str] = mapped_column(Text, default="")
     # Hold the first comment of a commenter (name and web address) never approved before.
     hold_first_comment: Mapped[bool] = mapped_column(default=False)
+    # Raised (with changed_at) in the same transaction as any write that changes what a
+    # reader sees: page caches and ETags are keyed by it, so no stale page outlives it.
+    content_version: Mapped[int] = mapped_column(default=1)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
     atom_id: Mapped[str] = mapped_column(String(200))

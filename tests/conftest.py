@@ -58,7 +58,7 @@ def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dic
     return snapshot
 
 
-def _make_app(database_url: str, instance: Path) -> Flask:
+def _make_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
     return create_app(
         {
             "TESTING": True,
@@ -70,6 +70,7 @@ def _make_app(database_url: str, instance: Path) -> Flask:
             "COMMENT_MIN_SECONDS": 0,
             # OWASP's cost is for production; tests hash many passwords.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            **overrides,
         }
     )
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.conftest import _make_app
 from tests.factories import BASE_TIME
 
 MAX_QUERIES = 6
@@ -57,11 +58,24 @@ def writer(blog):  # type: ignore[no-untyped-def]
     return blog.author("writer")
 
 
+@pytest.fixture
+def uncached_client(app, database_url, tmp_path):  # type: ignore[no-untyped-def]
+    """A client of an app with the page cache off: every request renders its page."""
+    return _make_app(database_url, tmp_path, PAGE_CACHE=False).test_client()
+
+
 def test_query_counts_do_not_grow_with_posts_labels_and_comments(
-    app, client, blog, count_queries, writer
+    uncached_client, blog, count_queries, writer
 ):
-    small = measure(client, count_queries, grow(blog, posts=3, comments_each=1, labels=1))
-    big = measure(client, count_queries, grow(blog, posts=40, comments_each=6, labels=8))
+    """Rendering a page costs the same few queries on a small and on a bigger blog."""
+    small = measure(uncached_client, count_queries, grow(blog, 3, comments_each=1, labels=1))
+    big = measure(uncached_client, count_queries, grow(blog, 40, comments_each=6, labels=8))
     assert big == small
     for page, count in big.items():
         assert count <= MAX_QUERIES, f"{page}: {count} queries"
+
+
+def test_a_cached_page_costs_one_query(client, blog, count_queries, writer):
+    """Served from the cache, any page or feed costs the one query that dates the blog."""
+    counts = measure(client, count_queries, grow(blog, 40, comments_each=6, labels=8))
+    assert set(counts.values()) == {1}, counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app
+from flask import current_app, g
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, TimestampSigner
 from wtforms import HiddenField, StringField, TextAreaField
@@ -66,7 +66,7 @@ class CommentForm(FlaskForm):
 
     def start_timer(self) -> None:
         """Stamp the form with the time it is shown."""
-        self.shown.data = _signer().sign(b"comment-form").decode()
+        self.shown.data = new_form_timer()
 
     def looks_automated(self) -> bool:
         """True when the honeypot is filled or the form came back too fast (or unsigned)."""
@@ -88,3 +88,9 @@ class CommentForm(FlaskForm):
 
 def _signer() -> TimestampSigner:
     return TimestampSigner(current_app.config["SECRET_KEY"], salt="comment-form-shown")
+
+
+def new_form_timer() -> str:
+    """A signed time stamp for a comment form shown now (kept in g for the page cache)."""
+    g.comment_form_timer = _signer().sign(b"comment-form").decode()
+    return g.comment_form_timer

@@ -1,0 +1,141 @@
+"""Conditional GETs and the page cache: cheap when nothing changed, never stale."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from kmblog.comments.services import CommentRules, NewComment, add_comment
+from kmblog.extensions import db
+from kmblog.models import CommentStatus, Post, utcnow
+from tests.conftest import PASSWORD, _make_app
+from tests.test_comments import post_comment
+
+PAGES = ["/", "{post}", "/search/label/Tools", "/2009/06/", "/feeds/posts/default",
+         "/feeds/comments/default", "/feeds/{post_id}/comments/default"]  # fmt: skip
+
+
+@pytest.fixture
+def post(blog):  # type: ignore[no-untyped-def]
+    made = blog.post(title="Cached reading", labels=("Tools",))
+    blog.comment(made, body="First thoughts.")
+    return made
+
+
+def _url(page: str, post) -> str:  # type: ignore[no-untyped-def]
+    return page.format(post=post.url, post_id=post.id)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_answer_a_matching_etag_with_304_in_one_query(client, post, count_queries, page):
+    """A feed reader or browser that has the page gets 304 and no body."""
+    first = client.get(_url(page, post))
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert first.headers["Last-Modified"]
+    assert "must-revalidate" in first.headers["Cache-Control"]
+    with count_queries() as queries:
+        again = client.get(_url(page, post), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert len(queries) <= 1
+    by_date = client.get(
+        _url(page, post), headers={"If-Modified-Since": first.headers["Last-Modified"]}
+    )
+    assert by_date.status_code == 304
+
+
+def test_an_old_etag_gets_the_new_page(client, blog, post):
+    """After a change the old validators no longer match."""
+    etag = client.get("/").headers["ETag"]
+    blog.post(title="Something new")
+    response = client.get("/", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert "Something new" in response.text
+    assert response.headers["ETag"] != etag
+
+
+def test_a_reader_sees_their_own_comment_at_once(client, post):
+    """The cached post page misses as soon as a comment is published."""
+    assert "My own words" not in client.get(post.url).text
+    assert client.get(post.url).status_code == 200  # now served from the cache
+    assert post_comment(client, post.url, body="My own words").status_code == 303
+    page = client.get(post.url).text
+    assert "My own words" in page
+    assert "2 Comments:" in page
+    assert "My own words" in client.get("/feeds/comments/default").text
+
+
+def test_held_and_spam_comments_do_not_empty_the_cache(app, client, post):
+    """A flood of spam cannot force every page to be rendered again."""
+    etag = client.get(post.url).headers["ETag"]
+    with app.app_context():
+        stored = db.session.get(Post, post.id)
+        rules = CommentRules(blocked_words=("cheap pills",), moderation_links=0)
+        add_comment(stored, NewComment(body="cheap pills here"), rules, utcnow())  # spam
+        add_comment(stored, NewComment(body="see https://example.org"), rules, utcnow())  # held
+        add_comment(stored, NewComment(body="bot"), rules, utcnow(), bot_suspected=True)
+    assert client.get(post.url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_moderation_settings_and_edits_show_at_once(client, auth, blog, post):
+    """Approving a comment, changing the title, editing a post: the next page is fresh."""
+    blog.author("editor", password=PASSWORD, role="admin")
+    held = blog.comment(post, body="Waiting politely.", status=CommentStatus.PENDING)
+    assert "Waiting politely." not in client.get(post.url).text
+    reader = client.application.test_client()
+    assert "Waiting politely." not in reader.get(post.url).text
+    auth.login("editor")
+    auth.post_form(
+        "/manage/comments/moderate", {"single": f"approve:{held.id}"}, form_page="/manage/comments"
+    )
+    assert "Waiting politely." in reader.get(post.url).text
+    blog.settings(title="A Renamed Blog")
+    assert "A Renamed Blog" in reader.get("/").text
+
+
+def test_a_scheduled_post_shows_when_its_time_comes_without_a_write(app, client, blog, post):
+    """No cron and no write: the page version moves with the clock."""
+    later = blog.post(title="Due soon", published=utcnow() + timedelta(hours=1))
+    assert "Due soon" not in client.get("/").text
+    assert "Due soon" not in client.get("/").text  # cached
+    with app.app_context():
+        # Let the hour pass (a Core update: no ORM flush, no version change).
+        db.session.execute(update(Post).where(Post.id == later.id).values(published_at=utcnow()))
+        db.session.commit()
+    assert "Due soon" in client.get("/").text
+
+
+def test_signed_in_authors_always_get_a_fresh_page(client, auth, blog, post):
+    """An author's page is never a cached one (it shows the authoring bar)."""
+    blog.author("writer", password=PASSWORD)
+    client.get("/")  # cached for anonymous readers
+    auth.login("writer")
+    page = client.get("/")
+    assert "Signed in as" in page.text
+    assert "ETag" not in page.headers
+
+
+def test_two_processes_with_their_own_caches_agree(app, database_url, tmp_path, blog, post):
+    """Each worker's in-process cache is keyed by the database's version: no stale page."""
+    other = _make_app(database_url, tmp_path).test_client()
+    first = app.test_client()
+    assert "Second thoughts" not in first.get(post.url).text
+    assert "Second thoughts" not in other.get(post.url).text
+    assert post_comment(first, post.url, body="Second thoughts").status_code == 303
+    assert "Second thoughts" in other.get(post.url).text
+
+
+def test_a_cached_page_gives_each_reader_their_own_form_token(client, post):
+    """The cache stores the page, not one reader's CSRF token or form timer."""
+    alice, bob = client.application.test_client(), client.application.test_client()
+    token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    timer = re.compile(r'name="shown"[^>]*value="([^"]+)"')
+    a_page, b_page = alice.get(post.url).text, bob.get(post.url).text
+    assert token.search(a_page).group(1) != token.search(b_page).group(1)
+    assert timer.search(b_page)
+    assert "\x00" not in b_page
+    assert post_comment(bob, post.url, body="Bob's comment").status_code == 303
