@@ -39,6 +39,15 @@ target_db = current_app.extensions["migrate"].db
 # ... etc.
 
 
+# Search structures live outside the models (see revision 0005): autogenerate and
+# `flask db check` must not take them for tables or indexes to drop.
+SEARCH_OBJECTS = ("posts_fts", "ix_posts_search")
+
+
+def include_name(name, type_, parent_names):
+    return not (name or "").startswith(SEARCH_OBJECTS)
+
+
 def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
@@ -95,7 +104,12 @@ def run_migrations_online():
             # to them. Off for the migration only (SQLite's own advice for ALTER).
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            include_name=include_name,
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

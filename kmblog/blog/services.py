@@ -6,10 +6,20 @@ comments, so that a page's cost does not grow with the blog.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.extensions import db
@@ -115,13 +125,8 @@ def _filtered(query, post_filter: PostFilter):  # type: ignore[no-untyped-def]
         query = query.join(post_labels, post_labels.c.post_id == Post.id).where(
             post_labels.c.label_id == post_filter.label_id
         )
-    for word in post_filter.words:
-        query = query.where(
-            or_(
-                Post.title.icontains(word, autoescape=True),
-                Post.body_source.icontains(word, autoescape=True),
-            )
-        )
+    if post_filter.words:
+        query = query.where(_matches(post_filter.words))
     if post_filter.year is not None:
         query = query.where(Post.year == post_filter.year)
     if post_filter.month is not None:
@@ -131,6 +136,34 @@ def _filtered(query, post_filter: PostFilter):  # type: ignore[no-untyped-def]
     if post_filter.kind is not None:
         query = query.where(Post.kind == post_filter.kind)
     return query
+
+
+_WORD = re.compile(r"\w+")
+
+
+def search_terms(words: tuple[str, ...]) -> list[str]:
+    """The letters-and-digits tokens of a search, as the full-text indexes see words."""
+    return [token.lower() for word in words for token in _WORD.findall(word)][:10]
+
+
+def _matches(words: tuple[str, ...]) -> ColumnElement[bool]:
+    """Posts whose title or body has every word (as a word prefix), through the index:
+    FTS5 on SQLite, the GIN index over to_tsvector() on PostgreSQL."""
+    terms = search_terms(words)
+    if not terms:
+        return false()
+    if db.session.get_bind().dialect.name == "sqlite":
+        fts = " ".join(f'"{term}"*' for term in terms)
+        return Post.id.in_(
+            select(literal_column("rowid"))
+            .select_from(text("posts_fts"))
+            .where(text("posts_fts MATCH :fts").bindparams(fts=fts))
+        )
+    # Written as the index is (revision 0005), so that PostgreSQL uses it.
+    return text(
+        "to_tsvector('simple', posts.title || ' ' || posts.body_source)"
+        " @@ to_tsquery('simple', :tsquery)"
+    ).bindparams(tsquery=" & ".join(f"{term}:*" for term in terms))
 
 
 def _older_than(cursor: Cursor) -> ColumnElement[bool]:
