@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from config import CONFIGS
-from kmblog import caching, cli, errors, security
+from kmblog import assets, caching, cli, errors, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.comments.views import comments as comments_blueprint
@@ -76,6 +76,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
+    assets.register(app)
     security.register(app)
     caching.register(app)
     errors.register_error_pages(app)

@@ -139,3 +139,17 @@ def test_a_cached_page_gives_each_reader_their_own_form_token(client, post):
     assert timer.search(b_page)
     assert "\x00" not in b_page
     assert post_comment(bob, post.url, body="Bob's comment").status_code == 303
+
+
+def test_static_assets_have_fingerprinted_names_and_long_lifetimes(client):
+    """The stylesheet's name carries its hash; it may be cached for a year."""
+    href = re.search(r'rel="stylesheet" href="([^"]+)"', client.get("/").text).group(1)
+    assert re.fullmatch(r"/assets/css/kmblog\.[0-9a-f]{10}\.css", href)
+    with client.get(href) as response:
+        assert response.status_code == 200
+        assert response.cache_control.max_age == 365 * 24 * 3600
+        assert response.cache_control.immutable
+        assert "body" in response.text
+    stale = href.replace(href.split(".")[-2], "0123456789")
+    assert client.get(stale).status_code == 404
+    assert client.get("/assets/../config.py").status_code == 404

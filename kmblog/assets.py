@@ -1,0 +1,55 @@
+"""Static files under fingerprinted names, cached by browsers for a year.
+
+`asset_url("css/kmblog.css")` gives /assets/css/kmblog.3f9c2a1b7d.css; a changed file gets
+a new name, so it can be cached "immutable". Hashes are computed once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+from flask.wrappers import Response
+
+assets = Blueprint("assets", __name__)
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@cache
+def _fingerprint(folder: str, filename: str) -> str:
+    return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:10]
+
+
+def _split(filename: str) -> tuple[str, str]:
+    stem, dot, suffix = filename.rpartition(".")
+    return (stem, f".{suffix}") if dot else (filename, "")
+
+
+def asset_url(filename: str) -> str:
+    """The fingerprinted URL of a file in static/."""
+    stem, suffix = _split(filename)
+    digest = _fingerprint(str(current_app.static_folder), filename)
+    return url_for("assets.fingerprinted", filename=f"{stem}.{digest}{suffix}")
+
+
+@assets.get("/assets/<path:filename>")
+def fingerprinted(filename: str) -> Response:
+    """A static file by its fingerprinted name (a stale or unknown fingerprint: 404)."""
+    stem, suffix = _split(filename)
+    name, dot, digest = stem.rpartition(".")
+    folder = str(current_app.static_folder)
+    real = f"{name}{suffix}"
+    if not dot or not (Path(folder) / real).is_file() or _fingerprint(folder, real) != digest:
+        abort(404)
+    response = send_from_directory(folder, real, max_age=ONE_YEAR)
+    response.cache_control.immutable = True
+    response.cache_control.public = True
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(assets)
+    app.add_template_global(asset_url)
