@@ -42,6 +42,9 @@ CACHEABLE_BLUEPRINTS = {"blog", "feeds"}
 TOKEN_PLACEHOLDER = "\x00kmblog-csrf\x00"  # noqa: S105 - a marker, not a secret
 TIMER_PLACEHOLDER = "\x00kmblog-timer\x00"
 REVALIDATE = "public, max-age=0, must-revalidate"
+# Set by the nginx front (bench/nginx.conf) on requests whose answers it may keep.
+SHARED_CACHE_HEADER = "X-Kmblog-Shared-Cache"
+SHARED_CACHE_SECONDS = 5
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -84,6 +87,12 @@ def _anonymous_reader() -> bool:
     return "remember_token" not in request.cookies
 
 
+def for_shared_cache() -> bool:
+    """The request comes through a front cache (nginx) that will keep the page for every
+    anonymous reader: the page must carry nothing of this reader's own."""
+    return request.headers.get(SHARED_CACHE_HEADER) == "1" and _anonymous_reader()
+
+
 def _serve_cached(entry: dict[str, Any]) -> Response:
     body: str = entry["body"]
     if TOKEN_PLACEHOLDER in body:
@@ -111,7 +120,8 @@ def register(app: Flask) -> None:
         if not current_app.config["PAGE_CACHE"]:
             return None
         path = hashlib.sha256(request.full_path.encode(errors="surrogatepass")).hexdigest()
-        g.cache_key = f"page:{version.etag}:{path}"
+        shared = "shared" if for_shared_cache() else "own"
+        g.cache_key = f"page:{version.etag}:{shared}:{path}"
         entry = cache.get(g.cache_key)
         if entry is not None:
             return _with_validators(_serve_cached(entry), version)
@@ -134,6 +144,9 @@ def _with_validators(response: Response, version: PageVersion) -> Response:
     response.last_modified = version.last_modified
     response.headers["Cache-Control"] = REVALIDATE
     response.vary.add("Cookie")
+    if for_shared_cache() and "Set-Cookie" not in response.headers:
+        # nginx keeps it briefly and does not pass this header on; browsers revalidate.
+        response.headers["X-Accel-Expires"] = str(SHARED_CACHE_SECONDS)
     return response
 
 

@@ -153,3 +153,35 @@ def test_static_assets_have_fingerprinted_names_and_long_lifetimes(client):
     stale = href.replace(href.split(".")[-2], "0123456789")
     assert client.get(stale).status_code == 404
     assert client.get("/assets/../config.py").status_code == 404
+
+
+def test_a_page_for_a_shared_cache_carries_nothing_of_one_reader(client, post):
+    """Through the nginx front: no session, no token, no cookie; the script's endpoint
+    then gives the reader a token that posts a comment."""
+    shared = {"X-Kmblog-Shared-Cache": "1"}
+    page = client.get(post.url, headers=shared)
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert page.headers["X-Accel-Expires"] == "5"
+    assert 'name="csrf_token" value=""' in page.text
+    assert "js/comment-form" in page.text
+    again = client.get(post.url, headers=shared)  # from the app's cache, still token-less
+    assert 'name="csrf_token" value=""' in again.text
+    assert "Set-Cookie" not in again.headers
+    fields = client.get("/comments/form-token").get_json()
+    assert fields["csrf_token"]
+    assert client.get("/comments/form-token").headers["Cache-Control"] == "no-store"
+    answer = client.post(
+        post.url,
+        data={"csrf_token": fields["csrf_token"], "shown": fields["shown"], "body": "Hello"},
+    )
+    assert answer.status_code == 303
+    assert "kmblog_fresh=1" in answer.headers["Set-Cookie"]
+
+
+def test_signing_in_sets_the_marker_a_front_cache_passes_through(client, auth, blog):
+    blog.author("writer", password=PASSWORD)
+    response = auth.login("writer")
+    assert any(h.startswith("kmblog_author=1") for h in response.headers.getlist("Set-Cookie"))
+    out = auth.logout()
+    assert any(h.startswith("kmblog_author=;") for h in out.headers.getlist("Set-Cookie"))

@@ -21,6 +21,7 @@ from kmblog.blog.services import (
     load_post_page,
     load_sidebar,
 )
+from kmblog.caching import for_shared_cache
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
 from kmblog.context import current_settings, current_zone, to_local
@@ -226,10 +227,15 @@ def blogger_archive(year: int, month: int) -> Any:
 
 
 def render_post_page(
-    post: Post, form: CommentForm, now: datetime, status: int = 200, notice: str = ""
+    post: Post,
+    form: CommentForm,
+    now: datetime,
+    status: int = 200,
+    notice: str = "",
+    timer: bool = True,
 ) -> Any:
     """A post, its comments and the comment form (also used to show form errors)."""
-    if not form.shown.data:
+    if timer and not form.shown.data:
         form.start_timer()
     page = load_post_page(post, now)
     context = page_context(now)
@@ -265,6 +271,10 @@ def post(year: int, month: int, slug: str) -> Any:
         if moved is None:
             abort(404, description="There is no post at this address.")
         return redirect(post_url(moved), 301)
+    if for_shared_cache():
+        # The same bytes for every reader: no session, no token; the page's script
+        # fetches the reader's own token and timer when they start to write.
+        return render_post_page(found, CommentForm(meta={"csrf": False}), now, timer=False)
     return render_post_page(found, CommentForm(), now)
 
 

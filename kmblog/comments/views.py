@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+)
 from flask.wrappers import Response
 from flask_limiter import RequestLimit
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from kmblog.blog.services import find_post
 from kmblog.blog.views import render_post_page
-from kmblog.comments.forms import CommentForm
+from kmblog.comments.forms import CommentForm, new_form_timer
 from kmblog.comments.services import (
     CommentRules,
     CommentsClosed,
@@ -26,6 +36,18 @@ from kmblog.models import CommentStatus, utcnow
 from kmblog.templating import post_url
 
 comments = Blueprint("comments", __name__)
+
+# The nginx front (bench/nginx.conf) passes readers with this cookie to the app.
+FRESH_COOKIE = "kmblog_fresh"
+FRESH_SECONDS = 300
+
+
+@comments.get("/comments/form-token")
+def form_token() -> Response:
+    """This reader's CSRF token and form timer, for a comment form from a shared cache."""
+    response = jsonify(csrf_token=generate_csrf(), shown=new_form_timer())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _too_many_comments(limit: RequestLimit) -> Response:
@@ -75,5 +97,9 @@ def add(year: int, month: int, slug: str) -> Any:
     # Spam is told the same as a held comment: a bot learns nothing from the answer.
     if comment.status != CommentStatus.PUBLISHED:
         flash("Thank you: your comment will appear once a moderator has approved it.")
-        return redirect(post_url(post) + "#comment-form", 303)
-    return redirect(post_url(post) + f"#c{comment.id}", 303)
+        response = redirect(post_url(post) + "#comment-form", 303)
+    else:
+        response = redirect(post_url(post) + f"#c{comment.id}", 303)
+    # A front cache lets this reader through for a while, so they see their comment.
+    response.set_cookie(FRESH_COOKIE, "1", max_age=FRESH_SECONDS, httponly=True, samesite="Lax")
+    return response
