@@ -215,8 +215,8 @@ def unsafe_markup(markup: str) -> list[str]:
     """Scripts, event handlers and javascript: addresses in `markup`."""
     found = []
     for node in parse_html(markup).iter():
-        # The app's own scripts come from /static/; anything else was injected.
-        if node.tag == "script" and not node.attrs.get("src", "").startswith("/static/"):
+        # The app's own scripts come from its fingerprinted /assets/; anything else was injected.
+        if node.tag == "script" and not node.attrs.get("src", "").startswith("/assets/"):
             found.append(f"<script>{node.text()}")
         for name, value in node.attrs.items():
             if name.startswith("on"):
