@@ -23,6 +23,10 @@ class Config:
     # Larger pages for feeds or paging requests are capped here.
     MAX_RESULTS_LIMIT = 100
 
+    # How many proxies (nginx, a load balancer) stand in front of the app; their
+    # X-Forwarded-* headers then give the client's address, scheme and host.
+    PROXY_COUNT = 0
+
     # Request bodies: readers' forms are small; the authoring area may send more.
     MAX_BODY_BYTES = 64 * 1024
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
@@ -66,6 +70,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # create_app() refuses to start without SECRET_KEY and DATABASE_URL.
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     # Host names this blog answers to, e.g. KMBLOG_TRUSTED_HOSTS='["blog.example.org"]'.

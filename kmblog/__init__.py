@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from kmblog import assets, caching, cli, errors, security
+from kmblog import assets, caching, cli, errors, health, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.comments.views import comments as comments_blueprint
@@ -54,6 +55,9 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     if isinstance(config, dict):
         app.config.update(config)
     app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
+    _use_redis(app)
+    if name == "production":
+        _require_production_settings(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         database = Path(app.instance_path) / "kmblog.sqlite"
@@ -79,10 +83,47 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     assets.register(app)
     security.register(app)
     caching.register(app)
+    health.register(app)
+    if app.config["PROXY_COUNT"]:
+        # Behind N proxies: client address, scheme and host come from their headers.
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
     errors.register_error_pages(app)
     register_template_helpers(app)
     cli.register_commands(app)
     return app
+
+
+def _use_redis(app: Flask) -> None:
+    """REDIS_URL (or KMBLOG_REDIS_URL) moves rate limits and the page cache to Redis, so
+    that several app servers share them."""
+    url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    if not url:
+        return
+    app.config["REDIS_URL"] = url
+    app.config["RATELIMIT_STORAGE_URI"] = url
+    app.config["CACHE_TYPE"] = "RedisCache"
+    app.config["CACHE_REDIS_URL"] = url
+
+
+def _require_production_settings(app: Flask) -> None:
+    """Production never falls back to a made-up key or a local SQLite file."""
+    missing = [
+        variable
+        for variable, key in (
+            ("SECRET_KEY", "SECRET_KEY"),
+            ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+        )
+        if not app.config.get(key)
+    ]
+    if missing:
+        raise RuntimeError(
+            "kmblog's production configuration needs "
+            + " and ".join(missing)
+            + " in the environment."
+        )
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -86,6 +86,23 @@ def app(database_url: str, migrated: dict[str, Any], tmp_path: Path) -> Iterator
         db.engine.dispose()
 
 
+@pytest.fixture
+def make_app(app: Flask, database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Another app on the same database (another worker process, other settings); its
+    connections are closed after the test. Depends on `app` for the table reset."""
+    made: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        other = _make_app(database_url, tmp_path, **overrides)
+        made.append(other)
+        return other
+
+    yield factory
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
 def _reset_tables(settings: dict[str, Any]) -> None:
     with db.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):

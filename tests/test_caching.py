@@ -11,7 +11,7 @@ from sqlalchemy import update
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.models import CommentStatus, Post, utcnow
-from tests.conftest import PASSWORD, _make_app
+from tests.conftest import PASSWORD
 from tests.test_comments import post_comment
 
 PAGES = ["/", "{post}", "/search/label/Tools", "/2009/06/", "/feeds/posts/default",
@@ -119,9 +119,9 @@ def test_signed_in_authors_always_get_a_fresh_page(client, auth, blog, post):
     assert "ETag" not in page.headers
 
 
-def test_two_processes_with_their_own_caches_agree(app, database_url, tmp_path, blog, post):
+def test_two_processes_with_their_own_caches_agree(app, make_app, blog, post):
     """Each worker's in-process cache is keyed by the database's version: no stale page."""
-    other = _make_app(database_url, tmp_path).test_client()
+    other = make_app().test_client()
     first = app.test_client()
     assert "Second thoughts" not in first.get(post.url).text
     assert "Second thoughts" not in other.get(post.url).text

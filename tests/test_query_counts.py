@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import _make_app
 from tests.factories import BASE_TIME
 
 MAX_QUERIES = 6
@@ -59,9 +58,9 @@ def writer(blog):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def uncached_client(app, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def uncached_client(make_app):  # type: ignore[no-untyped-def]
     """A client of an app with the page cache off: every request renders its page."""
-    return _make_app(database_url, tmp_path, PAGE_CACHE=False).test_client()
+    return make_app(PAGE_CACHE=False).test_client()
 
 
 def test_query_counts_do_not_grow_with_posts_labels_and_comments(

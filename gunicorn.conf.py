@@ -1,0 +1,22 @@
+"""gunicorn settings for production: `gunicorn 'kmblog:create_app()'` reads this file.
+
+Each value can be overridden on the command line or with GUNICORN_CMD_ARGS.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+# The usual rule of thumb: two workers a core, plus one.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+timeout = 30
+# A restart lets requests in flight finish for this long.
+graceful_timeout = 30
+keepalive = 5
+# Logs to stdout and stderr, for systemd, a container runtime or a log shipper.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+# Trust X-Forwarded-* only from the local proxy (the app's ProxyFix reads them).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
