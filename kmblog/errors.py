@@ -7,7 +7,12 @@ from typing import Any
 
 from flask import Flask, render_template
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from kmblog.context import current_settings
 from kmblog.extensions import db
@@ -49,6 +54,9 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if error.code is None or error.code < 400:
             return error
+        if isinstance(error, SecurityError):
+            # An untrusted Host: no URLs can be built for it, so no page in our look.
+            return "Bad request: unknown host name.\n", 400, {"Content-Type": "text/plain"}
         if error.response is not None:  # a page made for this case (rate limits)
             return error.response
         return _render(error)
