@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
 from flask.wrappers import Response
+from werkzeug.security import safe_join
 
 assets = Blueprint("assets", __name__)
 
@@ -19,8 +20,15 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @cache
-def _fingerprint(folder: str, filename: str) -> str:
-    return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:10]
+def _fingerprint(folder: str, filename: str) -> str | None:
+    """The file's hash, or None when `filename` is not a file inside `folder`."""
+    path = safe_join(folder, filename)
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
+    except (OSError, ValueError):  # missing, a folder, a name too long, a NUL byte
+        return None
 
 
 def _split(filename: str) -> tuple[str, str]:
@@ -42,7 +50,10 @@ def fingerprinted(filename: str) -> Response:
     name, dot, digest = stem.rpartition(".")
     folder = str(current_app.static_folder)
     real = f"{name}{suffix}"
-    if not dot or not (Path(folder) / real).is_file() or _fingerprint(folder, real) != digest:
+    # safe_join refuses "..", absolute paths and other ways out of static/.
+    if not dot or not digest or safe_join(folder, real) is None:
+        abort(404)
+    if _fingerprint(folder, real) != digest:
         abort(404)
     response = send_from_directory(folder, real, max_age=ONE_YEAR)
     response.cache_control.immutable = True

@@ -11,7 +11,6 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     SecurityError,
-    ServiceUnavailable,
 )
 
 from kmblog.context import current_settings
@@ -75,5 +74,7 @@ def register_error_pages(app: Flask) -> None:
             db.session.rollback()
         except SQLAlchemyError:
             db.session.remove()
-        body, code = _render(ServiceUnavailable())
-        return body, code, {"Retry-After": "30"}
+        # A page that needs nothing from the database: rendered without the context
+        # processors, since Flask-Login's would load the signed-in user from it.
+        page = app.jinja_env.get_template("errors/unavailable.html").render()
+        return page, 503, {"Retry-After": "30"}

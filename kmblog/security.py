@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask.wrappers import Response
 
 # No inline script or style anywhere: every asset is the app's own. Images in posts
@@ -29,6 +29,15 @@ HEADERS = {
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_undecodable_query() -> None:
+        # Werkzeug decodes the query string on first use and fails on bytes that are
+        # not UTF-8; answer 400 here rather than 500 wherever a view first reads it.
+        try:
+            request.args  # noqa: B018 - reading it is the check
+        except UnicodeDecodeError:
+            abort(400, description="The address holds characters that are not UTF-8.")
+
     @app.before_request
     def limit_body_size() -> None:
         # Readers' forms are small; only the authoring area may send more (Flask 3.1

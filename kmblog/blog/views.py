@@ -170,7 +170,9 @@ def label(name: str) -> Any:
     if found is None:
         abort(404, description=f"No post has the label “{name}”.")
     if found.name != name:
-        return redirect(url_for("blog.label", name=found.name, **request.args), 301)
+        query = request.query_string.decode("latin-1")
+        target = url_for("blog.label", name=found.name) + (f"?{query}" if query else "")
+        return redirect(target, 301)
     label_feed = (
         f"{current_settings().title} - {found.name} - Atom",
         url_for("feeds.label_posts", name=found.name),

@@ -16,7 +16,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from kmblog.models import CommentPolicy, PostKind, Role
 
@@ -76,6 +84,11 @@ class PostForm(FlaskForm):
         filters=[_strip],
         validators=[Length(max=500)],
     )
+
+    def validate_publish_at(self, field: DateTimeLocalField) -> None:
+        # Far ends of the calendar overflow when moved between time zones.
+        if field.data is not None and not 1970 <= field.data.year <= 9000:
+            raise ValidationError("Choose a date between the years 1970 and 9000.")
 
     def label_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in (self.labels.data or "").split(",") if name.strip())

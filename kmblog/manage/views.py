@@ -305,7 +305,7 @@ def moderate() -> Any:
         action = request.form.get("action", "")
     picked = [single] if single else request.form.getlist("ids")
     status = MODERATION_ACTIONS.get(action)
-    ids = [int(v) for v in picked if v.isdigit() and 0 < int(v) <= MAX_ID]
+    ids = [int(v) for v in picked if v.isascii() and v.isdigit() and 0 < int(v) <= MAX_ID]
     back = url_for("manage.comments", status=request.form.get("status", "pending"))
     if status is None:
         abort(400, description="Unknown moderation action.")
@@ -406,7 +406,8 @@ def reset_password(user_id: int) -> Any:
     user = _other_user(user_id)
     form = PasswordForm()
     if not form.validate_on_submit():
-        flash("A password needs at least 8 characters.")
+        problems = [error for errors in form.errors.values() for error in errors]
+        flash(" ".join(problems) or "The form had expired; please try again.")
         return redirect(url_for("manage.users"), 303)
     try:
         set_password(user, form.password.data)
