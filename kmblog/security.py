@@ -37,6 +37,9 @@ def register(app: Flask) -> None:
             request.args  # noqa: B018 - reading it is the check
         except UnicodeDecodeError:
             abort(400, description="The address holds characters that are not UTF-8.")
+        # No slug, label or name holds a NUL, and PostgreSQL refuses it in any text.
+        if "\x00" in request.path:
+            abort(400, description="The address holds a NUL character.")
 
     @app.before_request
     def limit_body_size() -> None:

@@ -61,7 +61,9 @@ def create_user(
 
 def authenticate(username: str, password: str) -> User | None:
     """The active user with this username and password, or None (whichever was wrong)."""
-    user = db.session.scalars(select(User).where(User.username == username)).one_or_none()
+    user = None
+    if "\x00" not in username:  # PostgreSQL refuses NUL in text; no username has one
+        user = db.session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None or not user.password_hash:
         # Hash anyway so that a missing user takes as long as a wrong password.
         hash_password(password)
