@@ -153,7 +153,14 @@ class UserForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=1024)])
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(message="A password needs at least 8 characters."),
+            Length(min=8, message="A password needs at least 8 characters."),
+            Length(max=1024, message="A password is at most 1024 characters."),
+        ],
+    )
 
 
 class RoleForm(FlaskForm):
