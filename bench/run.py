@@ -506,6 +506,7 @@ class Runner:
 
     @property
     def plain(self) -> list[Url]:
+        """The URLs without the conditional GETs."""
         return [url for url in self.urls if url.conditional_of is None]
 
     def say(self, text: str) -> None:
