@@ -254,37 +254,51 @@ def wrk(base: str, url: Url, args: argparse.Namespace, duration: int | None = No
     return result
 
 
-CpuSnapshot = dict[int, tuple[int, int]]  # pid: (parent pid, CPU clock ticks used)
+# Busy CPU ticks of the whole machine (/proc/stat), ticks of our ended children (wrk),
+# and each visible process's parent and ticks.
+CpuSnapshot = tuple[int, int, dict[int, tuple[int, int]]]
 
 
 def cpu_snapshot() -> CpuSnapshot:
-    """Every process's parent and CPU time so far, from /proc."""
-    found: CpuSnapshot = {}
+    """The machine's busy CPU time so far, and every visible process's, from /proc."""
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are busy
+    # (steal: another virtual machine had our CPU).
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    times = os.times()
+    ended = round((times.children_user + times.children_system) * os.sysconf("SC_CLK_TCK"))
+    processes: dict[int, tuple[int, int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        found[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return found
+        processes[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return busy, ended, processes
 
 
 def other_cpu_share(before: CpuSnapshot, after: CpuSnapshot, seconds: float) -> float:
-    """The share of all CPUs used by processes that are not this benchmark's meanwhile
-    (other people's test runs on a shared machine make the figures unreliable)."""
+    """The share of all CPUs used meanwhile by anything but this benchmark's processes
+    (other people's test runs, other containers or virtual machines on the same host)."""
     children: dict[int, list[int]] = {}
-    for pid, (parent, _) in after.items():
+    for pid, (parent, _) in after[2].items():
         children.setdefault(parent, []).append(pid)
     ours, todo = set(), [os.getpid()]
     while todo:
         pid = todo.pop()
         ours.add(pid)
         todo += children.get(pid, [])
-    ticks = sum(
-        used - before.get(pid, (0, 0))[1] for pid, (_, used) in after.items() if pid not in ours
+    our_ticks = (
+        after[1]
+        - before[1]
+        + sum(
+            used - before[2].get(pid, (0, 0))[1]
+            for pid, (_, used) in after[2].items()
+            if pid in ours
+        )
     )
     capacity = seconds * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1)
-    return max(ticks, 0) / capacity if capacity else 0.0
+    return max(after[0] - before[0] - our_ticks, 0) / capacity if capacity else 0.0
 
 
 def wait_until_quiet(limit: float) -> None:
@@ -297,13 +311,24 @@ def wait_until_quiet(limit: float) -> None:
             return
 
 
-def drain(base: str) -> None:
-    """Wait until the server has worked off the requests wrk left queued when it quit."""
-    try:
-        with urllib.request.urlopen(base + "/bench-probe", timeout=300):  # noqa: S310
+def drain(base: str, probes: int = 8) -> None:
+    """Wait until the server has worked off what wrk left queued when it quit: rounds of
+    `probes` concurrent requests until a whole round is answered within 0.2 s."""
+
+    def probe(_: int) -> float:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(base + "/bench-probe", timeout=300):  # noqa: S310
+                pass
+        except OSError:
             pass
-    except OSError:
-        pass
+        return time.monotonic() - started
+
+    deadline = time.monotonic() + 300
+    with ThreadPoolExecutor(probes) as pool:
+        while time.monotonic() < deadline:
+            if max(pool.map(probe, range(probes))) < 0.2:
+                return
 
 
 def send_requests(base: str, paths: list[str], total: int, clients: int = 8) -> int:
