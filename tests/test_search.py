@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlalchemy import select, text, update
+import pytest
+from sqlalchemy import event, insert, select, text, update
 
-from kmblog.blog.services import PostFilter, _filtered
+from kmblog.blog.services import PostFilter, _filtered, search_posts
 from kmblog.extensions import db
-from kmblog.models import Post
+from kmblog.models import Post, utcnow
+from tests.factories import BASE_TIME
 
 
 def titles(html: str) -> list[str]:
@@ -61,3 +64,111 @@ def test_search_reads_the_index_not_every_post(app):
             db.session.execute(text("SET LOCAL enable_seqscan = off"))
             plan = db.session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
             assert any("ix_posts_search" in line for line in plan), plan
+
+
+def test_the_best_match_comes_first_then_the_newest(client, blog):
+    day = timedelta(days=1)
+    blog.post(
+        title="Newest, mentions it once",
+        body="Some words on taxonomy.",
+        published=BASE_TIME + 9 * day,
+    )
+    blog.post(title="Taxonomy design", body="How to group what we know.", published=BASE_TIME)
+    blog.post(
+        title="Older, about it throughout",
+        body="Taxonomy first. A taxonomy needs owners. Review the taxonomy yearly.",
+        published=BASE_TIME + day,
+    )
+    same = "Lessons learned, after action."
+    blog.post(title="Review one", body=same, published=BASE_TIME + 2 * day)
+    blog.post(title="Review two", body=same, published=BASE_TIME + 3 * day)
+
+    # A title match beats the body; many mentions beat one, whatever the dates.
+    assert titles(client.get("/search?q=taxonomy").text) == [
+        "Taxonomy design",
+        "Older, about it throughout",
+        "Newest, mentions it once",
+    ]
+    # Equal matches: the newer first.
+    assert titles(client.get("/search?q=lessons").text) == ["Review two", "Review one"]
+
+
+def test_ranked_results_page_by_start_index_and_each_match_shows_once(client, blog):
+    for n in range(7):
+        blog.post(title=f"Mentor note {n}", body="mentoring " * (n + 1), published=BASE_TIME)
+    blog.post(title="Elsewhere", body="Nothing to see.")
+    seen: list[str] = []
+    url: str | None = "/search?q=mentor&max-results=3"
+    while url:
+        page = client.get(url).text
+        seen += titles(page)
+        more = re.search(r'class="older-link" href="([^"]+)"', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert len(seen) == 7
+    assert sorted(seen) == sorted(f"Mentor note {n}" for n in range(7))
+    second = client.get("/search?q=mentor&max-results=3&start-index=4").text
+    assert "Better Matches" in second and "start-index=1" in second
+
+
+@pytest.mark.parametrize("start", ["0", "-3", "x", "10001", "99999999999999999999"])
+def test_a_bad_start_index_is_refused_with_a_reason(client, blog, start):
+    blog.post(title="Mentor note")
+    response = client.get("/search", query_string={"q": "mentor", "start-index": start})
+    assert response.status_code == 400
+    assert "start-index" in response.text
+
+
+def test_ranked_search_reads_the_index_not_every_post(app, blog):
+    """Among thousands of posts, ranking still finds its matches through the full-text
+    index (FTS5, or the GIN index), left to the planner's own choice."""
+    author_id = blog.author()
+    blog.post(title="Strategy one", author_id=author_id)
+    with app.app_context():
+        when = BASE_TIME - timedelta(days=1)
+        db.session.execute(
+            insert(Post),
+            [
+                {
+                    "title": f"Filler {n}",
+                    "slug": f"filler-{n}",
+                    "year": when.year,
+                    "month": when.month,
+                    "body_source": "Codify the routine, connect people for the rest.",
+                    "body_html": "<p>Filler.</p>",
+                    "summary": "",
+                    "status": "published",
+                    "kind": "article",
+                    "published_at": when,
+                    "created_at": when,
+                    "updated_at": when,
+                    "comments_open": True,
+                    "author_id": author_id,
+                    "change_note": "",
+                }
+                for n in range(3000)
+            ],
+        )
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE posts"))
+            db.session.commit()
+        seen: list[tuple[str, object]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+            seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            results = search_posts(utcnow(), ("strategy",), 10, 0)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert [post.title for post in results.posts] == ["Strategy one"]
+        statement, parameters = seen[0]
+        connection = db.session.connection()
+        if db.engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan.all())
+        else:
+            plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            lines = plan.scalars().all()
+            assert any("ix_posts_search" in line for line in lines), "\n".join(lines)

@@ -9,15 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     and_,
+    column,
     false,
     func,
     literal_column,
     or_,
     select,
+    table,
     text,
 )
 from sqlalchemy.orm import joinedload, selectinload
@@ -220,6 +223,63 @@ def list_posts(
         newer = None if before is None else Cursor.of(posts[0]) if posts else before
     counts = {} if titles_only else comment_counts([post.id for post in posts])
     return PostListing(posts, counts, older, newer)
+
+
+@dataclass
+class SearchResults:
+    posts: list[Post]
+    comment_counts: dict[int, int]
+    start: int  # 0-based place of the first post among all matches
+    more: bool  # whether matches follow this page
+
+
+# The FTS5 table of revision 0005 (SQLite only), as much of it as queries name.
+_POSTS_FTS = table("posts_fts", column("rowid"))
+
+# A word in a title says more about a post than the same word in its body.
+TITLE_WEIGHT = 4.0
+
+
+def _best_first(terms: list[str]) -> tuple[Any, ColumnElement[bool]]:
+    """An ordering that puts the best matches first, and the match condition, through the
+    full-text index: FTS5's bm25 on SQLite, ts_rank over weighted vectors on PostgreSQL."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        fts = " ".join(f'"{term}"*' for term in terms)
+        # bm25 is more negative for a better match.
+        bm25 = literal_column(f"bm25(posts_fts, {TITLE_WEIGHT}, 1.0)")
+        return bm25.asc(), text("posts_fts MATCH :fts").bindparams(fts=fts)
+    weighted = literal_column(
+        "setweight(to_tsvector('simple', posts.title), 'A')"
+        " || setweight(to_tsvector('simple', posts.body_source), 'D')"
+    )
+    # Weights for D, C, B, A: a title word counts TITLE_WEIGHT times a body word.
+    weights = literal_column(f"'{{0.25, 0.25, 0.25, {0.25 * TITLE_WEIGHT}}}'::float4[]")
+    tsquery = func.to_tsquery("simple", " & ".join(f"{term}:*" for term in terms))
+    return func.ts_rank(weights, weighted, tsquery).desc(), _matches(tuple(terms))
+
+
+def search_posts(now: datetime, words: tuple[str, ...], limit: int, start: int) -> SearchResults:
+    """Visible posts with every word, best match first, then newest: three queries.
+
+    Ranking has to score every match whatever the page, so paging is by place
+    (Blogger's start-index) rather than by keyset; the index keeps the matching cheap.
+    """
+    terms = search_terms(words)
+    if not terms:
+        return SearchResults([], {}, start, False)
+    best_first, condition = _best_first(terms)
+    query = select(Post).where(visible(now), condition)
+    if db.session.get_bind().dialect.name == "sqlite":
+        query = query.join(_POSTS_FTS, _POSTS_FTS.c.rowid == Post.id)
+    query = (
+        query.options(joinedload(Post.author), selectinload(Post.labels))
+        .order_by(best_first, Post.published_at.desc(), Post.id.desc())
+        .offset(start)
+        .limit(limit + 1)
+    )
+    rows = list(db.session.scalars(query).unique())
+    posts = rows[:limit]
+    return SearchResults(posts, comment_counts([p.id for p in posts]), start, len(rows) > limit)
 
 
 def comment_counts(post_ids: list[int]) -> dict[int, int]:

@@ -20,6 +20,7 @@ from kmblog.blog.services import (
     list_posts,
     load_post_page,
     load_sidebar,
+    search_posts,
 )
 from kmblog.caching import for_shared_cache
 from kmblog.comments.forms import CommentForm
@@ -31,6 +32,8 @@ from kmblog.templating import post_url
 blog = Blueprint("blog", __name__)
 
 MAX_SEARCH_WORDS = 10
+# Far enough for any reader; past it a search should be narrowed, not paged.
+MAX_START_INDEX = 10_000
 
 
 @dataclass
@@ -158,7 +161,35 @@ def search() -> str:
     if not query:
         return _render_listing(PostFilter(), utcnow())
     words = tuple(query.split()[:MAX_SEARCH_WORDS])
-    return _render_listing(PostFilter(words=words), utcnow(), search_query=query)
+    if "updated-max" in request.args:
+        # Date-ordered paging, as Blogger's own search links had it.
+        return _render_listing(PostFilter(words=words), utcnow(), search_query=query)
+    return _render_search(words, query, utcnow())
+
+
+def _render_search(words: tuple[str, ...], query: str, now: datetime) -> str:
+    """Search results, best match first, paged by Blogger's start-index (1-based)."""
+    limit = _parse_paging().limit
+    raw = request.args.get("start-index", "1")
+    start = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+    if not 1 <= start <= MAX_START_INDEX:
+        abort(400, description=f"The start-index is not a number from 1 to {MAX_START_INDEX}.")
+    results = search_posts(now, words, limit, start - 1)
+
+    def page_url(first: int) -> str:
+        return url_for("blog.search", q=query, **{"start-index": first, "max-results": limit})
+
+    return render_template(
+        "blog/index.html",
+        days=_group_by_day(results.posts),
+        comment_counts=results.comment_counts,
+        older_url=page_url(start + limit) if results.more else None,
+        newer_url=page_url(max(1, start - limit)) if start > 1 else None,
+        paged=start > 1,
+        search_query=query,
+        ranked=True,
+        **page_context(now),
+    )
 
 
 @blog.get("/search/label/<path:name>")
