@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import g
 
-from kmblog.blog.services import get_settings
+from kmblog.blog.services import Sidebar, get_settings, load_sidebar
+from kmblog.caching import current_content_version, version_memo
 from kmblog.models import Settings
 from kmblog.timefmt import blog_zone
 
@@ -26,3 +27,9 @@ def current_zone() -> ZoneInfo:
 def to_local(moment: datetime) -> datetime:
     """A stored UTC time in the blog's time zone."""
     return moment.astimezone(current_zone())
+
+
+def current_sidebar(now: datetime) -> Sidebar:
+    """Blog Archive and Labels, built once per page version in this process."""
+    version = current_content_version(now)
+    return version_memo().get(version, "sidebar", lambda: load_sidebar(now))

@@ -132,8 +132,9 @@ class QueryCounter:
 
 
 @pytest.fixture
-def count_queries(app: Flask):  # type: ignore[no-untyped-def]
-    """`with count_queries() as queries:` then `len(queries)`."""
+def count_queries():  # type: ignore[no-untyped-def]
+    """`with count_queries() as queries:` then `len(queries)`: every statement any engine
+    in this process sends meanwhile (the `app` fixture's, or one from `make_app`)."""
 
     @contextmanager
     def counting() -> Iterator[QueryCounter]:
@@ -142,13 +143,11 @@ def count_queries(app: Flask):  # type: ignore[no-untyped-def]
         def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
             counter.statements.append(statement)
 
-        with app.app_context():
-            engine: Engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
+        event.listen(Engine, "before_cursor_execute", record)
         try:
             yield counter
         finally:
-            event.remove(engine, "before_cursor_execute", record)
+            event.remove(Engine, "before_cursor_execute", record)
 
     return counting
 

@@ -19,13 +19,12 @@ from kmblog.blog.services import (
     find_post,
     list_posts,
     load_post_page,
-    load_sidebar,
     search_posts,
 )
 from kmblog.caching import for_shared_cache
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
-from kmblog.context import current_settings, current_zone, to_local
+from kmblog.context import current_settings, current_sidebar, current_zone, to_local
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
 from kmblog.templating import post_url
 
@@ -65,7 +64,7 @@ def page_context(now: datetime, sidebar: Sidebar | None = None) -> dict[str, Any
     """What the layout around every page shows: settings, sidebar, feed links."""
     return {
         "settings": current_settings(),
-        "sidebar": sidebar or load_sidebar(now),
+        "sidebar": sidebar or current_sidebar(now),
         "feeds": feed_links(),
     }
 
@@ -177,7 +176,8 @@ def _render_search(words: tuple[str, ...], query: str, now: datetime) -> str:
     results = search_posts(now, words, limit, start - 1)
 
     def page_url(first: int) -> str:
-        return url_for("blog.search", q=query, **{"start-index": first, "max-results": limit})
+        args = {"q": request.args.get("q", query), "start-index": first, "max-results": limit}
+        return url_for("blog.search", **args)
 
     return render_template(
         "blog/index.html",
@@ -196,7 +196,7 @@ def _render_search(words: tuple[str, ...], query: str, now: datetime) -> str:
 def label(name: str) -> Any:
     """Posts with one label; the label is named in the URL as it is shown."""
     now = utcnow()
-    sidebar = load_sidebar(now)
+    sidebar = current_sidebar(now)
     found = sidebar.find_label(name)
     if found is None:
         abort(404, description=f"No post has the label “{name}”.")

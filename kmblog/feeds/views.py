@@ -11,9 +11,8 @@ from kmblog.blog.services import (
     find_visible_post,
     latest_comments,
     list_posts,
-    load_sidebar,
 )
-from kmblog.context import current_settings
+from kmblog.context import current_settings, current_sidebar
 from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
 from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
 from kmblog.templating import label_url, post_url
@@ -75,7 +74,7 @@ def posts() -> Response:
 def label_posts(name: str) -> Any:
     """Atom: the newest posts with one label."""
     settings = current_settings()
-    found = load_sidebar(utcnow()).find_label(name)
+    found = current_sidebar(utcnow()).find_label(name)
     if found is None:
         abort(404, description=f"No post has the label “{name}”.")
     if found.name != name:
