@@ -5,6 +5,7 @@ Each value can be overridden on the command line or with GUNICORN_CMD_ARGS.
 
 import multiprocessing
 import os
+import re
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # The usual rule of thumb: two workers a core, plus one.
@@ -20,3 +21,8 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Trust X-Forwarded-* only from the local proxy (the app's ProxyFix reads them).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 25.1+ opens a control socket for gunicornc, by default one a user: a second
+# server on the machine (docs/deploy.md runs two) would take it over from the first. One
+# a bind address instead; gunicorn before 25.1 ignores this setting.
+_control_dir = os.environ.get("XDG_RUNTIME_DIR") or os.path.expanduser("~/.gunicorn")
+control_socket = os.path.join(_control_dir, "gunicorn-" + re.sub(r"[^\w.-]", "_", bind) + ".ctl")

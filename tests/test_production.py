@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -15,7 +16,7 @@ import pytest
 
 from kmblog import create_app
 from tests.conftest import PASSWORD
-from tests.live_server import Browser, gunicorn
+from tests.live_server import Browser, _wait_until_up, free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -170,3 +171,38 @@ def test_two_servers_share_one_database_and_one_redis(app, blog, tmp_path):
         feed = feedparser.parse(reader_two.request("/feeds/posts/default").body)
         assert "Published on one" in [entry.title for entry in feed.entries]
         assert re.search(r"Published on one", reader_two.request("/").body)
+
+
+def test_two_servers_on_one_machine_each_keep_a_control_socket(tmp_path):
+    """docs/deploy.md runs two servers as one user, each with BIND and gunicorn.conf.py:
+    gunicornc must reach each of them, not only the one started last."""
+    env = {**os.environ, "HOME": str(tmp_path), "WEB_CONCURRENCY": "1"}
+    env.pop("XDG_RUNTIME_DIR", None)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'ctl.sqlite'}"
+    servers = []
+    try:
+        for name in ("a", "b"):
+            port = free_port()
+            log = tmp_path / f"{name}.log"
+            with log.open("w") as output:
+                process = subprocess.Popen(  # noqa: S603 - our own interpreter and server
+                    [sys.executable, "-m", "gunicorn", "--config", ROOT / "gunicorn.conf.py",
+                     "kmblog:create_app()"],
+                    cwd=ROOT, env={**env, "BIND": f"127.0.0.1:{port}"},
+                    stdout=output, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            servers.append((process, port, log))
+            _wait_until_up(f"http://127.0.0.1:{port}", process, log)
+        gunicornc = Path(sys.executable).parent / "gunicornc"
+        for _process, port, log in servers:
+            sockets = re.findall(r"Control socket listening at (\S+)", log.read_text())
+            assert len(sockets) == 1, log.read_text()
+            shown = subprocess.run(  # noqa: S603 - gunicorn's own control client
+                [gunicornc, "--socket", sockets[0], "--json", "--command", "show config"],
+                capture_output=True, text=True, check=True, timeout=10,
+            )  # fmt: skip
+            assert json.loads(shown.stdout)["bind"] == [f"127.0.0.1:{port}"]
+    finally:
+        for process, _port, _log in servers:
+            process.terminate()
+            process.wait(timeout=15)
