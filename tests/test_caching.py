@@ -185,3 +185,58 @@ def test_signing_in_sets_the_marker_a_front_cache_passes_through(client, auth, b
     assert any(h.startswith("kmblog_author=1") for h in response.headers.getlist("Set-Cookie"))
     out = auth.logout()
     assert any(h.startswith("kmblog_author=;") for h in out.headers.getlist("Set-Cookie"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_from_the_cache_is_the_page_first_sent(client, post, page):
+    """Served again from the cache (before the app builds a request), a page has the same
+    bytes and headers as when it was made: security headers, validators, type; a HEAD
+    gets the headers alone; nothing of the first reader's session comes with it."""
+    url = _url(page, post)
+    reader = client.application.test_client(use_cookies=False)
+    first = reader.get(url)
+    again = reader.get(url)
+    assert again.status_code == first.status_code == 200
+    for name in ("Content-Type", "Content-Security-Policy", "X-Content-Type-Options",
+                 "Referrer-Policy", "X-Frame-Options", "ETag", "Last-Modified",
+                 "Cache-Control", "Vary"):  # fmt: skip
+        assert again.headers.get(name) == first.headers.get(name), name
+    assert int(again.headers["Content-Length"]) == len(again.data)
+    if "csrf_token" not in first.text:
+        assert again.data == first.data
+        assert "Set-Cookie" not in again.headers
+    else:  # a new reader's own token, and the session cookie that goes with it
+        assert again.headers["Set-Cookie"].startswith("session=")
+        assert again.headers["Set-Cookie"] != first.headers["Set-Cookie"]
+    head = reader.head(url)
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == first.headers["ETag"]
+    unchanged = reader.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and unchanged.data == b""
+    assert unchanged.headers["ETag"] == first.headers["ETag"]
+
+
+def test_each_host_gets_its_own_links(make_app, post):
+    """Feeds carry absolute links: a copy made for one host name is not sent to another."""
+    reader = make_app(SERVER_NAME=None).test_client(use_cookies=False)
+    for _ in range(2):
+        one = reader.get("/feeds/posts/default", base_url="http://one.example")
+        other = reader.get("/feeds/posts/default", base_url="http://other.example")
+        assert "http://one.example/" in one.text and "other.example" not in one.text
+        assert "http://other.example/" in other.text and "one.example" not in other.text
+
+
+def test_a_new_reader_can_comment_with_the_token_a_cached_page_gave(client, post):
+    """The form token and session cookie made for a reader with no session, when the page
+    comes from the cache, are the ones Flask-WTF checks."""
+    client.application.test_client().get(post.url)  # someone else's visit fills the cache
+    reader = client.application.test_client()
+    page = reader.get(post.url)
+    assert "session=" in page.headers["Set-Cookie"]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    shown = re.search(r'name="shown"[^>]*value="([^"]+)"', page.text).group(1)
+    answer = reader.post(post.url, data={"csrf_token": token, "shown": shown, "body": "Mine"})
+    assert answer.status_code == 303
+    stolen = client.application.test_client()  # the token without its session: refused
+    refused = stolen.post(post.url, data={"csrf_token": token, "shown": shown, "body": "No"})
+    assert refused.status_code == 400

@@ -90,7 +90,12 @@ def _signer() -> TimestampSigner:
     return TimestampSigner(current_app.config["SECRET_KEY"], salt="comment-form-shown")
 
 
+def form_timer() -> str:
+    """A signed time stamp for a comment form shown now."""
+    return _signer().sign(b"comment-form").decode()
+
+
 def new_form_timer() -> str:
-    """A signed time stamp for a comment form shown now (kept in g for the page cache)."""
-    g.comment_form_timer = _signer().sign(b"comment-form").decode()
+    """A form timer for this request's page (kept in g for the page cache)."""
+    g.comment_form_timer = form_timer()
     return g.comment_form_timer
