@@ -29,7 +29,7 @@ from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Connection, Dialect, event, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
-from werkzeug.http import http_date, parse_cookie, parse_date, parse_etags, quote_etag
+from werkzeug.http import dump_cookie, http_date, parse_cookie, parse_date, parse_etags, quote_etag
 
 from kmblog.comments.forms import form_timer, new_form_timer
 from kmblog.extensions import cache, db
@@ -296,7 +296,7 @@ class CachedPageFront:
             app.config["SESSION_COOKIE_NAME"],
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         }
-        self._csrf_serializer: URLSafeTimedSerializer | None = None
+        self._new_session: Callable[[str], tuple[bytes, str]] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         answer = self._from_cache(environ)
@@ -339,29 +339,49 @@ class CachedPageFront:
     def _for_a_new_reader(self, entry: CachedPage) -> Answer | None:
         """The page with a form token and timer of the reader's own, and the session
         cookie that holds the token's other half: what Flask-WTF's generate_csrf and
-        Flask's session do, through their own serializers, without a request."""
-        interface = self.app.session_interface
-        if not isinstance(interface, SecureCookieSessionInterface):
-            return None
-        config = self.app.config
-        field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        session = interface.session_class()
-        # Flask-WTF's raw token: 40 hex digits kept in the session, sent signed.
-        session[field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
-        if self._csrf_serializer is None:
-            secret = config.get("WTF_CSRF_SECRET_KEY") or self.app.secret_key
-            self._csrf_serializer = URLSafeTimedSerializer(secret, salt="wtf-csrf-token")
-        fill = {
-            TOKEN_PLACEHOLDER: self._csrf_serializer.dumps(session[field]).encode(),
-            TIMER_PLACEHOLDER: form_timer().encode(),
-        }
+        Flask's session interface do, with their own serializers, without a request."""
+        if self._new_session is None:
+            self._new_session = self._session_maker()
+            if self._new_session is None:
+                return None
+        raw = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's raw token
+        token, cookie = self._new_session(raw)
+        fill = {TOKEN_PLACEHOLDER: token, TIMER_PLACEHOLDER: form_timer().encode()}
         parts = list(entry.parts)
         for place, slot in entry.slots:
             parts[place] = fill[slot]
         body = b"".join(parts)
-        response = Response(body, headers=list(entry.headers))
-        interface.save_session(self.app, session, response)
-        return ("200 OK", response.headers.to_wsgi_list(), body)
+        headers = [*entry.headers, ("Set-Cookie", cookie), ("Content-Length", str(len(body)))]
+        return ("200 OK", headers, body)
+
+    def _session_maker(self) -> Callable[[str], tuple[bytes, str]] | None:
+        """For Flask's own cookie sessions only (anything else: the app answers)."""
+        app, interface = self.app, self.app.session_interface
+        if type(interface) is not SecureCookieSessionInterface:
+            return None
+        field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        tokens = URLSafeTimedSerializer(secret, salt="wtf-csrf-token")
+        sessions = interface.get_signing_serializer(app)
+        if sessions is None:
+            return None
+        # The cookie as SecureCookieSessionInterface.save_session sets it for a new,
+        # non-permanent session.
+        attributes = {
+            "path": interface.get_cookie_path(app),
+            "domain": interface.get_cookie_domain(app),
+            "secure": interface.get_cookie_secure(app),
+            "httponly": interface.get_cookie_httponly(app),
+            "samesite": interface.get_cookie_samesite(app),
+            "partitioned": interface.get_cookie_partitioned(app),
+        }
+        name = interface.get_cookie_name(app)
+
+        def new_session(raw: str) -> tuple[bytes, str]:
+            cookie = dump_cookie(name, sessions.dumps({field: raw}), **attributes)
+            return tokens.dumps(raw).encode(), cookie
+
+        return new_session
 
 
 def register(app: Flask) -> None:

@@ -208,6 +208,10 @@ def test_a_page_from_the_cache_is_the_page_first_sent(client, post, page):
     else:  # a new reader's own token, and the session cookie that goes with it
         assert again.headers["Set-Cookie"].startswith("session=")
         assert again.headers["Set-Cookie"] != first.headers["Set-Cookie"]
+        # The same cookie attributes (Secure, HttpOnly, SameSite, Path) as Flask sets.
+        assert (
+            again.headers["Set-Cookie"].split(";")[1:] == first.headers["Set-Cookie"].split(";")[1:]
+        )
     head = reader.head(url)
     assert head.status_code == 200 and head.data == b""
     assert head.headers["ETag"] == first.headers["ETag"]
