@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import bleach
@@ -104,6 +106,76 @@ def render_post(source: str) -> str:
         strip=True,
         strip_comments=True,
     )
+
+
+class _TagCounter(HTMLParser):
+    """Counts the start tags of an HTML text (to report what sanitising will drop)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+
+
+def _dropped_tags(source: str, allowed: frozenset[str]) -> Counter[str]:
+    counter = _TagCounter()
+    counter.feed(source)
+    counter.close()
+    return Counter({f"<{tag}>": n for tag, n in counter.tags.items() if tag not in allowed})
+
+
+def render_imported_post(source: str) -> tuple[str, Counter[str]]:
+    """HTML from another blog (a Blogger export) to sanitised HTML, by the posts'
+    allowlist, and a count of what was dropped ("<embed>", "style= on <div>")."""
+    text = clean_text(source)
+    dropped = _dropped_tags(text, POST_TAGS)
+
+    def allowed(tag: str, name: str, value: str) -> bool:
+        if _allowed_post_attribute(tag, name, value):
+            return True
+        dropped[f"{name}= on <{tag}>"] += 1
+        return False
+
+    cleaned = bleach.clean(
+        text,
+        tags=POST_TAGS,
+        attributes=allowed,
+        protocols=SAFE_URL_SCHEMES,
+        strip=True,
+        strip_comments=True,
+    )
+    return cleaned, dropped
+
+
+_BARE_LINK = re.compile(r'(<a href="[^"]*")>')
+
+
+def render_imported_comment(source: str) -> tuple[str, Counter[str]]:
+    """A comment's HTML from another blog to sanitised HTML, by the comments' allowlist
+    (links get rel="nofollow ugc noopener" as typed ones do), and what was dropped."""
+    text = clean_text(source)
+    # Blogger wrote upper-case <BR/> and <B>; HTML does not care, the count should not.
+    dropped = _dropped_tags(text, COMMENT_TAGS)
+
+    def allowed(tag: str, name: str, value: str) -> bool:
+        if tag == "a" and name == "rel":
+            return False  # ours is added below
+        if name in COMMENT_ATTRIBUTES.get(tag, ()) and (name != "href" or _is_safe_link(value)):
+            return True
+        dropped[f"{name}= on <{tag}>"] += 1
+        return False
+
+    cleaned = bleach.clean(
+        text,
+        tags=COMMENT_TAGS,
+        attributes=allowed,
+        protocols=SAFE_URL_SCHEMES,
+        strip=True,
+        strip_comments=True,
+    )
+    return _BARE_LINK.sub(rf'\1 rel="{LINK_REL}">', cleaned), dropped
 
 
 # The few tags a commenter may type, as Blogger allowed; anything else is shown as text.
@@ -282,3 +354,11 @@ def plain_excerpt(source: str, length: int = 80) -> str:
     """The first words of a text, for titles of comment feed entries."""
     text = clean_line(source)
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_excerpt(stored: str, length: int = 80) -> str:
+    """The first words of HTML this module stored, as plain text (export titles)."""
+    return plain_excerpt(html.unescape(_TAG.sub(" ", stored)), length)
