@@ -271,20 +271,22 @@ class _Importer:
         self.settings: Settings = get_settings()
         self.zone = blog_zone(self.settings.timezone)
         self.blog_id = ""
-        self.posts: dict[str, Post | int] = dict(
-            db.session.execute(select(Post.blogger_id, Post.id).where(Post.blogger_id.isnot(None)))
-            .tuples()
-            .all()
-        )
+        self.posts: dict[str, Post | int] = {
+            blogger_id: post_id
+            for blogger_id, post_id in db.session.execute(
+                select(Post.blogger_id, Post.id).where(Post.blogger_id.isnot(None))
+            )
+        }
         self.page_ids: set[str] = set(
             db.session.scalars(select(Page.blogger_id).where(Page.blogger_id.isnot(None)))
         )
         self.comment_ids: set[str] = set(
             db.session.scalars(select(Comment.blogger_id).where(Comment.blogger_id.isnot(None)))
         )
-        self.paths: set[tuple[int | None, int | None, str]] = set(
-            db.session.execute(select(Post.year, Post.month, Post.slug)).tuples()
-        )
+        self.paths: set[tuple[int | None, int | None, str]] = {
+            (year, month, slug)
+            for year, month, slug in db.session.execute(select(Post.year, Post.month, Post.slug))
+        }
         self.page_slugs: set[str] = set(db.session.scalars(select(Page.slug)))
         self.labels: dict[str, Label] = {
             label.name.casefold(): label for label in db.session.scalars(select(Label))
