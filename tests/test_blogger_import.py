@@ -288,3 +288,16 @@ def test_a_file_broken_after_many_entries_writes_nothing(app, runner, tmp_path):
     result = run_import(runner, file)
     assert result.exit_code == 1 and "not well-formed XML" in result.output
     assert table_counts(app)["Post"] == 0
+
+
+def test_progress_is_reported_as_the_file_is_read(app, tmp_path):
+    """The command line's progress bar moves with the bytes read, up to the whole file."""
+    from kmblog.blogger.importer import import_blogger
+    from kmblog.models import utcnow
+
+    path = sample("blogger-2008-minima.xml")
+    seen: list[int] = []
+    with app.app_context(), path.open("rb") as stream:
+        import_blogger(stream, utcnow(), progress=seen.append)
+    assert len(seen) >= 2
+    assert sum(seen) == path.stat().st_size
