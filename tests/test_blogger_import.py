@@ -301,3 +301,28 @@ def test_progress_is_reported_as_the_file_is_read(app, tmp_path):
         import_blogger(stream, utcnow(), progress=seen.append)
     assert len(seen) >= 2
     assert sum(seen) == path.stat().st_size
+
+
+def test_hostile_html_in_an_export_is_made_harmless(app, client, runner, tmp_path):
+    hostile = (
+        '<p onclick="steal()">Read <a href="javascript:steal()">this</a></p>'
+        '<img src="x" onerror="steal()"><script>steal()</script>'
+        '<iframe src="https://evil.example/"></iframe>'
+    )
+    file = tmp_path / "hostile.xml"
+    file.write_bytes(
+        export(
+            entry("post", "81", "Harmless now", hostile, path="/2011/04/harmless-now.html"),
+            entry("page", "82", "About", hostile, path="/p/about.html"),
+            entry("comment", "9101", content=hostile, author="Mallory", reply_to="81",
+                  uri="javascript:steal()"),
+        )
+    )  # fmt: skip
+    result = run_import(runner, file)
+    assert result.exit_code == 0, result.output
+    assert "<script>" in result.output and "<iframe>" in result.output
+    for path in ("/2011/04/harmless-now.html", "/p/about.html"):
+        page = client.get(path).text
+        assert "Mallory" in page or path.startswith("/p/")
+        for bad in ("<script>steal", "onclick=", "onerror=", "javascript:", "<iframe"):
+            assert bad not in page, (path, bad)
