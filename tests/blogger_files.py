@@ -46,6 +46,7 @@ class Item:
 class Expected:
     title: str
     items: list[Item] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
 
     def of(self, kind: str, draft: bool | None = None) -> list[Item]:
         return [
@@ -82,8 +83,10 @@ def expected(path: Path) -> Expected:
                 labels.append(category.get("term", ""))
         entry_id = (entry.findtext("a:id", "", NS) or "").strip()
         if kind == "settings":
+            value = (entry.findtext("a:content", "", NS) or "").strip()
+            result.settings[entry_id.rpartition(".settings.")[2]] = value
             if entry_id.endswith(".settings.BLOG_NAME"):
-                result.title = (entry.findtext("a:content", "", NS) or "").strip()
+                result.title = value
             continue
         if kind not in {"post", "page", "comment"}:
             continue

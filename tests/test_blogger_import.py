@@ -74,7 +74,11 @@ def test_sample_imports_its_posts_drafts_pages_and_comments(app, runner, name):
             assert comment.post.blogger_id == item.reply_to
             assert comment.display_name == item.author
             assert comment.author_url == item.author_uri
-        assert db.session.get(Settings, 1).title == want.title
+        settings = db.session.get(Settings, 1)
+        assert settings.title == want.title
+        assert settings.timezone == want.settings["BLOG_TIME_ZONE"]
+        description = want.settings["BLOG_DESCRIPTION"]
+        assert settings.description == ("" if description == "None" else description)
 
 
 @pytest.mark.parametrize("name", SAMPLES)

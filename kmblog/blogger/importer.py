@@ -198,6 +198,10 @@ def _text(element: Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
+def _child_text(element: Element | None, name: str) -> str:
+    return _text(element.find(_q(ATOM, name))) if element is not None else ""
+
+
 def _time(element: Element | None) -> datetime | None:
     raw = _text(element)
     if not raw:
@@ -254,9 +258,9 @@ class _Entry:
             draft=_text(draft).lower() == "yes",
             labels=labels,
             alternate=alternate,
-            author_name=clean_line(_text(author.find(_q(ATOM, "name")))) if author else "",
-            author_email=_text(author.find(_q(ATOM, "email"))) if author else "",
-            author_uri=_text(author.find(_q(ATOM, "uri"))) if author else "",
+            author_name=clean_line(_child_text(author, "name")),
+            author_email=_child_text(author, "email"),
+            author_uri=_child_text(author, "uri"),
             in_reply_to=(reply.get("ref", "") if reply is not None else "").strip(),
         )
 
