@@ -30,6 +30,8 @@ class Config:
     # Request bodies: readers' forms are small; the authoring area may send more.
     MAX_BODY_BYTES = 64 * 1024
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    # An uploaded Blogger export (admins only): a whole blog's posts and comments.
+    IMPORT_MAX_BYTES = 256 * 1024 * 1024
 
     # Flask-Limiter: per client address (and per username for sign-in).
     RATELIMIT_ENABLED = True

@@ -16,6 +16,7 @@ from config import CONFIGS
 from kmblog import assets, caching, cli, errors, health, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
+from kmblog.blogger.views import transfer as transfer_blueprint
 from kmblog.comments.views import comments as comments_blueprint
 from kmblog.extensions import (
     cache,
@@ -80,6 +81,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
+    app.register_blueprint(transfer_blueprint)
     assets.register(app)
     security.register(app)
     caching.register(app)

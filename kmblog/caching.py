@@ -37,6 +37,7 @@ from kmblog.models import (
     Comment,
     CommentStatus,
     Label,
+    Page,
     Post,
     PostRedirect,
     PostStatus,
@@ -470,7 +471,7 @@ def _changes_pages(session: Session) -> bool:
                     return True
             elif obj in session.deleted or inspect(obj).attrs.status.history.has_changes():
                 return True
-        elif isinstance(obj, Post | Label | PostRedirect | User):
+        elif isinstance(obj, Post | Page | Label | PostRedirect | User):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 return True
         elif isinstance(obj, Settings) and session.is_modified(obj):

@@ -10,10 +10,16 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from kmblog.auth.services import UserError, create_user
+from kmblog.blogger.cli import export_cli, import_cli
 from kmblog.demo import load_demo
 from kmblog.extensions import db
-from kmblog.models import Comment, Post, Role, utcnow
-from kmblog.rendering import render_comment, render_post
+from kmblog.models import Comment, Page, Post, Role, utcnow
+from kmblog.rendering import (
+    render_comment,
+    render_imported_comment,
+    render_imported_post,
+    render_post,
+)
 
 
 @click.group("users", cls=AppGroup)
@@ -65,11 +71,20 @@ def demo_command() -> None:
 def rerender_command() -> None:
     """Render every stored post and comment again (after a change to the allowlists)."""
     posts = comments = 0
+    # Imported posts and comments (with a Blogger id) hold HTML, not Markdown or text.
     for post in db.session.scalars(select(Post)):
-        post.body_html = render_post(post.body_source)
+        if post.blogger_id:
+            post.body_html = render_imported_post(post.body_source)[0]
+        else:
+            post.body_html = render_post(post.body_source)
         posts += 1
+    for page in db.session.scalars(select(Page)):
+        page.body_html = render_imported_post(page.body_source)[0]
     for comment in db.session.scalars(select(Comment)):
-        comment.body_html = render_comment(comment.body_source)
+        if comment.blogger_id:
+            comment.body_html = render_imported_comment(comment.body_source)[0]
+        else:
+            comment.body_html = render_comment(comment.body_source)
         comments += 1
     db.session.commit()
     click.echo(f"Rendered {posts} posts and {comments} comments again.")
@@ -79,3 +94,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(rerender_command)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(export_cli)

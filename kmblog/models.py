@@ -216,6 +216,9 @@ class Post(Base):
     )
     # A short public "what changed" note, shown under a post edited after publication.
     change_note: Mapped[str] = mapped_column(Text, default="")
+    # The post's id on Blogger when it was imported from there (issue 7): a second
+    # import finds it, and Blogger's old per-post feed address still answers.
+    blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
 
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
@@ -275,6 +278,8 @@ class Comment(Base):
     )
     # The poster's address only as a salted hash: enough to spot floods, not to identify.
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Blogger's comment id when imported: its old anchor #c<id> stays on the page.
+    blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
@@ -316,3 +321,35 @@ class Settings(Base):
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
     atom_id: Mapped[str] = mapped_column(String(200))
+    # The Blogger blog this one was imported from; a Blogger export reuses it.
+    blogger_blog_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Page(Base):
+    """A standalone page (Blogger's /p/slug.html): never in listings, feeds or archives."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[intpk]
+    title: Mapped[str] = mapped_column(String(300))
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    # HTML as it came (imported pages); body_html is its sanitised rendering.
+    body_source: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[PostStatus] = mapped_column(
+        _str_enum(PostStatus, "page_status"), default=PostStatus.DRAFT
+    )
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+
+    author: Mapped[User] = relationship()
+
+    def is_visible(self, now: datetime) -> bool:
+        return (
+            self.status == PostStatus.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= now
+        )

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import Counter
 from urllib.parse import urlsplit
 
 import bleach
+import bleach.sanitizer
 import markdown
 from markupsafe import Markup, escape
 
@@ -104,6 +107,83 @@ def render_post(source: str) -> str:
         strip=True,
         strip_comments=True,
     )
+
+
+_START_TAG = re.compile(r"<([a-zA-Z][^\s/>]*)")
+
+
+def _dropped_tags(source: str, allowed: frozenset[str]) -> Counter[str]:
+    """Start tags of `source` outside `allowed`, counted (for the import report)."""
+    found = Counter(tag.lower() for tag in _START_TAG.findall(source))
+    return Counter({f"<{tag}>": n for tag, n in found.items() if tag not in allowed})
+
+
+def _allowed_comment_attribute(tag: str, name: str, value: str) -> bool:
+    """COMMENT_ATTRIBUTES without rel (render_imported_comment adds ours) and with
+    linkable addresses only."""
+    if tag == "a" and name == "rel":
+        return False
+    return name in COMMENT_ATTRIBUTES.get(tag, ()) and (name != "href" or _is_safe_link(value))
+
+
+class _ImportCleaners(threading.local):
+    """bleach Cleaners for imported HTML, made once per thread (a Cleaner is not
+    thread-safe, and making one per item costs more than cleaning a comment). Their
+    attribute checks note what they refuse in `dropped`."""
+
+    def __init__(self) -> None:
+        self.dropped: Counter[str] = Counter()
+        self.post = bleach.sanitizer.Cleaner(
+            tags=POST_TAGS,
+            attributes=self._noting(_allowed_post_attribute),
+            protocols=SAFE_URL_SCHEMES,
+            strip=True,
+            strip_comments=True,
+        )
+        self.comment = bleach.sanitizer.Cleaner(
+            tags=COMMENT_TAGS,
+            attributes=self._noting(_allowed_comment_attribute),
+            protocols=SAFE_URL_SCHEMES,
+            strip=True,
+            strip_comments=True,
+        )
+
+    def _noting(self, check):  # type: ignore[no-untyped-def]
+        def allowed(tag: str, name: str, value: str) -> bool:
+            if check(tag, name, value):
+                return True
+            if not (tag == "a" and name == "rel"):
+                self.dropped[f"{name}= on <{tag}>"] += 1
+            return False
+
+        return allowed
+
+
+_import_cleaners = _ImportCleaners()
+
+
+def render_imported_post(source: str) -> tuple[str, Counter[str]]:
+    """HTML from another blog (a Blogger export) to sanitised HTML, by the posts'
+    allowlist, and a count of what was dropped ("<embed>", "style= on <div>")."""
+    text = clean_text(source)
+    cleaners = _import_cleaners
+    cleaners.dropped = _dropped_tags(text, POST_TAGS)
+    cleaned = cleaners.post.clean(text)
+    return cleaned, cleaners.dropped
+
+
+_BARE_LINK = re.compile(r'(<a href="[^"]*")>')
+
+
+def render_imported_comment(source: str) -> tuple[str, Counter[str]]:
+    """A comment's HTML from another blog to sanitised HTML, by the comments' allowlist
+    (links get rel="nofollow ugc noopener" as typed ones do), and what was dropped."""
+    text = clean_text(source)
+    cleaners = _import_cleaners
+    # Blogger wrote upper-case <BR/> and <B>; HTML does not care, the count should not.
+    cleaners.dropped = _dropped_tags(text, COMMENT_TAGS)
+    cleaned = cleaners.comment.clean(text)
+    return _BARE_LINK.sub(rf'\1 rel="{LINK_REL}">', cleaned), cleaners.dropped
 
 
 # The few tags a commenter may type, as Blogger allowed; anything else is shown as text.
@@ -282,3 +362,11 @@ def plain_excerpt(source: str, length: int = 80) -> str:
     """The first words of a text, for titles of comment feed entries."""
     text = clean_line(source)
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_excerpt(stored: str, length: int = 80) -> str:
+    """The first words of HTML this module stored, as plain text (export titles)."""
+    return plain_excerpt(html.unescape(_TAG.sub(" ", stored)), length)

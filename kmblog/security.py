@@ -47,6 +47,9 @@ def register(app: Flask) -> None:
         # reads this per request).
         if not request.path.startswith("/manage/"):
             request.max_content_length = app.config["MAX_BODY_BYTES"]
+        elif request.endpoint == "transfer.import_upload":
+            # A whole blog's export, from an administrator.
+            request.max_content_length = app.config["IMPORT_MAX_BYTES"]
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

@@ -30,6 +30,7 @@ from kmblog.models import (
     Comment,
     CommentStatus,
     Label,
+    Page,
     Post,
     PostKind,
     PostRedirect,
@@ -194,12 +195,14 @@ def list_posts(
     before: Cursor | None = None,
     after: Cursor | None = None,
     titles_only: bool = False,
+    offset: int = 0,
 ) -> PostListing:
     """One page of visible posts, newest first, with labels, authors and comment counts.
 
     `before` pages towards older posts ("Older Posts"), `after` towards newer ones
     ("Newer Posts", Blogger's reverse-paginate). Three queries in all; one when
-    `titles_only` (no labels, no comment counts).
+    `titles_only` (no labels, no comment counts). `offset` skips the newest posts
+    (Blogger's start-index in old feed addresses), without cursors only.
     """
     query = _filtered(select(Post).where(visible(now)), post_filter)
     if not titles_only:
@@ -210,6 +213,8 @@ def list_posts(
         if before is not None:
             query = query.where(_older_than(before))
         query = query.order_by(Post.published_at.desc(), Post.id.desc())
+    if offset and before is None and after is None:
+        query = query.offset(offset)
     rows = list(db.session.scalars(query.limit(limit + 1)).unique())
     more = len(rows) > limit
     posts = rows[:limit]
@@ -354,6 +359,26 @@ def find_visible_post(post_id: int, now: datetime) -> Post | None:
     return db.session.scalars(select(Post).where(Post.id == post_id, visible(now))).one_or_none()
 
 
+def find_visible_post_by_blogger_id(blogger_id: str, now: datetime) -> Post | None:
+    """A visible post imported from Blogger, by its Blogger id (old feed addresses)."""
+    return db.session.scalars(
+        select(Post).where(Post.blogger_id == blogger_id, visible(now))
+    ).one_or_none()
+
+
+def find_page(slug: str, now: datetime) -> Page | None:
+    """The published page at /p/slug.html, with its author."""
+    return db.session.scalars(
+        select(Page)
+        .where(
+            Page.slug == slug,
+            Page.status == PostStatus.PUBLISHED,
+            Page.published_at <= now,
+        )
+        .options(joinedload(Page.author))
+    ).one_or_none()
+
+
 def load_post_page(post: Post, now: datetime) -> PostPage:
     """A post's published comments, oldest first, and its neighbours: two queries."""
     comments = list(
@@ -392,8 +417,11 @@ def find_author(username: str) -> User | None:
     return db.session.scalars(select(User).where(User.username == username)).one_or_none()
 
 
-def latest_comments(now: datetime, limit: int, post_id: int | None = None) -> list[Comment]:
-    """Newest published comments on visible posts, blog-wide or for one post: one query."""
+def latest_comments(
+    now: datetime, limit: int, post_id: int | None = None, offset: int = 0
+) -> list[Comment]:
+    """Newest published comments on visible posts, blog-wide or for one post: one query.
+    `offset` skips the newest ones (Blogger's start-index)."""
     query = (
         select(Comment)
         .join(Post, Post.id == Comment.post_id)
@@ -401,6 +429,7 @@ def latest_comments(now: datetime, limit: int, post_id: int | None = None) -> li
         .options(joinedload(Comment.post))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     if post_id is not None:
         query = query.where(Comment.post_id == post_id)

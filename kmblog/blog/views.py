@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
@@ -16,6 +17,7 @@ from kmblog.blog.services import (
     Sidebar,
     find_author,
     find_moved_post,
+    find_page,
     find_post,
     list_posts,
     load_post_page,
@@ -33,6 +35,17 @@ blog = Blueprint("blog", __name__)
 MAX_SEARCH_WORDS = 10
 # Far enough for any reader; past it a search should be narrowed, not paged.
 MAX_START_INDEX = 10_000
+
+
+@blog.before_request
+def drop_mobile_switch() -> Any:
+    """Blogger's mobile switch (?m=1, ?m=0) in old links: the same page, one address."""
+    if "m" not in request.args or request.method not in {"GET", "HEAD"}:
+        return None
+    args = request.args.copy()
+    args.pop("m")
+    query = urlencode(list(args.items(multi=True)))
+    return redirect(request.path + (f"?{query}" if query else ""), 301)
 
 
 @dataclass
@@ -309,6 +322,16 @@ def post(year: int, month: int, slug: str) -> Any:
         # fetches the reader's own token and timer when they start to write.
         return render_post_page(found, CommentForm(meta={"csrf": False}), now, timer=False)
     return render_post_page(found, CommentForm(), now)
+
+
+@blog.get("/p/<slug>.html")
+def page(slug: str) -> Any:
+    """A standalone page (Blogger's /p/slug.html), outside the dated posts."""
+    now = utcnow()
+    found = find_page(slug, now)
+    if found is None:
+        abort(404, description="There is no page at this address.")
+    return render_template("blog/page.html", page=found, **page_context(now))
 
 
 @blog.get("/profile/<username>")

@@ -1,4 +1,4 @@
-"""Atom feeds with feedgen: the only module that builds a feed.
+"""Atom (and RSS 2.0) feeds with feedgen: the only module that builds a feed.
 
 It takes plain data (posts, comments, absolute URLs) and returns bytes; the views
 decide what goes in. Content is the sanitised HTML stored at save time.
@@ -39,12 +39,13 @@ def comment_atom_id(blog_atom_id: str, comment: Comment) -> str:
     return f"{blog_atom_id}.comment-{comment.id}"
 
 
-def _new_feed(info: FeedInfo, updated: datetime) -> FeedGenerator:
+def _new_feed(info: FeedInfo, updated: datetime, rss: bool = False) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(info.atom_id)
     feed.title(info.title)
-    if info.subtitle:
-        feed.subtitle(info.subtitle)
+    if info.subtitle or rss:
+        # RSS requires a channel description; Atom's subtitle is optional.
+        feed.subtitle(info.subtitle or info.title)
     feed.link(href=info.page_url, rel="alternate", type="text/html")
     feed.link(href=info.self_url, rel="self", type="application/atom+xml")
     feed.updated(updated)
@@ -63,10 +64,11 @@ def build_posts_feed(
     posts: list[Post],
     post_url: Callable[[Post], str],
     label_url: Callable[[str], str],
+    rss: bool = False,
 ) -> bytes:
-    """Atom for a list of posts, newest first."""
+    """Atom (or RSS 2.0, Blogger's alt=rss) for a list of posts, newest first."""
     updated = max((_post_updated(post) for post in posts), default=info.fallback_updated)
-    feed = _new_feed(info, updated)
+    feed = _new_feed(info, updated, rss)
     for post in posts:
         entry = feed.add_entry(order="append")
         entry.id(post_atom_id(blog_atom_id, post))
@@ -78,7 +80,7 @@ def build_posts_feed(
         for label in post.labels:
             entry.category(term=label.name, scheme=label_url(label.name), label=label.name)
         entry.content(post.body_html, type="html")
-    return feed.atom_str(pretty=True)
+    return _serialise(feed, rss)
 
 
 def build_comments_feed(
@@ -86,10 +88,11 @@ def build_comments_feed(
     blog_atom_id: str,
     comments: list[Comment],
     comment_url: Callable[[Comment], str],
+    rss: bool = False,
 ) -> bytes:
-    """Atom for a list of comments, newest first."""
+    """Atom (or RSS 2.0) for a list of comments, newest first."""
     updated = max((comment.created_at for comment in comments), default=info.fallback_updated)
-    feed = _new_feed(info, updated)
+    feed = _new_feed(info, updated, rss)
     for comment in comments:
         entry = feed.add_entry(order="append")
         entry.id(comment_atom_id(blog_atom_id, comment))
@@ -99,4 +102,8 @@ def build_comments_feed(
         entry.updated(comment.created_at)
         entry.author(name=comment.display_name)
         entry.content(comment.body_html, type="html")
-    return feed.atom_str(pretty=True)
+    return _serialise(feed, rss)
+
+
+def _serialise(feed: FeedGenerator, rss: bool) -> bytes:
+    return feed.rss_str(pretty=True) if rss else feed.atom_str(pretty=True)

@@ -1,4 +1,8 @@
-"""Atom feeds at Blogger's addresses, read through the same queries as the pages."""
+"""Atom feeds at Blogger's addresses, read through the same queries as the pages.
+
+Blogger's query parameters keep working in old subscriptions: max-results,
+start-index (1 = the newest) and alt=rss (RSS 2.0 instead of Atom).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, request, ur
 from kmblog.blog.services import (
     PostFilter,
     find_visible_post,
+    find_visible_post_by_blogger_id,
     latest_comments,
     list_posts,
 )
@@ -20,6 +25,9 @@ from kmblog.templating import label_url, post_url
 feeds = Blueprint("feeds", __name__)
 
 ATOM = "application/atom+xml; charset=utf-8"
+RSS = "application/rss+xml; charset=utf-8"
+# Blogger's start-index beyond this is refused rather than scanned.
+MAX_START_INDEX = 100_000
 
 
 def _feed_size(settings: Settings) -> int:
@@ -30,8 +38,22 @@ def _feed_size(settings: Settings) -> int:
     return min(wanted, current_app.config["MAX_RESULTS_LIMIT"])
 
 
+def _wants_rss() -> bool:
+    return request.args.get("alt") == "rss"
+
+
+def _offset() -> int:
+    """Blogger's start-index (1-based) as a number of newest items to skip."""
+    start = request.args.get("start-index", type=int)
+    if start is None or start < 1:
+        return 0
+    if start > MAX_START_INDEX:
+        abort(400, description=f"start-index may be at most {MAX_START_INDEX}.")
+    return start - 1
+
+
 def _atom(body: bytes) -> Response:
-    return Response(body, content_type=ATOM)
+    return Response(body, content_type=RSS if _wants_rss() else ATOM)
 
 
 def _external_post_url(post: Any) -> str:
@@ -47,15 +69,21 @@ def _comment_url(comment: Comment) -> str:
 
 
 def _posts_feed(settings: Settings, post_filter: PostFilter, info: FeedInfo) -> Response:
-    listing = list_posts(utcnow(), post_filter, _feed_size(settings))
+    listing = list_posts(utcnow(), post_filter, _feed_size(settings), offset=_offset())
     return _atom(
         build_posts_feed(
-            info, settings.atom_id, listing.posts, _external_post_url, _external_label_url
+            info,
+            settings.atom_id,
+            listing.posts,
+            _external_post_url,
+            _external_label_url,
+            rss=_wants_rss(),
         )
     )
 
 
-@feeds.get("/feeds/posts/default")
+@feeds.get("/feeds/posts/summary")
+@feeds.get("/feeds/posts/default")  # the first registered: url_for's choice
 def posts() -> Response:
     """Atom: the newest posts."""
     settings = current_settings()
@@ -118,8 +146,8 @@ def comments() -> Response:
         page_url=url_for("blog.index", _external=True),
         fallback_updated=utcnow(),
     )
-    found = latest_comments(utcnow(), _feed_size(settings))
-    return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url))
+    found = latest_comments(utcnow(), _feed_size(settings), offset=_offset())
+    return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url, rss=_wants_rss()))
 
 
 @feeds.get("/feeds/<int:post_id>/comments/default")
@@ -127,7 +155,11 @@ def post_comments(post_id: int) -> Response:
     """Atom: the comments on one post."""
     settings = current_settings()
     now = utcnow()
-    post = find_visible_post(post_id, now) if post_id <= MAX_ID else None
+    # Ids beyond ours are Blogger's, in the addresses of an imported blog's old feeds.
+    if post_id <= MAX_ID:
+        post = find_visible_post(post_id, now)
+    else:
+        post = find_visible_post_by_blogger_id(str(post_id), now)
     if post is None:
         abort(404, description="There is no post with that number.")
     info = FeedInfo(
@@ -138,5 +170,13 @@ def post_comments(post_id: int) -> Response:
         page_url=post_url(post, external=True),
         fallback_updated=post.published_at or now,
     )
-    found = latest_comments(now, _feed_size(settings), post_id=post.id)
-    return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url))
+    found = latest_comments(now, _feed_size(settings), post_id=post.id, offset=_offset())
+    return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url, rss=_wants_rss()))
+
+
+@feeds.get("/atom.xml")
+@feeds.get("/rss.xml")
+def classic_feed() -> Response:
+    """Blogger's first feed addresses lead to the posts feed."""
+    rss = request.path == "/rss.xml"
+    return redirect(url_for("feeds.posts", alt="rss" if rss else None), 301)

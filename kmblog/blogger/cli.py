@@ -1,0 +1,72 @@
+"""`flask import blogger FILE`, `flask export blogger FILE`, `flask export json FILE`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from kmblog.blogger.exporter import blogger_export, json_export
+from kmblog.blogger.importer import BloggerImportError, import_blogger
+from kmblog.models import utcnow
+
+
+@click.group("import", cls=AppGroup)
+def import_cli() -> None:
+    """Bring a blog in from elsewhere."""
+
+
+@import_cli.command("blogger")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_blogger_command(export: Path) -> None:
+    """Import a Blogger export (Atom XML): settings, posts, pages, drafts, comments."""
+    size = export.stat().st_size
+    with (
+        export.open("rb") as stream,
+        click.progressbar(length=size, label="Importing", show_pos=True, width=30) as bar,
+    ):
+        try:
+            report = import_blogger(stream, utcnow(), progress=bar.update)
+        except BloggerImportError as error:
+            raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)
+
+
+@click.group("export", cls=AppGroup)
+def export_cli() -> None:
+    """Take everything out of the blog."""
+
+
+def _write(pieces: Iterator[str], out: Path) -> None:
+    with out.open("w", encoding="utf-8") as stream:
+        for piece in pieces:
+            stream.write(piece)
+
+
+def _base_url(base_url: str | None) -> str:
+    if base_url:
+        return base_url
+    server = current_app.config.get("SERVER_NAME")
+    scheme = current_app.config.get("PREFERRED_URL_SCHEME", "http")
+    return f"{scheme}://{server}" if server else "http://localhost"
+
+
+@export_cli.command("blogger")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--base-url", help="The blog's address, for links (default: SERVER_NAME).")
+def export_blogger_command(out: Path, base_url: str | None) -> None:
+    """Write the whole blog as a Blogger export (Atom XML)."""
+    _write(blogger_export(utcnow(), _base_url(base_url)), out)
+    click.echo(f"Wrote the Blogger export to {out}.")
+
+
+@export_cli.command("json")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_json_command(out: Path) -> None:
+    """Write everything in the blog as one JSON document (format in the README)."""
+    _write(json_export(utcnow()), out)
+    click.echo(f"Wrote the JSON export to {out}.")

@@ -1,0 +1,350 @@
+"""Export the whole blog: Blogger's Atom format (to move to Blogger or back here) and
+a plain JSON document (to move anywhere else). Both are written as a stream of text
+pieces, a page of rows at a time, so a large blog needs little memory.
+
+Items imported from Blogger keep their Blogger ids; the others are given their own
+ids here. Exporting, importing into an empty blog and exporting again gives the same
+file but for the export's own time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from xml.sax.saxutils import escape, quoteattr
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from kmblog.blog.services import get_settings
+from kmblog.blogger import APP, ATOM, KIND_PREFIX, KIND_SCHEME, LABEL_SCHEME, THR
+from kmblog.extensions import db
+from kmblog.models import (
+    Comment,
+    CommentPolicy,
+    CommentStatus,
+    Label,
+    Page,
+    Post,
+    PostStatus,
+    Settings,
+    User,
+)
+from kmblog.rendering import html_excerpt
+from kmblog.timefmt import blog_zone
+
+ROWS_PER_QUERY = 500
+GENERATOR = "kmblog"
+
+
+def blogger_blog_id(settings: Settings) -> str:
+    """The Blogger blog id this blog was imported from, or a stable one made from its
+    own Atom id."""
+    if settings.blogger_blog_id:
+        return settings.blogger_blog_id
+    return str(int(hashlib.sha256(settings.atom_id.encode()).hexdigest()[:15], 16))
+
+
+class _Writer:
+    def __init__(self, settings: Settings, base_url: str) -> None:
+        self.settings = settings
+        self.base = base_url.rstrip("/")
+        self.zone = blog_zone(settings.timezone)
+        self.tag = f"tag:blogger.com,1999:blog-{blogger_blog_id(settings)}"
+
+    def time(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).isoformat(timespec="milliseconds")
+
+    def post_url(self, post: Post) -> str:
+        year, month, slug = post.path_parts
+        return f"{self.base}/{year}/{month:02d}/{slug}.html"
+
+    @staticmethod
+    def kind(name: str) -> str:
+        return f"<category scheme={quoteattr(KIND_SCHEME)} term={quoteattr(KIND_PREFIX + name)}/>"
+
+    @staticmethod
+    def author(user: User | None, name: str = "", uri: str = "") -> str:
+        parts = [f"<name>{escape(user.display_name if user else name or 'Anonymous')}</name>"]
+        if uri:
+            parts.append(f"<uri>{escape(uri)}</uri>")
+        if user is not None and user.email:
+            parts.append(f"<email>{escape(user.email)}</email>")
+        return "<author>" + "".join(parts) + "</author>"
+
+
+def _settings_values(settings: Settings) -> list[tuple[str, str]]:
+    if settings.comment_policy == CommentPolicy.MODERATED:
+        moderation = "ALWAYS"
+    elif settings.moderate_after_days is not None:
+        moderation = "OLDER"
+    else:
+        moderation = "DISABLED"
+    values = [
+        ("BLOG_NAME", settings.title),
+        ("BLOG_DESCRIPTION", settings.description),
+        ("BLOG_TIME_ZONE", settings.timezone),
+        ("BLOG_COMMENTS_ALLOWED", str(settings.comment_policy != CommentPolicy.CLOSED).lower()),
+        ("BLOG_COMMENT_MODERATION", moderation),
+        ("BLOG_MAX_NUM", str(settings.posts_per_page)),
+        ("BLOG_MAX_UNIT", "POSTS"),
+    ]
+    if settings.moderate_after_days is not None:
+        values.append(("BLOG_COMMENT_MODERATION_DELAY", str(settings.moderate_after_days)))
+    return values
+
+
+def _in_pages(query, key):  # type: ignore[no-untyped-def]
+    """Rows of `query` ordered by `key`, ROWS_PER_QUERY at a time (keyset paging), so
+    the session never holds the whole blog."""
+    last = None
+    while True:
+        page_query = query.order_by(key).limit(ROWS_PER_QUERY)
+        if last is not None:
+            page_query = page_query.where(key > last)
+        rows = list(db.session.scalars(page_query).unique())
+        if not rows:
+            return
+        yield from rows
+        # The session's identity map holds rows weakly: pages already written go.
+        last = getattr(rows[-1], key.key)
+
+
+def blogger_export(now: datetime, base_url: str) -> Iterator[str]:
+    """The blog in Blogger's export format (Atom), as pieces of text."""
+    settings = get_settings()
+    writer = _Writer(settings, base_url)
+    stamp = writer.time(now)
+    tag = writer.tag
+    yield "<?xml version='1.0' encoding='UTF-8'?>\n"
+    yield (
+        f"<feed xmlns={quoteattr(ATOM)} xmlns:app={quoteattr(APP)} xmlns:thr={quoteattr(THR)}>\n"
+        f"<id>{tag}.archive</id>\n<updated>{stamp}</updated>\n"
+        f'<title type="text">{escape(settings.title)}</title>\n'
+        f'<link rel="alternate" type="text/html" href={quoteattr(writer.base + "/")}/>\n'
+        f"<generator>{GENERATOR}</generator>\n"
+    )
+    for name, value in _settings_values(settings):
+        yield (
+            f"<entry><id>{tag}.settings.{name}</id>"
+            f"<published>{stamp}</published><updated>{stamp}</updated>"
+            f'{writer.kind("settings")}<title type="text">{name}</title>'
+            f'<content type="text">{escape(value)}</content></entry>\n'
+        )
+    posts = select(Post).options(joinedload(Post.author), selectinload(Post.labels))
+    for post in _in_pages(posts, Post.id):
+        yield _post_entry(writer, post)
+    for page in _in_pages(select(Page).options(joinedload(Page.author)), Page.id):
+        yield _page_entry(writer, page)
+    comments = (
+        select(Comment)
+        .where(Comment.status == CommentStatus.PUBLISHED)
+        .options(joinedload(Comment.post))
+    )
+    for comment in _in_pages(comments, Comment.id):
+        yield _comment_entry(writer, comment)
+    yield "</feed>\n"
+
+
+def _item_id(item: Post | Page | Comment) -> str:
+    return item.blogger_id or str(item.id)
+
+
+def _draft(published: bool) -> str:
+    return "" if published else "<app:control><app:draft>yes</app:draft></app:control>"
+
+
+def _post_entry(writer: _Writer, post: Post) -> str:
+    published = post.status == PostStatus.PUBLISHED and post.published_at is not None
+    parts = [
+        f"<entry><id>{writer.tag}.post-{_item_id(post)}</id>",
+        f"<published>{writer.time(post.published_at or post.created_at)}</published>",
+        f"<updated>{writer.time(post.updated_at)}</updated>",
+        _draft(published),
+        writer.kind("post"),
+        *(
+            f"<category scheme={quoteattr(LABEL_SCHEME)} term={quoteattr(label.name)}/>"
+            for label in post.labels
+        ),
+        f'<title type="text">{escape(post.title)}</title>',
+        f'<content type="html">{escape(post.body_html)}</content>',
+    ]
+    if published:
+        url = writer.post_url(post)
+        parts.append(
+            f'<link rel="alternate" type="text/html" href={quoteattr(url)} '
+            f"title={quoteattr(post.title)}/>"
+        )
+    parts.append(writer.author(post.author))
+    parts.append("</entry>\n")
+    return "".join(parts)
+
+
+def _page_entry(writer: _Writer, page: Page) -> str:
+    published = page.status == PostStatus.PUBLISHED and page.published_at is not None
+    parts = [
+        f"<entry><id>{writer.tag}.page-{_item_id(page)}</id>",
+        f"<published>{writer.time(page.published_at or page.created_at)}</published>",
+        f"<updated>{writer.time(page.updated_at)}</updated>",
+        _draft(published),
+        writer.kind("page"),
+        f'<title type="text">{escape(page.title)}</title>',
+        f'<content type="html">{escape(page.body_html)}</content>',
+    ]
+    if published:
+        url = f"{writer.base}/p/{page.slug}.html"
+        parts.append(
+            f'<link rel="alternate" type="text/html" href={quoteattr(url)} '
+            f"title={quoteattr(page.title)}/>"
+        )
+    parts.append(writer.author(page.author))
+    parts.append("</entry>\n")
+    return "".join(parts)
+
+
+def _comment_entry(writer: _Writer, comment: Comment) -> str:
+    post = comment.post
+    comment_id = _item_id(comment)
+    parts = [
+        f"<entry><id>{writer.tag}.post-{comment_id}</id>",
+        f"<published>{writer.time(comment.created_at)}</published>",
+        f"<updated>{writer.time(comment.created_at)}</updated>",
+        writer.kind("comment"),
+        f'<title type="text">{escape(html_excerpt(comment.body_html))}</title>',
+        f'<content type="html">{escape(comment.body_html)}</content>',
+    ]
+    post_url = ""
+    if post.year is not None and post.month is not None:
+        post_url = writer.post_url(post)
+        millis = int(comment.created_at.timestamp() * 1000)
+        url = f"{post_url}?showComment={millis}#c{comment_id}"
+        parts.append(f'<link rel="alternate" type="text/html" href={quoteattr(url)}/>')
+    parts.append(writer.author(None, comment.author_name, comment.author_url))
+    reply = f"<thr:in-reply-to ref={quoteattr(f'{writer.tag}.post-{_item_id(post)}')}"
+    if post_url:
+        reply += f" href={quoteattr(post_url)}"
+    parts.append(reply + ' type="text/html"/>')
+    parts.append("</entry>\n")
+    return "".join(parts)
+
+
+# --- JSON ---------------------------------------------------------------------------
+
+JSON_FORMAT = "kmblog-export"
+JSON_VERSION = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def json_export(now: datetime) -> Iterator[str]:
+    """Everything in the blog as one JSON document (described in the README)."""
+    settings = get_settings()
+    yield "{\n"
+    yield f'"format": "{JSON_FORMAT}",\n"version": {JSON_VERSION},\n'
+    yield f'"exported_at": {json.dumps(_iso(now))},\n'
+    blog = {
+        "title": settings.title,
+        "description": settings.description,
+        "about": settings.about,
+        "timezone": settings.timezone,
+        "posts_per_page": settings.posts_per_page,
+        "items_per_feed": settings.items_per_feed,
+        "comment_policy": settings.comment_policy.value,
+        "moderate_after_days": settings.moderate_after_days,
+        "atom_id": settings.atom_id,
+        "blogger_blog_id": settings.blogger_blog_id,
+    }
+    yield f'"settings": {json.dumps(blog, ensure_ascii=False)},\n'
+    sections = (
+        ("authors", select(User), User.id, _user_json),
+        ("labels", select(Label), Label.id, _label_json),
+        ("posts", select(Post).options(selectinload(Post.labels)), Post.id, _post_json),
+        ("pages", select(Page), Page.id, _page_json),
+        ("comments", select(Comment), Comment.id, _comment_json),
+    )
+    for number, (name, query, key, convert) in enumerate(sections):
+        yield f'"{name}": ['
+        first = True
+        for row in _in_pages(query, key):
+            yield ("\n" if first else ",\n") + json.dumps(convert(row), ensure_ascii=False)
+            first = False
+        yield "\n]" + (",\n" if number < len(sections) - 1 else "\n")
+    yield "}\n"
+
+
+def _user_json(user: User) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role.value,
+        "bio": user.bio,
+        "active": user.active,
+        "created_at": _iso(user.created_at),
+    }
+
+
+def _label_json(label: Label) -> dict[str, object]:
+    return {"id": label.id, "name": label.name, "slug": label.slug}
+
+
+def _post_json(post: Post) -> dict[str, object]:
+    return {
+        "id": post.id,
+        "blogger_id": post.blogger_id,
+        "title": post.title,
+        "slug": post.slug,
+        "path": f"/{post.year}/{post.month:02d}/{post.slug}.html"
+        if post.year is not None and post.month is not None
+        else None,
+        "status": post.status.value,
+        "kind": post.kind.value,
+        "author_id": post.author_id,
+        "labels": [label.name for label in post.labels],
+        "body_source": post.body_source,
+        "body_html": post.body_html,
+        "summary": post.summary,
+        "change_note": post.change_note,
+        "published_at": _iso(post.published_at),
+        "created_at": _iso(post.created_at),
+        "updated_at": _iso(post.updated_at),
+        "comments_open": post.comments_open,
+        "companion_id": post.companion_id,
+    }
+
+
+def _page_json(page: Page) -> dict[str, object]:
+    return {
+        "id": page.id,
+        "blogger_id": page.blogger_id,
+        "title": page.title,
+        "slug": page.slug,
+        "path": f"/p/{page.slug}.html",
+        "status": page.status.value,
+        "author_id": page.author_id,
+        "body_source": page.body_source,
+        "body_html": page.body_html,
+        "published_at": _iso(page.published_at),
+        "created_at": _iso(page.created_at),
+        "updated_at": _iso(page.updated_at),
+    }
+
+
+def _comment_json(comment: Comment) -> dict[str, object]:
+    return {
+        "id": comment.id,
+        "blogger_id": comment.blogger_id,
+        "post_id": comment.post_id,
+        "author_name": comment.author_name,
+        "author_url": comment.author_url,
+        "user_id": comment.user_id,
+        "status": comment.status.value,
+        "body_source": comment.body_source,
+        "body_html": comment.body_html,
+        "created_at": _iso(comment.created_at),
+    }

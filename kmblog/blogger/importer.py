@@ -1,0 +1,663 @@
+"""Import a Blogger export: streamed, in one transaction, idempotent by Blogger id.
+
+The file is read entry by entry (iterparse; each entry is cleared once used), so a
+blog of any size needs little memory. Every item keeps its Blogger id: an item
+already imported is skipped, so importing the same file again changes nothing. Posts
+keep their Blogger address /YYYY/MM/slug.html, pages /p/slug.html. Imported HTML goes
+through rendering.py like everything else; the report says what it dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+from xml.etree.ElementTree import Element, ParseError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+from slugify import slugify
+from sqlalchemy import select
+
+from kmblog.blog.services import get_settings
+from kmblog.blogger import (
+    APP,
+    ATOM,
+    KIND_PREFIX,
+    KIND_SCHEME,
+    KNOWN_PREFIXES,
+    LABEL_SCHEME,
+    THR,
+)
+from kmblog.extensions import db
+from kmblog.manage.services import make_slug
+from kmblog.models import (
+    Comment,
+    CommentPolicy,
+    CommentStatus,
+    Label,
+    Page,
+    Post,
+    PostKind,
+    PostStatus,
+    Role,
+    Settings,
+    User,
+)
+from kmblog.rendering import (
+    clean_line,
+    clean_text,
+    is_safe_url,
+    render_imported_comment,
+    render_imported_post,
+)
+from kmblog.timefmt import blog_zone
+
+BLOG_ID = re.compile(r"^tag:blogger\.com,1999:blog-(\d+)")
+ITEM_ID = re.compile(r"\.(post|page)-(\d+)$")
+POST_PATH = re.compile(r"/(\d{4})/(\d{2})/([^/?#]+)\.html$")
+PAGE_PATH = re.compile(r"/p/([^/?#]+)\.html$")
+ANONYMOUS = "Anonymous"
+# Blogger puts this address on every author who hides theirs: it names no one.
+NO_REPLY = "noreply@blogger.com"
+FLUSH_EVERY = 500
+MAX_PER_PAGE = 100
+# The Blogger settings this blog has a place for; the others are counted as skipped.
+USED_SETTINGS = frozenset(
+    {
+        "BLOG_NAME",
+        "BLOG_DESCRIPTION",
+        "BLOG_TIME_ZONE",
+        "BLOG_COMMENTS_ALLOWED",
+        "BLOG_COMMENT_MODERATION",
+        "BLOG_COMMENT_MODERATION_DELAY",
+        "BLOG_MAX_NUM",
+        "BLOG_MAX_UNIT",
+    }
+)
+
+
+class BloggerImportError(Exception):
+    """The file cannot be imported; the message says why, in the user's terms."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the command line and the admin's page."""
+
+    blog_title: str = ""
+    settings: list[str] = field(default_factory=list)
+    posts: int = 0
+    drafts: int = 0
+    pages: int = 0
+    page_drafts: int = 0
+    labels: int = 0
+    comments: int = 0
+    authors_created: list[str] = field(default_factory=list)
+    authors_matched: list[str] = field(default_factory=list)
+    # "comment: its post is not in the file" -> how many.
+    skipped: Counter[str] = field(default_factory=Counter)
+    # What sanitising removed: "<embed>" -> how many.
+    dropped: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report as lines of plain text."""
+        out = [
+            f"Imported from Blogger: {self.blog_title or '(untitled blog)'}",
+            f"  posts published: {self.posts}",
+            f"  post drafts: {self.drafts}",
+            f"  pages published: {self.pages}",
+            f"  page drafts: {self.page_drafts}",
+            f"  new labels: {self.labels}",
+            f"  comments: {self.comments}",
+            "  settings applied: " + (", ".join(self.settings) or "none"),
+            "  authors created (disabled, no password): "
+            + (", ".join(self.authors_created) or "none"),
+            "  authors matched: " + (", ".join(self.authors_matched) or "none"),
+        ]
+        if self.skipped:
+            out.append(f"Skipped ({sum(self.skipped.values())}):")
+            out += [f"  {reason}: {n}" for reason, n in sorted(self.skipped.items())]
+        if self.dropped:
+            out.append("Dropped by sanitising (not allowed on this blog):")
+            out += [f"  {what}: {n}" for what, n in sorted(self.dropped.items())]
+        out += [f"Warning: {warning}" for warning in self.warnings]
+        return out
+
+
+def _q(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
+
+
+FEED = _q(ATOM, "feed")
+ENTRY = _q(ATOM, "entry")
+ID = _q(ATOM, "id")
+
+
+class _RepairingReader:
+    """A file-like reader that declares the usual Blogger prefixes on the root element
+    when the file uses them undeclared (some real exports do, e.g. `app:`), and counts
+    the bytes read for the progress bar."""
+
+    HEAD_LIMIT = 1024 * 1024
+
+    def __init__(self, stream: IO[bytes], progress: Callable[[int], None] | None) -> None:
+        self.stream = stream
+        self.progress = progress
+        self.buffer = b""
+        self.head_done = False
+        self.declared: dict[str, str] = {}  # prefix -> namespace we declared
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head_done:
+            self._read_head()
+        if self.buffer:
+            data, self.buffer = self.buffer, b""
+            return data
+        data = self.stream.read(size if size and size > 0 else 64 * 1024)
+        if self.progress is not None and data:
+            self.progress(len(data))
+        return data
+
+    def _read_head(self) -> None:
+        self.head_done = True
+        head = b""
+        root = None
+        while len(head) < self.HEAD_LIMIT:
+            data = self.stream.read(64 * 1024)
+            if self.progress is not None and data:
+                self.progress(len(data))
+            head += data
+            root = re.search(rb"<feed\b[^>]*?(/?)>", head)
+            if root or not data:
+                break
+        if root is not None:
+            tag = root.group(0)
+            missing = {
+                prefix: uri
+                for prefix, uri in KNOWN_PREFIXES.items()
+                if b"xmlns:" + prefix.encode() + b"=" not in tag
+            }
+            if missing:
+                extra = b"".join(
+                    b' xmlns:%s="%s"' % (prefix.encode(), uri.encode())
+                    for prefix, uri in missing.items()
+                )
+                end = root.end() - len(root.group(1)) - 1
+                head = head[:end] + extra + head[end:]
+                self.declared = missing
+        self.buffer = head
+
+
+def _text(element: Element | None) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
+def _child_text(element: Element | None, name: str) -> str:
+    return _text(element.find(_q(ATOM, name))) if element is not None else ""
+
+
+def _time(element: Element | None) -> datetime | None:
+    raw = _text(element)
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+@dataclass
+class _Entry:
+    """The parts of an Atom entry the importer uses, read from the element."""
+
+    kind: str
+    atom_id: str
+    title: str
+    content: str
+    published: datetime | None
+    updated: datetime | None
+    draft: bool
+    labels: list[str]
+    alternate: str
+    author_name: str
+    author_email: str
+    author_uri: str
+    in_reply_to: str
+
+    @classmethod
+    def read(cls, element: Element) -> _Entry:
+        kind = ""
+        labels: list[str] = []
+        for category in element.iter(_q(ATOM, "category")):
+            scheme, term = category.get("scheme", ""), category.get("term", "")
+            if scheme == KIND_SCHEME and term.startswith(KIND_PREFIX):
+                kind = term[len(KIND_PREFIX) :]
+            elif scheme == LABEL_SCHEME and clean_line(term):
+                labels.append(clean_line(term))
+        alternate = ""
+        for link in element.findall(_q(ATOM, "link")):
+            if link.get("rel") == "alternate":
+                alternate = link.get("href", "").strip()
+        author = element.find(_q(ATOM, "author"))
+        reply = element.find(_q(THR, "in-reply-to"))
+        draft = element.find(f"{_q(APP, 'control')}/{_q(APP, 'draft')}")
+        return cls(
+            kind=kind,
+            atom_id=_text(element.find(ID)),
+            title=clean_line(element.findtext(_q(ATOM, "title")) or ""),
+            content=element.findtext(_q(ATOM, "content")) or "",
+            published=_time(element.find(_q(ATOM, "published"))),
+            updated=_time(element.find(_q(ATOM, "updated"))),
+            draft=_text(draft).lower() == "yes",
+            labels=labels,
+            alternate=alternate,
+            author_name=clean_line(_child_text(author, "name")),
+            author_email=_child_text(author, "email"),
+            author_uri=_child_text(author, "uri"),
+            in_reply_to=(reply.get("ref", "") if reply is not None else "").strip(),
+        )
+
+
+class _Importer:
+    """One import's state: what the database already holds, keyed for lookups without
+    a query per item, and the report."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.report = ImportReport()
+        self.settings: Settings = get_settings()
+        self.zone = blog_zone(self.settings.timezone)
+        self.blog_id = ""
+        self.posts: dict[str, Post | int] = {
+            blogger_id: post_id
+            for blogger_id, post_id in db.session.execute(
+                select(Post.blogger_id, Post.id).where(Post.blogger_id.isnot(None))
+            )
+        }
+        self.page_ids: set[str] = set(
+            db.session.scalars(select(Page.blogger_id).where(Page.blogger_id.isnot(None)))
+        )
+        self.comment_ids: set[str] = set(
+            db.session.scalars(select(Comment.blogger_id).where(Comment.blogger_id.isnot(None)))
+        )
+        self.paths: set[tuple[int | None, int | None, str]] = {
+            (year, month, slug)
+            for year, month, slug in db.session.execute(select(Post.year, Post.month, Post.slug))
+        }
+        self.page_slugs: set[str] = set(db.session.scalars(select(Page.slug)))
+        self.labels: dict[str, Label] = {
+            label.name.casefold(): label for label in db.session.scalars(select(Label))
+        }
+        self.label_slugs: set[str] = {label.slug for label in self.labels.values()}
+        self.users = list(db.session.scalars(select(User)))
+        self.usernames = {user.username for user in self.users}
+        self.authors: dict[tuple[str, str], User] = {}
+        self.deferred: list[_Entry] = []
+        self.pending = 0
+        self.blogger_settings: dict[str, str] = {}
+
+    # --- authors and labels ------------------------------------------------------
+
+    def author(self, entry: _Entry) -> User:
+        name = entry.author_name or ANONYMOUS
+        email = entry.author_email if entry.author_email.lower() != NO_REPLY else ""
+        key = (name, email.lower())
+        if key in self.authors:
+            return self.authors[key]
+        found = None
+        if email:
+            found = next((u for u in self.users if (u.email or "").lower() == email.lower()), None)
+        if found is None:
+            found = next((u for u in self.users if u.display_name == name), None)
+        if found is not None:
+            if found.display_name not in self.report.authors_created:
+                self.report.authors_matched.append(found.display_name)
+        else:
+            username = slugify(name, max_length=60, word_boundary=True) or "blogger-author"
+            base, n = username, 1
+            while username in self.usernames:
+                n += 1
+                username = f"{base}-{n}"
+            found = User(
+                username=username,
+                display_name=name[:100],
+                email=email or None,
+                password_hash=None,
+                role=Role.AUTHOR,
+                active=False,
+                created_at=self.now,
+            )
+            db.session.add(found)
+            self.users.append(found)
+            self.usernames.add(username)
+            self.report.authors_created.append(name)
+        self.authors[key] = found
+        return found
+
+    def label(self, name: str) -> Label:
+        name = name[:200]
+        found = self.labels.get(name.casefold())
+        if found is None:
+            base = make_slug(name)
+            slug, n = base, 1
+            while slug in self.label_slugs:
+                n += 1
+                slug = f"{base}-{n}"
+            found = Label(name=name, slug=slug)
+            db.session.add(found)
+            self.labels[name.casefold()] = found
+            self.label_slugs.add(slug)
+            self.report.labels += 1
+        return found
+
+    # --- entries ----------------------------------------------------------------
+
+    def entry(self, element: Element) -> None:
+        entry = _Entry.read(element)
+        if entry.kind == "settings":
+            self.setting(entry)
+        elif entry.kind == "post":
+            self.post(entry)
+        elif entry.kind == "page":
+            self.page(entry)
+        elif entry.kind == "comment":
+            if not self.comment(entry, last_try=False):
+                self.deferred.append(entry)
+        elif entry.kind in {"template", "layout"}:
+            self.report.skipped["template: a Blogger layout is not used here"] += 1
+        else:
+            self.report.skipped[f"entry of kind '{entry.kind or 'none'}': not known"] += 1
+        self.pending += 1
+        if self.pending >= FLUSH_EVERY:
+            db.session.flush()
+            self.pending = 0
+
+    def setting(self, entry: _Entry) -> None:
+        name = entry.atom_id.rpartition(".settings.")[2]
+        if name not in USED_SETTINGS:
+            self.report.skipped["setting: not used here"] += 1
+            return
+        value = clean_line(entry.content)
+        self.blogger_settings[name] = "" if value == "None" else value
+
+    def apply_settings(self) -> None:
+        """The blog's settings from Blogger's, once all are read (their order varies)."""
+        values = self.blogger_settings
+        settings = self.settings
+
+        def apply(label: str, attribute: str, new: Any) -> None:
+            if getattr(settings, attribute) != new:
+                setattr(settings, attribute, new)
+            self.report.settings.append(label)
+
+        if values.get("BLOG_NAME"):
+            apply("title", "title", values["BLOG_NAME"][:200])
+            self.report.blog_title = values["BLOG_NAME"]
+        if "BLOG_DESCRIPTION" in values:
+            apply("description", "description", values["BLOG_DESCRIPTION"][:500])
+        zone = values.get("BLOG_TIME_ZONE", "")
+        if zone:
+            try:
+                ZoneInfo(zone)
+                apply("time zone", "timezone", zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.report.warnings.append(f"time zone {zone!r} is not known; kept ours")
+        moderation = values.get("BLOG_COMMENT_MODERATION", "")
+        if values.get("BLOG_COMMENTS_ALLOWED") == "false":
+            apply("comments closed", "comment_policy", CommentPolicy.CLOSED)
+        elif moderation:
+            policy = CommentPolicy.MODERATED
+            if moderation in {"DISABLED", "OLDER"}:
+                policy = CommentPolicy.OPEN
+            apply(f"comment moderation ({moderation})", "comment_policy", policy)
+        if moderation:
+            delay = values.get("BLOG_COMMENT_MODERATION_DELAY", "")
+            days = int(delay) if moderation == "OLDER" and delay.isdigit() else None
+            apply("moderation of comments on old posts", "moderate_after_days", days)
+        per_page = values.get("BLOG_MAX_NUM", "")
+        by_posts = values.get("BLOG_MAX_UNIT", "POSTS") == "POSTS"
+        if by_posts and per_page.isdigit() and 1 <= int(per_page) <= MAX_PER_PAGE:
+            apply("posts per page", "posts_per_page", int(per_page))
+
+    def post(self, entry: _Entry) -> None:
+        blogger_id = self._item_id(entry, "post")
+        if blogger_id is None:
+            return
+        if blogger_id in self.posts:
+            self.report.skipped["post: already imported"] += 1
+            return
+        published = entry.published or entry.updated
+        if published is None:
+            self.report.skipped["post: no publication time"] += 1
+            return
+        body_html, dropped = render_imported_post(entry.content)
+        self.report.dropped.update(dropped)
+        post = Post(
+            title=entry.title[:300],
+            body_source=clean_text(entry.content),
+            body_html=body_html,
+            kind=PostKind.ARTICLE,
+            created_at=published,
+            updated_at=entry.updated or published,
+            author=self.author(entry),
+            blogger_id=blogger_id,
+            labels=[self.label(name) for name in dict.fromkeys(entry.labels)],
+        )
+        if entry.draft:
+            post.status = PostStatus.DRAFT
+            post.slug = make_slug(entry.title)
+            self.report.drafts += 1
+        else:
+            path = POST_PATH.search(entry.alternate)
+            if path:
+                year, month, slug = int(path[1]), int(path[2]), path[3][:200]
+            else:
+                local = published.astimezone(self.zone)
+                year, month, slug = local.year, local.month, make_slug(entry.title)
+                self.report.warnings.append(
+                    f"post {entry.title!r} had no Blogger address; it is at "
+                    f"/{year}/{month:02d}/{slug}.html"
+                )
+            if (year, month, slug) in self.paths:
+                self.report.skipped["post: another post already has its address"] += 1
+                return
+            self.paths.add((year, month, slug))
+            post.year, post.month, post.slug = year, month, slug
+            post.status = PostStatus.PUBLISHED
+            post.published_at = published
+            self.report.posts += 1
+        db.session.add(post)
+        self.posts[blogger_id] = post
+
+    def page(self, entry: _Entry) -> None:
+        blogger_id = self._item_id(entry, "page")
+        if blogger_id is None:
+            return
+        if blogger_id in self.page_ids:
+            self.report.skipped["page: already imported"] += 1
+            return
+        published = entry.published or entry.updated
+        if published is None:
+            self.report.skipped["page: no publication time"] += 1
+            return
+        path = PAGE_PATH.search(entry.alternate)
+        slug = path[1][:200] if path else make_slug(entry.title)
+        if slug in self.page_slugs:
+            if not entry.draft and path:
+                self.report.skipped["page: another page already has its address"] += 1
+                return
+            base, n = slug, 1
+            while slug in self.page_slugs:
+                n += 1
+                slug = f"{base}-{n}"
+        body_html, dropped = render_imported_post(entry.content)
+        self.report.dropped.update(dropped)
+        page = Page(
+            title=entry.title[:300],
+            slug=slug,
+            body_source=clean_text(entry.content),
+            body_html=body_html,
+            created_at=published,
+            updated_at=entry.updated or published,
+            author=self.author(entry),
+            blogger_id=blogger_id,
+        )
+        if entry.draft:
+            page.status = PostStatus.DRAFT
+            self.report.page_drafts += 1
+        else:
+            page.status = PostStatus.PUBLISHED
+            page.published_at = published
+            self.report.pages += 1
+        db.session.add(page)
+        self.page_ids.add(blogger_id)
+        self.page_slugs.add(slug)
+
+    def comment(self, entry: _Entry, last_try: bool) -> bool:
+        """Adds the comment; False when its post has not been seen yet (try later)."""
+        blogger_id = self._item_id(entry, "post")
+        if blogger_id is None:
+            return True
+        if blogger_id in self.comment_ids:
+            self.report.skipped["comment: already imported"] += 1
+            return True
+        target = ITEM_ID.search(entry.in_reply_to)
+        if target is None:
+            self.report.skipped["comment: it names no post"] += 1
+            return True
+        if target[1] == "page":
+            self.report.skipped["comment: on a page (pages have no comments here)"] += 1
+            return True
+        post = self.posts.get(target[2])
+        if post is None:
+            if last_try:
+                self.report.skipped["comment: its post is not in the file"] += 1
+            return last_try
+        created = entry.published or entry.updated
+        if created is None:
+            self.report.skipped["comment: no time"] += 1
+            return True
+        body_html, dropped = render_imported_comment(entry.content)
+        self.report.dropped.update(dropped)
+        name = entry.author_name if entry.author_name != ANONYMOUS else ""
+        comment = Comment(
+            author_name=name[:100],
+            author_url=entry.author_uri[:2000] if is_safe_url(entry.author_uri) else "",
+            body_source=clean_text(entry.content),
+            body_html=body_html,
+            created_at=created,
+            status=CommentStatus.PUBLISHED,
+            blogger_id=blogger_id,
+        )
+        if isinstance(post, Post):
+            comment.post = post
+        else:
+            comment.post_id = post
+        db.session.add(comment)
+        self.comment_ids.add(blogger_id)
+        self.report.comments += 1
+        return True
+
+    def _item_id(self, entry: _Entry, prefix: str) -> str | None:
+        found = ITEM_ID.search(entry.atom_id)
+        if found is None or found[1] != prefix:
+            self.report.skipped[f"{entry.kind}: no Blogger id"] += 1
+            return None
+        return found[2]
+
+    def finish(self) -> None:
+        for entry in self.deferred:
+            self.comment(entry, last_try=True)
+        self.apply_settings()
+        if self.settings.blogger_blog_id != self.blog_id:
+            self.settings.blogger_blog_id = self.blog_id
+
+
+def _events(reader: _RepairingReader) -> Iterator[tuple[str, Element]]:
+    try:
+        yield from iterparse(reader, events=("start", "end"), forbid_dtd=True)
+    except ParseError as error:
+        line, column = error.position
+        raise BloggerImportError(
+            f"The file is not well-formed XML (line {line}, column {column}): {error}. "
+            "Nothing was imported."
+        ) from error
+    except DefusedXmlException as error:
+        raise BloggerImportError(
+            f"The file holds XML that is refused for safety ({error}). Nothing was imported."
+        ) from error
+
+
+def import_blogger(
+    stream: IO[bytes], now: datetime, progress: Callable[[int], None] | None = None
+) -> ImportReport:
+    """Import a Blogger export from a binary stream, as one transaction.
+
+    `progress` is called with the number of bytes read so far at each step. Raises
+    BloggerImportError, with nothing written, for a file that is not a Blogger export.
+    """
+    reader = _RepairingReader(stream, progress)
+    importer = _Importer(now)
+    declared_ns: dict[str, str] = {}
+    seen_ns: set[str] = set()
+    depth = 0
+    root: Element | None = None
+    try:
+        for event, element in _events(reader):
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    if element.tag != FEED:
+                        raise BloggerImportError(
+                            "This is not a Blogger export: it is not an Atom feed (its root "
+                            f"element is <{element.tag.rpartition('}')[2]}>). "
+                            "Nothing was imported."
+                        )
+                    root = element
+                    declared_ns = {uri: p for p, uri in reader.declared.items()}
+                elif declared_ns and element.tag.startswith("{"):
+                    namespace = element.tag[1:].partition("}")[0]
+                    if namespace in declared_ns:
+                        seen_ns.add(namespace)
+                continue
+            depth -= 1
+            if depth == 1 and element.tag == ID:
+                found = BLOG_ID.match(_text(element))
+                if found is None:
+                    raise BloggerImportError(
+                        "This is not a Blogger export: the feed's id is not a Blogger "
+                        "blog's (tag:blogger.com,1999:blog-…). Nothing was imported."
+                    )
+                importer.blog_id = found[1]
+            elif depth == 1 and element.tag == ENTRY:
+                if not importer.blog_id:
+                    raise BloggerImportError(
+                        "This is not a Blogger export: the feed has no Blogger blog id "
+                        "before its entries. Nothing was imported."
+                    )
+                importer.entry(element)
+                element.clear()
+                if root is not None:
+                    root.remove(element)
+        if root is None or not importer.blog_id:
+            raise BloggerImportError(
+                "This is not a Blogger export: no Blogger feed was found. Nothing was imported."
+            )
+        importer.finish()
+        for namespace in sorted(seen_ns):
+            importer.report.warnings.append(
+                f"the file uses the prefix '{declared_ns[namespace]}:' without declaring it "
+                f"(not well-formed XML); it was read as {namespace}"
+            )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return importer.report

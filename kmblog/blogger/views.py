@@ -1,0 +1,85 @@
+"""The admin's import and export page: upload a Blogger export, download everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+
+from kmblog.blogger.exporter import blogger_export, json_export
+from kmblog.blogger.importer import BloggerImportError, ImportReport, import_blogger
+from kmblog.extensions import csrf
+from kmblog.models import utcnow
+
+transfer = Blueprint("transfer", __name__, url_prefix="/manage/transfer")
+
+
+class ImportForm(FlaskForm):
+    export = FileField(
+        "Blogger export file (.xml)",
+        validators=[FileRequired("Choose the export file Blogger gave you.")],
+    )
+
+
+@transfer.before_request
+@login_required
+def require_admin() -> None:
+    """Only an administrator moves the whole blog in or out."""
+    if not current_user.is_admin:
+        abort(403, description="Only an administrator may import or export the blog.")
+
+
+def _page(form: ImportForm, report: ImportReport | None = None, error: str = "") -> str:
+    return render_template("manage/transfer.html", form=form, report=report, error=error)
+
+
+@transfer.get("/")
+def index() -> str:
+    """The upload form and the download links."""
+    return _page(ImportForm())
+
+
+@csrf.exempt  # the form checks its own token, to answer with the form, not a bare 400
+@transfer.post("/import")
+def import_upload() -> Any:
+    """Import an uploaded Blogger export and show the report."""
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _page(form), 400
+    try:
+        report = import_blogger(form.export.data.stream, utcnow())
+    except BloggerImportError as error:
+        return _page(form, error=str(error)), 400
+    return _page(ImportForm(), report=report)
+
+
+def _download(pieces: Any, name: str, mimetype: str) -> Response:
+    response = Response(stream_with_context(pieces), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@transfer.get("/export/blogger.xml")
+def export_blogger() -> Response:
+    """The whole blog as a Blogger export."""
+    stamp = utcnow()
+    pieces = (piece.encode() for piece in blogger_export(stamp, request.url_root))
+    return _download(pieces, f"blog-{stamp:%Y-%m-%d}.xml", "application/atom+xml")
+
+
+@transfer.get("/export/kmblog.json")
+def export_json() -> Response:
+    """The whole blog as JSON."""
+    stamp = utcnow()
+    pieces = (piece.encode() for piece in json_export(stamp))
+    return _download(pieces, f"blog-{stamp:%Y-%m-%d}.json", "application/json")
