@@ -208,18 +208,23 @@ def list_posts(
     `titles_only` (no labels, no comment counts). `offset` skips the newest posts
     (Blogger's start-index in old feed addresses), without cursors only.
     """
-    query = _filtered(select(Post).where(visible(now)), post_filter)
+    # The page's ids first, sorted on the index's narrow columns; then their whole rows.
+    # Sorting whole rows (bodies included) cost 16 ms for a label of 2,000 posts.
+    ids = _filtered(select(Post.id).where(visible(now)), post_filter)
+    if after is not None:
+        ordering = (Post.published_at.asc(), Post.id.asc())
+        ids = ids.where(_newer_than(after))
+    else:
+        ordering = (Post.published_at.desc(), Post.id.desc())
+        if before is not None:
+            ids = ids.where(_older_than(before))
+    if offset and before is None and after is None:
+        ids = ids.offset(offset)
+    ids = ids.order_by(*ordering).limit(limit + 1)
+    query = select(Post).where(Post.id.in_(ids.scalar_subquery())).order_by(*ordering)
     if not titles_only:
         query = query.options(joinedload(Post.author), selectinload(Post.labels))
-    if after is not None:
-        query = query.where(_newer_than(after)).order_by(Post.published_at.asc(), Post.id.asc())
-    else:
-        if before is not None:
-            query = query.where(_older_than(before))
-        query = query.order_by(Post.published_at.desc(), Post.id.desc())
-    if offset and before is None and after is None:
-        query = query.offset(offset)
-    rows = list(db.session.scalars(query.limit(limit + 1)).unique())
+    rows = list(db.session.scalars(query).unique())
     more = len(rows) > limit
     posts = rows[:limit]
     if after is not None:
@@ -268,7 +273,7 @@ def _best_first(terms: list[str]) -> tuple[Any, ColumnElement[bool]]:
 
 
 def search_posts(now: datetime, words: tuple[str, ...], limit: int, start: int) -> SearchResults:
-    """Visible posts with every word, best match first, then newest: three queries.
+    """Visible posts with every word, best match first, then newest: four queries.
 
     Ranking has to score every match whatever the page, so paging is by place
     (Blogger's start-index) rather than by keyset; the index keeps the matching cheap.
@@ -277,18 +282,21 @@ def search_posts(now: datetime, words: tuple[str, ...], limit: int, start: int) 
     if not terms:
         return SearchResults([], {}, start, False)
     best_first, condition = _best_first(terms)
-    query = select(Post).where(visible(now), condition)
+    ids = select(Post.id).where(visible(now), condition)
     if db.session.get_bind().dialect.name == "sqlite":
-        query = query.join(_POSTS_FTS, _POSTS_FTS.c.rowid == Post.id)
-    query = (
-        query.options(joinedload(Post.author), selectinload(Post.labels))
-        .order_by(best_first, Post.published_at.desc(), Post.id.desc())
-        .offset(start)
-        .limit(limit + 1)
-    )
-    rows = list(db.session.scalars(query).unique())
-    posts = rows[:limit]
-    return SearchResults(posts, comment_counts([p.id for p in posts]), start, len(rows) > limit)
+        ids = ids.join(_POSTS_FTS, _POSTS_FTS.c.rowid == Post.id)
+    # The page's ids first, ranked on narrow rows; then the whole rows of those alone.
+    ids = ids.order_by(best_first, Post.published_at.desc(), Post.id.desc())
+    found = list(db.session.scalars(ids.offset(start).limit(limit + 1)))
+    page = found[:limit]
+    rows = db.session.scalars(
+        select(Post)
+        .where(Post.id.in_(page))
+        .options(joinedload(Post.author), selectinload(Post.labels))
+    ).unique()
+    by_id = {post.id: post for post in rows}
+    posts = [by_id[post_id] for post_id in page]
+    return SearchResults(posts, comment_counts(page), start, len(found) > limit)
 
 
 def comment_counts(post_ids: list[int]) -> dict[int, int]:
