@@ -159,10 +159,14 @@ class Watch:
         if not any(pattern.search(text) for pattern in self.expected):
             self.problems.append(f"console error: {text}")
 
-    def expect_status(self, status: int) -> None:
-        """The page about to open answers with this status: Chromium logs that as an error."""
+    def expect_status(self, status: int, url: str) -> None:
+        """The page at `url` answers with this status on purpose; Chromium logs any 4xx
+        document as a console error, which is then no fault of the page."""
         self.expected.append(
-            re.compile(rf"^Failed to load resource: the server responded with a status of {status}")
+            re.compile(
+                rf"^Failed to load resource: the server responded with a status of {status} "
+                rf".*\({re.escape(url)}\)$"
+            )
         )
 
 

@@ -13,6 +13,7 @@ FOCUS_STYLE = """() => {
     tag: el.tagName.toLowerCase(),
     text: (el.innerText || el.value || el.name || "").trim().slice(0, 40),
     outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0,
+    style: style.outlineStyle + " " + style.outlineWidth + " " + el.matches(":focus"),
     shadow: style.boxShadow !== "none",
   };
 }"""
@@ -27,7 +28,7 @@ def tab_to(page: Any, selector: str, limit: int = 150) -> list[str]:
         focused = page.evaluate(FOCUS_STYLE)
         stop = f"{focused['tag']} {focused['text']!r}"
         stops.append(stop)
-        assert focused["outline"] or focused["shadow"], f"focus is invisible on {stop}"
+        assert focused["outline"] or focused["shadow"], f"focus is invisible on {stop}: {focused}"
         if page.evaluate("(s) => document.activeElement.matches(s)", selector):
             return stops
     raise AssertionError(f"Tab never reached {selector}; stops: {stops}")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import AXE, DESKTOP
+from tests.browser.conftest import AXE, Watch
 
 # Each kind of page the blog has, by the address of one of them ("{post}" and
 # "{profile}" are filled in from the home page).
@@ -58,34 +58,28 @@ def axe_violations(page: Any) -> list[str]:
     ]
 
 
-def _check(context: Any, address: str) -> list[str]:
+def _check(context: Any, address: str, watch: Watch, server: str) -> list[str]:
     page = context.new_page()
+    if address == PAGES["error 404"]:
+        watch.expect_status(404, server + address)
     page.goto(address)
     return axe_violations(page)
 
 
 @pytest.mark.parametrize("kind", PAGES)
 def test_reader_pages_have_no_serious_accessibility_violations(
-    browser, server, addresses, kind
+    new_context, watch, server, addresses, kind
 ):
     # Only this context bypasses the CSP, so that the injected axe script may run.
-    context = browser.new_context(base_url=server, viewport=DESKTOP, bypass_csp=True)
-    try:
-        violations = _check(context, PAGES[kind].format(**addresses))
-        assert not violations, "\n".join(violations)
-    finally:
-        context.close()
+    context = new_context(bypass_csp=True)
+    violations = _check(context, PAGES[kind].format(**addresses), watch, server)
+    assert not violations, "\n".join(violations)
 
 
 @pytest.mark.parametrize("kind", AUTHOR_PAGES)
 def test_authoring_pages_have_no_serious_accessibility_violations(
-    browser, server, author_state, kind
+    new_context, watch, server, author_state, kind
 ):
-    context = browser.new_context(
-        base_url=server, viewport=DESKTOP, bypass_csp=True, storage_state=author_state
-    )
-    try:
-        violations = _check(context, AUTHOR_PAGES[kind])
-        assert not violations, "\n".join(violations)
-    finally:
-        context.close()
+    context = new_context(bypass_csp=True, storage_state=author_state)
+    violations = _check(context, AUTHOR_PAGES[kind], watch, server)
+    assert not violations, "\n".join(violations)

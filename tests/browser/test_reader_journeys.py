@@ -43,9 +43,7 @@ def test_a_reader_browses_posts_labels_archive_search_and_pages(reader):
     assert footers and all(label in footer for footer in footers)
 
     # An archive month from the sidebar (its year opened first, when it is not the newest).
-    year = page.locator(".archive details").filter(
-        has=page.locator("summary", has_text="2009")
-    )
+    year = page.locator(".archive details").filter(has=page.locator("summary", has_text="2009"))
     if not year.evaluate("(details) => details.open"):
         year.locator("summary").click()
     year.get_by_role("link", name="March", exact=True).click()
