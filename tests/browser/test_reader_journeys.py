@@ -111,15 +111,15 @@ def test_a_reader_comments_anonymously_and_by_name_and_script_stays_text(reader,
     assert link.text_content() == "Ruth Mwangi"
     assert link.get_attribute("href") == "https://ruth.example.org/notes"
 
+    page.locator("#comments").evaluate("(comments) => comments.scrollIntoView()")
+    shoot(page, screenshots, "post-with-comments-desktop")
+
     hostile = "<script>alert('comment')</script><img src=x onerror=alert(1)> still here"
     scripted = _send_comment(page, hostile)
     # What was typed shows as text; no script ran (the dialog listener would fail the
     # test) and no image was made of it.
     assert "<script>alert('comment')</script>" in scripted.locator(".comment-body").inner_text()
     assert scripted.locator("script, img").count() == 0
-
-    page.locator("#comments").evaluate("(comments) => comments.scrollIntoView()")
-    shoot(page, screenshots, "post-with-comments-desktop")
 
 
 def test_a_reader_on_a_phone_comments_and_sees_the_post_fit(new_context, screenshots):
@@ -128,6 +128,7 @@ def test_a_reader_on_a_phone_comments_and_sees_the_post_fit(new_context, screens
     shoot(page, screenshots, "post-phone")
     comment = _send_comment(page, "Read this on the train; the checklist fits my phone.")
     assert "fits my phone" in comment.text_content()
+    page.locator("#comments").evaluate("(comments) => comments.scrollIntoView()")
     shoot(page, screenshots, "post-with-comments-phone")
 
 
