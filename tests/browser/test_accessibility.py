@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import AXE, Watch
+from tests.browser.conftest import AXE, DESKTOP, PHONE, Watch
 
 # Each kind of page the blog has, by the address of one of them ("{post}" and
 # "{profile}" are filled in from the home page).
@@ -31,6 +31,7 @@ AUTHOR_PAGES = {
     "authors": "/manage/users",
 }
 BLOCKING = {"serious", "critical"}
+SCREENS = {"desktop": DESKTOP, "phone": PHONE}
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +67,13 @@ def _check(context: Any, address: str, watch: Watch, server: str) -> list[str]:
     return axe_violations(page)
 
 
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
 @pytest.mark.parametrize("kind", PAGES)
 def test_reader_pages_have_no_serious_accessibility_violations(
-    new_context, watch, server, addresses, kind
+    new_context, watch, server, addresses, kind, screen
 ):
     # Only this context bypasses the CSP, so that the injected axe script may run.
-    context = new_context(bypass_csp=True)
+    context = new_context(viewport=SCREENS[screen], bypass_csp=True)
     violations = _check(context, PAGES[kind].format(**addresses), watch, server)
     assert not violations, "\n".join(violations)
 
