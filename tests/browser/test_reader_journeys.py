@@ -147,7 +147,7 @@ def test_a_reader_finds_the_feeds_and_each_answers_atom(reader):
     advertised = page.locator('link[rel=alternate][type="application/atom+xml"]')
     home_feeds = [urljoin(page.url, href) for href in _hrefs(advertised)]
     assert home_feeds
-    page.get_by_role("link", name="Posts (Atom)").click(modifiers=[])
+    page.get_by_role("link", name="Posts (Atom)").click()
     posts_feed = _assert_atom(page, page.url)
     assert len(posts_feed.entries) >= 5
     assert page.url in home_feeds
@@ -159,8 +159,14 @@ def test_a_reader_finds_the_feeds_and_each_answers_atom(reader):
     comments_feed = urljoin(page.url, visible.get_attribute("href"))
     assert comments_feed in post_feeds
     sidebar = page.locator(".sidebar a[type='application/atom+xml']")
-    every_feed = set(home_feeds + post_feeds + [urljoin(page.url, h) for h in _hrefs(sidebar)])
-    assert len(every_feed) >= 3
+    sidebar_feeds = [urljoin(page.url, href) for href in _hrefs(sidebar)]
+
+    page.locator(".post-labels a").first.click()
+    label_feeds = [urljoin(page.url, href) for href in _hrefs(advertised)]
+    assert any("/feeds/posts/default/-/" in feed for feed in label_feeds)
+
+    every_feed = set(home_feeds + post_feeds + sidebar_feeds + label_feeds)
+    assert len(every_feed) >= 4
     for address in sorted(every_feed):
         feed = _assert_atom(page, address)
         assert feed.feed.get("title"), address
