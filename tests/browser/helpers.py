@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,15 @@ FOCUS_STYLE = """() => {
     shadow: style.boxShadow !== "none",
   };
 }"""
+
+
+def navigate(page: Any, act: Callable[[], object]) -> None:
+    """Do what leads to another page (a click, Enter) and wait until that page has
+    loaded. A mark left on the old page tells them apart, so that nothing is read from
+    the old page, even when the new one has the same address."""
+    page.evaluate("() => { window.kmblogOldPage = true; }")
+    act()
+    page.wait_for_function("() => !window.kmblogOldPage && document.readyState === 'complete'")
 
 
 def tab_to(page: Any, selector: str, limit: int = 150) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import PHONE
-from tests.browser.helpers import shoot
+from tests.browser.helpers import navigate, shoot
 
 PLAN = "Taking Stock: An Inventory of Knowledge Assets"
 MODERATED_POST = "Getting Senior Managers to Agree (Really Agree)"
@@ -25,7 +25,7 @@ def test_an_author_writes_previews_schedules_publishes_and_pairs_a_strategy(
     page = author
     title = "KM Strategy: Sharing Lessons Across Sites"  # one server per run: no clash
     page.goto("/manage/")
-    page.get_by_role("link", name="KM Strategy", exact=True).click()
+    navigate(page, page.get_by_role("link", name="KM Strategy", exact=True).click)
     assert page.get_by_label("Title").input_value() == "KM Strategy: "
     assert page.get_by_label("Kind").input_value() == "strategy"
     assert "## A shared vision" in page.get_by_label("Body (Markdown)").input_value()
@@ -35,7 +35,7 @@ def test_an_author_writes_previews_schedules_publishes_and_pairs_a_strategy(
     page.get_by_label("Labels").blur()
     page.evaluate("() => window.scrollTo(0, 0)")
     shoot(page, screenshots, "editor-desktop")
-    page.get_by_role("button", name="Preview").click()
+    navigate(page, page.get_by_role("button", name="Preview").click)
     preview = page.locator("section.preview")
     assert preview.locator(".post-title").text_content() == title
     assert preview.get_by_role("heading", name="A shared vision").is_visible()
@@ -47,7 +47,7 @@ def test_an_author_writes_previews_schedules_publishes_and_pairs_a_strategy(
 
     # Scheduled: readers do not see it yet.
     page.get_by_label("Publish at").fill("2031-05-06T09:30")
-    page.get_by_role("button", name="Publish (or schedule)").click()
+    navigate(page, page.get_by_role("button", name="Publish (or schedule)").click)
     assert "scheduled" in _flash(page)
     assert "Scheduled for May 6, 2031" in page.locator(".post-state").text_content()
     reader = new_context().new_page()
@@ -56,22 +56,24 @@ def test_an_author_writes_previews_schedules_publishes_and_pairs_a_strategy(
 
     # Published now: the publish time emptied, then Update.
     page.get_by_label("Publish at").fill("")
-    page.get_by_role("button", name="Update").click()
+    navigate(page, page.get_by_role("button", name="Update").click)
     assert "Saved and published." in _flash(page)
     address = page.locator(".post-state a").get_attribute("href")
 
     # Paired with a plan.
     page.get_by_label("Companion").select_option(label=PLAN)
-    page.get_by_role("button", name="Update").click()
+    navigate(page, page.get_by_role("button", name="Update").click)
     assert "Saved and published." in _flash(page)
     assert page.get_by_label("Companion").locator("option:checked").text_content() == PLAN
 
     # The reader sees it first on the home page, with its plan, and the plan links back.
     reader.goto("/")
     assert reader.locator(".post-title").first.text_content() == title
-    reader.get_by_role("link", name=title).click()
+    navigate(reader, reader.get_by_role("link", name=title).click)
     assert reader.url.endswith(address)
-    reader.get_by_role("link", name=f"The plan behind this strategy: {PLAN}").click()
+    navigate(
+        reader, reader.get_by_role("link", name=f"The plan behind this strategy: {PLAN}").click
+    )
     assert reader.locator("h3.post-title").text_content() == PLAN
     assert reader.get_by_role("link", name=f"The strategy for this plan: {title}").is_visible()
 
@@ -79,7 +81,7 @@ def test_an_author_writes_previews_schedules_publishes_and_pairs_a_strategy(
 def _set_comment_policy(page: Any, policy: str) -> None:
     page.goto("/manage/settings")
     page.get_by_label("Comments", exact=True).select_option(policy)
-    page.get_by_role("button", name="Save settings").click()
+    navigate(page, page.get_by_role("button", name="Save settings").click)
     assert "Settings saved." in _flash(page)
     assert page.get_by_label("Comments", exact=True).input_value() == policy
 
@@ -100,12 +102,12 @@ def test_a_moderator_approves_one_held_comment_and_marks_another_as_spam(
     bad = "Cheap replica watches, best price, click now"
     reader = new_context().new_page()
     reader.goto("/search?q=senior")
-    reader.get_by_role("link", name=MODERATED_POST).click()
+    navigate(reader, reader.get_by_role("link", name=MODERATED_POST).click)
     post_address = reader.url
     for body, name in ((good, "Tomas Lind"), (bad, "")):
         reader.get_by_label("Comment", exact=True).fill(body)
         reader.get_by_label("Name (optional)").fill(name)
-        reader.get_by_role("button", name="Publish").click()
+        navigate(reader, reader.get_by_role("button", name="Publish").click)
         reader.wait_for_url(re.compile(r"#comment-form$"))
         assert "will appear once a moderator has approved it" in _flash(reader)
         assert body not in reader.locator("#comments").text_content()
@@ -118,12 +120,12 @@ def test_a_moderator_approves_one_held_comment_and_marks_another_as_spam(
     phone.goto("/manage/comments")
     shoot(phone, screenshots, "moderation-queue-phone")
 
-    queue.filter(has_text=good).get_by_role("button", name="Approve").click()
+    navigate(page, queue.filter(has_text=good).get_by_role("button", name="Approve").click)
     assert "1 comment approved." in _flash(page)
-    queue.filter(has_text=bad).get_by_role("button", name="Spam").click()
+    navigate(page, queue.filter(has_text=bad).get_by_role("button", name="Spam").click)
     assert "1 comment marked as spam." in _flash(page)
     assert page.locator(".no-posts").text_content() == "No comments here."
-    page.get_by_role("link", name="Spam").click()
+    navigate(page, page.get_by_role("link", name="Spam").click)
     assert bad in page.locator(".moderation-list").text_content()
 
     reader.goto(post_address)

@@ -7,7 +7,7 @@ import re
 import time
 
 from tests.browser.conftest import AUTHOR, AUTHOR_PASSWORD
-from tests.browser.helpers import FOCUS_STYLE, tab_to
+from tests.browser.helpers import FOCUS_STYLE, navigate, tab_to
 
 
 def test_the_skip_link_is_the_first_stop_and_leads_to_the_posts(reader):
@@ -33,7 +33,7 @@ def test_a_comment_by_keyboard(reader):
     tab_to(page, "input[name=name]", limit=2)
     page.keyboard.type("Keyboard Kim")
     tab_to(page, "button[type=submit]", limit=3)  # the web address, then the button
-    page.keyboard.press("Enter")
+    navigate(page, lambda: page.keyboard.press("Enter"))
     page.wait_for_url(re.compile(r"#c\d+$"))
     comment = page.locator("li#" + page.url.rsplit("#", 1)[1])
     assert "Keyboard Kim said..." in comment.text_content()
@@ -45,7 +45,7 @@ def test_a_search_by_keyboard(reader):
     page.goto("/")
     tab_to(page, "input[name=q]")
     page.keyboard.type("vision")
-    page.keyboard.press("Enter")
+    navigate(page, lambda: page.keyboard.press("Enter"))
     page.wait_for_url(re.compile(r"/search\?q=vision"))
     assert "KM Strategy Is the How: Vision, Consensus, Execution" in (
         page.locator(".post-title").all_text_contents()
@@ -62,7 +62,7 @@ def test_signing_in_by_keyboard(new_context):
     page.keyboard.type(AUTHOR)
     tab_to(page, "input[name=password]", limit=1)
     page.keyboard.type(AUTHOR_PASSWORD)
-    page.keyboard.press("Enter")
+    navigate(page, lambda: page.keyboard.press("Enter"))
     page.wait_for_url(re.compile(r"/manage/$"))
     assert "Signed in as Eda Editor" in page.locator(".manage-nav").text_content()
 
@@ -80,7 +80,7 @@ def test_writing_a_draft_by_keyboard(author):
     tab_to(page, "select[name=kind]", limit=1)
     page.keyboard.press("ArrowDown")  # Article -> Plan
     tab_to(page, "button[value=save]", limit=12)
-    page.keyboard.press("Enter")
+    navigate(page, lambda: page.keyboard.press("Enter"))
     page.wait_for_url(re.compile(r"/manage/posts/\d+/edit$"))
     assert "Saved as a draft." in page.locator(".flash").text_content()
     assert page.get_by_label("Title").input_value() == title

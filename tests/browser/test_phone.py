@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.helpers import scroll_width, shoot
+from tests.browser.helpers import navigate, scroll_width, shoot
 from tests.browser.test_accessibility import AUTHOR_PAGES, PAGES
 
 # Where the demo blog's one-of-a-kind addresses are found.
@@ -68,14 +68,14 @@ def test_signing_in_and_searching_work_on_a_phone(new_context):
     page = new_context(viewport=PHONE).new_page()
     page.goto("/")
     page.get_by_role("searchbox", name="Search this blog").fill("community")
-    page.get_by_role("button", name="Search").click()
+    navigate(page, page.get_by_role("button", name="Search").click)
     assert "A Community of Practice Is Not a Mailing List" in (
         page.locator(".post-title").all_text_contents()
     )
-    page.get_by_role("link", name="Sign in").click()
+    navigate(page, page.get_by_role("link", name="Sign in").click)
     page.get_by_label("Username").fill("editor")
     page.get_by_label("Password").fill("a long browser password")
-    page.get_by_role("button", name="Sign in").click()
+    navigate(page, page.get_by_role("button", name="Sign in").click)
     page.wait_for_url(re.compile(r"/manage/$"))
     assert scroll_width(page) <= PHONE["width"]
 

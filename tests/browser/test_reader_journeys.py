@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from tests.browser.conftest import PHONE
-from tests.browser.helpers import shoot
+from tests.browser.helpers import navigate, shoot
 
 POST_TITLE = re.compile(r"^/\d{4}/\d{2}/[a-z0-9-]+\.html$")
 COMMENT_POST = "Choose the Software Last"
@@ -30,14 +30,14 @@ def test_a_reader_browses_posts_labels_archive_search_and_pages(reader):
     assert len(first_page) == 5  # the demo's posts per page
 
     # A post, from its title.
-    page.locator(".post-title a").first.click()
+    navigate(page, page.locator(".post-title a").first.click)
     assert POST_TITLE.match(_path(page).split("#")[0])
     assert page.locator("h3.post-title").text_content() == first_page[0]
 
     # One of its labels: every post listed carries it.
     label_link = page.locator(".post-labels a").first
     label = label_link.text_content()
-    label_link.click()
+    navigate(page, label_link.click)
     assert label in page.locator(".status-banner").text_content()
     footers = page.locator(".post-labels").all_text_contents()
     assert footers and all(label in footer for footer in footers)
@@ -46,7 +46,7 @@ def test_a_reader_browses_posts_labels_archive_search_and_pages(reader):
     year = page.locator(".archive details").filter(has=page.locator("summary", has_text="2009"))
     if not year.evaluate("(details) => details.open"):
         year.locator("summary").click()
-    year.get_by_role("link", name="March", exact=True).click()
+    navigate(page, year.get_by_role("link", name="March", exact=True).click)
     assert _path(page) == "/2009/03/"
     assert "March 2009" in page.locator(".status-banner").text_content()
     # Stored upper case, as Blogger wrote its date headers.
@@ -55,23 +55,23 @@ def test_a_reader_browses_posts_labels_archive_search_and_pages(reader):
 
     # Search from the sidebar box.
     page.get_by_role("searchbox", name="Search this blog").fill("tacit")
-    page.keyboard.press("Enter")
+    navigate(page, lambda: page.keyboard.press("Enter"))
     page.wait_for_url(re.compile(r"/search\?q=tacit"))
     assert "Tacit and Explicit: A Working Distinction, Not a Dogma" in _titles(page)
 
     # Home, older posts, and back.
-    page.locator(".blog-title a").click()
+    navigate(page, page.locator(".blog-title a").click)
     assert _titles(page) == first_page
-    page.get_by_role("link", name="Older Posts").click()
+    navigate(page, page.get_by_role("link", name="Older Posts").click)
     older = _titles(page)
     assert older and not set(older) & set(first_page)
-    page.get_by_role("link", name="Newer Posts").click()
+    navigate(page, page.get_by_role("link", name="Newer Posts").click)
     assert _titles(page) == first_page
 
 
 def _open_post(page: Any, title: str) -> None:
     page.goto("/search?q=" + title.split()[0])
-    page.get_by_role("link", name=title, exact=True).click()
+    navigate(page, page.get_by_role("link", name=title, exact=True).click)
     assert page.locator("h3.post-title").text_content() == title
 
 
@@ -80,7 +80,7 @@ def _send_comment(page: Any, body: str, name: str = "", url: str = "") -> Any:
     page.get_by_label("Comment", exact=True).fill(body)
     page.get_by_label("Name (optional)").fill(name)
     page.get_by_label("Web address (optional)").fill(url)
-    page.get_by_role("button", name="Publish").click()
+    navigate(page, page.get_by_role("button", name="Publish").click)
     page.wait_for_url(re.compile(r"#c\d+$"))
     anchor = page.url.rsplit("#", 1)[1]
     comment = page.locator(f"li#{anchor}")
@@ -147,7 +147,7 @@ def test_a_reader_finds_the_feeds_and_each_answers_atom(reader):
     advertised = page.locator('link[rel=alternate][type="application/atom+xml"]')
     home_feeds = [urljoin(page.url, href) for href in _hrefs(advertised)]
     assert home_feeds
-    page.get_by_role("link", name="Posts (Atom)").click()
+    navigate(page, page.get_by_role("link", name="Posts (Atom)").click)
     posts_feed = _assert_atom(page, page.url)
     assert len(posts_feed.entries) >= 5
     assert page.url in home_feeds
@@ -161,7 +161,7 @@ def test_a_reader_finds_the_feeds_and_each_answers_atom(reader):
     sidebar = page.locator(".sidebar a[type='application/atom+xml']")
     sidebar_feeds = [urljoin(page.url, href) for href in _hrefs(sidebar)]
 
-    page.locator(".post-labels a").first.click()
+    navigate(page, page.locator(".post-labels a").first.click)
     label_feeds = [urljoin(page.url, href) for href in _hrefs(advertised)]
     assert any("/feeds/posts/default/-/" in feed for feed in label_feeds)
 
