@@ -61,6 +61,15 @@ def fingerprinted(filename: str) -> Response:
     return response
 
 
+@assets.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for by this name where a page names none (a feed, an image):
+    an answer, not a 404 in every reader's console and the server's log."""
+    response = send_from_directory(str(current_app.static_folder), "favicon.ico", max_age=86400)
+    response.cache_control.public = True
+    return response
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(assets)
     app.add_template_global(asset_url)

@@ -313,7 +313,8 @@ def test_sidebar_has_about_archive_labels_and_feed(client, blog):
     blog.post(published=datetime(2008, 11, 2, 12, tzinfo=UTC))
     html = client.get("/").text
     assert "A blog about planning knowledge work." in html
-    assert re.search(r'href="/2009/">2009</a> <span class="count">\(2\)</span>', html)
+    assert re.search(r'<summary>2009 <span class="count">\(2\)</span></summary>', html)
+    assert 'href="/2009/">All of 2009</a>' in html
     assert re.search(r'href="/2009/06/">June</a> <span class="count">\(2\)</span>', html)
     assert re.search(r'href="/2008/11/">November</a> <span class="count">\(1\)</span>', html)
     assert 'href="/search/label/Tools">Tools</a> <span class="count">(2)</span>' in html
@@ -363,6 +364,17 @@ def test_pages_use_only_assets_served_by_the_app(client, blog):
         rules = re.sub(r"/\*.*?\*/", "", css.text, flags=re.S)
     assert "@import" not in rules
     assert "//" not in rules  # no url() to another host
+
+
+def test_the_blog_has_an_icon_where_browsers_look_for_it(client):
+    """Browsers ask for /favicon.ico where a page names no icon (a feed shown as XML)."""
+    linked = re.search(r'<link rel="icon" href="([^"]+)"', client.get("/").text)
+    assert linked is not None
+    for url in ["/favicon.ico", linked.group(1)]:
+        with client.get(url) as icon:
+            assert icon.status_code == 200, url
+            assert icon.mimetype in {"image/vnd.microsoft.icon", "image/x-icon"}, url
+            assert icon.data.startswith(b"\x00\x00\x01\x00"), url  # an ICO file
 
 
 def test_pages_are_readable_on_a_phone(client):

@@ -1,0 +1,87 @@
+"""axe-core on every kind of page: no "serious" or "critical" violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import AXE, DESKTOP, PHONE, Watch
+
+# Each kind of page the blog has, by the address of one of them ("{post}" and
+# "{profile}" are filled in from the home page).
+PAGES = {
+    "home": "/",
+    "post": "{post}",
+    "label": "/search/label/KM Strategy",
+    "archive": "/2009/03/",
+    "search": "/search?q=knowledge",
+    "older posts": "{older}",
+    "profile": "{profile}",
+    "login": "/login",
+    "error 404": "/no/such/page",
+}
+AUTHOR_PAGES = {
+    "dashboard": "/manage/",
+    "published posts": "/manage/?state=published",
+    "editor": "/manage/posts/new?kind=strategy",
+    "moderation queue": "/manage/comments",
+    "published comments": "/manage/comments?status=published",
+    "settings": "/manage/settings",
+    "authors": "/manage/users",
+}
+BLOCKING = {"serious", "critical"}
+SCREENS = {"desktop": DESKTOP, "phone": PHONE}
+
+
+@pytest.fixture(scope="module")
+def addresses(browser: Any, server: str) -> dict[str, str]:
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    page.goto("/")
+    found = {
+        "post": page.locator(".post-title a").first.get_attribute("href"),
+        "older": page.get_by_role("link", name="Older Posts").get_attribute("href"),
+        "profile": page.locator(".post-footer a.author").first.get_attribute("href"),
+    }
+    context.close()
+    return found
+
+
+def axe_violations(page: Any) -> list[str]:
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:8])
+        for v in result["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+def _check(context: Any, address: str, watch: Watch, server: str) -> list[str]:
+    page = context.new_page()
+    if address == PAGES["error 404"]:
+        watch.expect_status(404, server + address)
+    page.goto(address)
+    return axe_violations(page)
+
+
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+@pytest.mark.parametrize("kind", PAGES)
+def test_reader_pages_have_no_serious_accessibility_violations(
+    new_context, watch, server, addresses, kind, screen
+):
+    # Only this context bypasses the CSP, so that the injected axe script may run.
+    context = new_context(viewport=SCREENS[screen], bypass_csp=True)
+    violations = _check(context, PAGES[kind].format(**addresses), watch, server)
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("kind", AUTHOR_PAGES)
+def test_authoring_pages_have_no_serious_accessibility_violations(
+    new_context, watch, server, author_state, kind
+):
+    context = new_context(bypass_csp=True, storage_state=author_state)
+    violations = _check(context, AUTHOR_PAGES[kind], watch, server)
+    assert not violations, "\n".join(violations)
