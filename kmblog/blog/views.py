@@ -26,7 +26,13 @@ from kmblog.blog.services import (
 from kmblog.caching import for_shared_cache
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
-from kmblog.context import current_settings, current_sidebar, current_zone, to_local
+from kmblog.context import (
+    current_settings,
+    current_sidebar,
+    current_sidebar_html,
+    current_zone,
+    to_local,
+)
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
 from kmblog.templating import post_url
 
@@ -78,6 +84,7 @@ def page_context(now: datetime, sidebar: Sidebar | None = None) -> dict[str, Any
     return {
         "settings": current_settings(),
         "sidebar": sidebar or current_sidebar(now),
+        "sidebar_counts": current_sidebar_html(now),
         "feeds": feed_links(),
     }
 
