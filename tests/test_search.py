@@ -172,3 +172,33 @@ def test_ranked_search_reads_the_index_not_every_post(app, blog):
             plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
             lines = plan.scalars().all()
             assert any("ix_posts_search" in line for line in lines), "\n".join(lines)
+
+
+def test_both_plans_for_a_label_page_give_the_same_posts(app, blog):
+    """A common label's page walks the newest posts; a rare one's sorts its few: the
+    posts, their order and the paging are the same either way."""
+    from kmblog.blog.services import label_filter, list_posts, load_sidebar
+
+    for n in range(60):
+        labels = ("Everywhere",) + (("Seldom",) if n == 3 else ())
+        blog.post(title=f"Post {n}", labels=labels, published=BASE_TIME + timedelta(hours=n))
+    with app.app_context():
+        now = utcnow()
+        sidebar = load_sidebar(now)
+        for name, common in (("Everywhere", True), ("Seldom", False)):
+            label = sidebar.find_label(name)
+            # Common: on 1 post in 50 or more.
+            assert label_filter(sidebar, label).label_is_common is common
+            pages = {}
+            for plan in (True, False):
+                chosen = PostFilter(label_id=label.id, label_is_common=plan)
+                seen, cursor = [], None
+                while True:
+                    listing = list_posts(now, chosen, 4, before=cursor)
+                    seen += [post.title for post in listing.posts]
+                    if listing.older is None:
+                        break
+                    cursor = listing.older
+                pages[plan] = seen
+            assert pages[True] == pages[False]
+            assert len(pages[True]) == (60 if name == "Everywhere" else 1)

@@ -19,6 +19,7 @@ from kmblog.blog.services import (
     find_moved_post,
     find_page,
     find_post,
+    label_filter,
     list_posts,
     load_post_page,
     search_posts,
@@ -229,7 +230,7 @@ def label(name: str) -> Any:
         url_for("feeds.label_posts", name=found.name),
     )
     return _render_listing(
-        PostFilter(label_id=found.id),
+        label_filter(sidebar, found),
         now,
         sidebar,
         label_name=found.name,

@@ -14,6 +14,7 @@ from kmblog.blog.services import (
     PostFilter,
     find_visible_post,
     find_visible_post_by_blogger_id,
+    label_filter,
     latest_comments,
     list_posts,
 )
@@ -102,7 +103,8 @@ def posts() -> Response:
 def label_posts(name: str) -> Any:
     """Atom: the newest posts with one label."""
     settings = current_settings()
-    found = current_sidebar(utcnow()).find_label(name)
+    sidebar = current_sidebar(utcnow())
+    found = sidebar.find_label(name)
     if found is None:
         abort(404, description=f"No post has the label “{name}”.")
     if found.name != name:
@@ -115,7 +117,7 @@ def label_posts(name: str) -> Any:
         page_url=label_url(found.name, external=True),
         fallback_updated=utcnow(),
     )
-    return _posts_feed(settings, PostFilter(label_id=found.id), info)
+    return _posts_feed(settings, label_filter(sidebar, found), info)
 
 
 @feeds.get("/feeds/<any(plans, strategies):kinds>/default")
