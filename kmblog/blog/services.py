@@ -480,10 +480,13 @@ def latest_comments(
 ) -> list[Comment]:
     """Newest published comments on visible posts, blog-wide or for one post: one query.
     `offset` skips the newest ones (Blogger's start-index)."""
+    # The post's visibility as a test per comment, not a join: joined, SQLite filtered
+    # the comments through a Bloom filter built over every visible post (11 ms on the
+    # large blog) instead of reading the newest comments off their index.
+    on_visible_post = select(Post.id).where(Post.id == Comment.post_id, visible(now)).exists()
     query = (
         select(Comment)
-        .join(Post, Post.id == Comment.post_id)
-        .where(Comment.status == CommentStatus.PUBLISHED, visible(now))
+        .where(Comment.status == CommentStatus.PUBLISHED, on_visible_post)
         .options(joinedload(Comment.post))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
