@@ -21,10 +21,10 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
     table,
     text,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import joinedload, selectinload
@@ -41,6 +41,7 @@ from kmblog.models import (
     PostStatus,
     Settings,
     User,
+    UTCDateTime,
     post_labels,
 )
 
@@ -204,21 +205,24 @@ def _matches(words: tuple[str, ...]) -> ColumnElement[bool]:
     ).bindparams(tsquery=" & ".join(f"{term}:*" for term in terms))
 
 
+# Row values, (published_at, id) < (t, n): both databases seek the (status,
+# published_at, id) index with them, where the same test spelt with OR made SQLite scan
+# (12 ms for a post's neighbours among 100,000 posts).
+
+
 def _older_than(cursor: Cursor) -> ColumnElement[bool]:
     if cursor.post_id is None:
         return Post.published_at < cursor.published_at
-    return or_(
-        Post.published_at < cursor.published_at,
-        and_(Post.published_at == cursor.published_at, Post.id < cursor.post_id),
+    return tuple_(Post.published_at, Post.id) < tuple_(
+        literal(cursor.published_at, UTCDateTime()), cursor.post_id
     )
 
 
 def _newer_than(cursor: Cursor) -> ColumnElement[bool]:
     if cursor.post_id is None:
         return Post.published_at > cursor.published_at
-    return or_(
-        Post.published_at > cursor.published_at,
-        and_(Post.published_at == cursor.published_at, Post.id > cursor.post_id),
+    return tuple_(Post.published_at, Post.id) > tuple_(
+        literal(cursor.published_at, UTCDateTime()), cursor.post_id
     )
 
 
