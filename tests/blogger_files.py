@@ -1,8 +1,9 @@
 """Blogger exports for the import and export tests: the two real samples in
-../shared/fixtures/blogger (read where they lie, never copied: their text is other
-people's), what the tests expect of them (read from the files with a plain parser of
-our own, not the importer), and small exports written here for the cases the samples
-lack (anonymous and named commenters, broken and foreign files).
+tests/fixtures/blogger (copies of the workplace's shared/fixtures/blogger, so that the
+suite stands alone wherever it is cloned; see the README there), what the tests expect
+of them (read from the files with a plain parser of our own, not the importer), and small
+exports written here for the cases the samples lack (anonymous and named commenters,
+broken and foreign files).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(
-    os.environ.get("KMBLOG_BLOGGER_FIXTURES", ROOT.parent / "shared" / "fixtures" / "blogger")
-)
+FIXTURES = Path(os.environ.get("KMBLOG_BLOGGER_FIXTURES", ROOT / "tests" / "fixtures" / "blogger"))
 SAMPLES = ("blogger-2008-minima.xml", "blogger-2018-trimmed.xml")
 
 NS = {
@@ -59,8 +58,8 @@ class Expected:
 def sample(name: str) -> Path:
     path = FIXTURES / name
     assert path.is_file(), (
-        f"the Blogger sample {path} is missing: the tests read ../shared/fixtures/blogger "
-        "beside the repository (or KMBLOG_BLOGGER_FIXTURES)"
+        f"the Blogger sample {path} is missing: the tests read tests/fixtures/blogger "
+        "(or the folder KMBLOG_BLOGGER_FIXTURES names)"
     )
     return path
 
