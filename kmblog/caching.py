@@ -14,24 +14,26 @@ they are filled in for each reader when the page is served.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import Connection, Dialect, event, inspect, update
+from itsdangerous import Serializer, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from sqlalchemy import Connection, Dialect, Engine, event, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.http import dump_cookie, http_date, parse_cookie, parse_date, parse_etags, quote_etag
 
-from kmblog.comments.forms import form_timer, new_form_timer
+from kmblog.comments.forms import new_form_timer, timer_signer
 from kmblog.extensions import cache, db
 from kmblog.models import (
     Comment,
@@ -51,6 +53,8 @@ from kmblog.security import HEADERS as SECURITY_HEADERS
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+log = logging.getLogger(__name__)
+
 CACHEABLE_BLUEPRINTS = {"blog", "feeds"}
 TOKEN_PLACEHOLDER = "\x00kmblog-csrf\x00"  # noqa: S105 - a marker, not a secret
 TIMER_PLACEHOLDER = "\x00kmblog-timer\x00"
@@ -60,6 +64,7 @@ SHARED_CACHE_HEADER = "X-Kmblog-Shared-Cache"
 SHARED_CACHE_SECONDS = 5
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 VERSION_ENVIRON_KEY = "kmblog.page_version"
+KEPT_ENTRIES = 64
 Answer = tuple[str, list[tuple[str, str]], bytes]  # WSGI status, headers, body
 T = TypeVar("T")
 
@@ -154,9 +159,11 @@ class SettingsRow:
         return db.session.merge(settings, load=False)
 
 
-def load_page_version(now: datetime) -> tuple[SettingsRow, PageVersion]:
+def load_page_version(
+    now: datetime, engine: Engine | None = None
+) -> tuple[SettingsRow, PageVersion]:
     """The settings row and the page version, in one small query."""
-    engine = db.engine
+    engine = engine or db.engine
     reader = _readers.get(engine.dialect.name)
     if reader is None:
         reader = _readers[engine.dialect.name] = _VersionReader(engine.dialect)
@@ -281,6 +288,33 @@ def _serve_cached(entry: CachedPage) -> Response:
     return Response(b"".join(parts), headers=list(entry.headers))
 
 
+class _KeptKeySigner(TimestampSigner):
+    """itsdangerous derives the signing key from the secret and salt for every
+    signature; it is the same key each time, so keep it."""
+
+    _derived: ClassVar[dict[tuple[Any, ...], bytes]] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        place = (secret_key, self.secret_keys[-1], self.salt, self.key_derivation,
+                 self.digest_method)  # fmt: skip
+        key = self._derived.get(place)
+        if key is None:
+            key = self._derived[place] = super().derive_key(secret_key)
+        return key
+
+
+class _PlainSerializer(URLSafeTimedSerializer):
+    """URLSafeTimedSerializer that does not try zlib on a 40-character token (it never
+    shrinks it, and zlib lets go of the GIL, so the thread queues to get it back).
+    Its output is what the stock one writes when compression does not pay, so Flask
+    and Flask-WTF read it as they read their own."""
+
+    signer = _KeptKeySigner
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 class CachedPageFront:
     """WSGI: answers a reader who carries no session from the page cache before Flask
     builds a request at all. Anything else, or anything unexpected, goes on to the app.
@@ -297,7 +331,13 @@ class CachedPageFront:
             app.config["SESSION_COOKIE_NAME"],
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         }
-        self._new_session: Callable[[str], tuple[bytes, str]] | None = None
+        self._new_session: Callable[[str], tuple[bytes, str, bytes]] | None = None
+        # Found on first use, inside an app context; after that a hit needs none.
+        self._engine: Engine | None = None
+        self._cache: Any = None
+        # Pages already read from the cache, unpickled: a key names one version of one
+        # page, so an entry never goes stale (a few dozen of them, then start again).
+        self._entries: dict[str, CachedPage] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         answer = self._from_cache(environ)
@@ -318,24 +358,37 @@ class CachedPageFront:
         shared = environ.get(f"HTTP_{SHARED_CACHE_HEADER.upper().replace('-', '_')}") == "1"
         answer: Answer | None = None
         try:
-            with self.app.app_context():
-                found = load_page_version(utcnow())
-                entry = cache.get(page_key(environ, found[1], shared))
-                if entry is None:
-                    pass
-                elif not_modified(environ, found[1]):
-                    answer = ("304 NOT MODIFIED", entry.validators(), b"")
-                elif entry.slots:
-                    answer = self._for_a_new_reader(entry)
-                else:
-                    body = entry.parts[0]
-                    headers = [*entry.headers, ("Content-Length", str(len(body)))]
-                    answer = ("200 OK", headers, body)
+            if self._engine is None:
+                with self.app.app_context():
+                    self._engine, self._cache = db.engine, cache.cache
+            found = load_page_version(utcnow(), self._engine)
+            entry = self._entry(page_key(environ, found[1], shared))
+            if entry is None:
+                pass
+            elif not_modified(environ, found[1]):
+                answer = ("304 NOT MODIFIED", entry.validators(), b"")
+            elif entry.slots:
+                answer = self._for_a_new_reader(entry)
+            else:
+                body = entry.parts[0]
+                headers = [*entry.headers, ("Content-Length", str(len(body)))]
+                answer = ("200 OK", headers, body)
         except Exception:  # noqa: BLE001 - the app itself answers (503 for a database down)
+            log.warning("cached-page front: the app answers instead", exc_info=True)
             return None
         # The app reads the version once per request: pass it on.
         environ[VERSION_ENVIRON_KEY] = found
         return answer
+
+    def _entry(self, key: str) -> CachedPage | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._cache.get(key)
+            if entry is not None:
+                if len(self._entries) >= KEPT_ENTRIES:
+                    self._entries = {}
+                self._entries[key] = entry
+        return entry
 
     def _for_a_new_reader(self, entry: CachedPage) -> Answer | None:
         """The page with a form token and timer of the reader's own, and the session
@@ -346,8 +399,8 @@ class CachedPageFront:
             if self._new_session is None:
                 return None
         raw = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's raw token
-        token, cookie = self._new_session(raw)
-        fill = {TOKEN_PLACEHOLDER: token, TIMER_PLACEHOLDER: form_timer().encode()}
+        token, cookie, timer = self._new_session(raw)
+        fill = {TOKEN_PLACEHOLDER: token, TIMER_PLACEHOLDER: timer}
         parts = list(entry.parts)
         for place, slot in entry.slots:
             parts[place] = fill[slot]
@@ -355,17 +408,26 @@ class CachedPageFront:
         headers = [*entry.headers, ("Set-Cookie", cookie), ("Content-Length", str(len(body)))]
         return ("200 OK", headers, body)
 
-    def _session_maker(self) -> Callable[[str], tuple[bytes, str]] | None:
+    def _session_maker(self) -> Callable[[str], tuple[bytes, str, bytes]] | None:
         """For Flask's own cookie sessions only (anything else: the app answers)."""
         app, interface = self.app, self.app.session_interface
         if type(interface) is not SecureCookieSessionInterface:
             return None
         field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
-        tokens = URLSafeTimedSerializer(secret, salt="wtf-csrf-token")
-        sessions = interface.get_signing_serializer(app)
-        if sessions is None:
+        tokens = _PlainSerializer(secret, salt="wtf-csrf-token")
+        if not app.secret_key:
             return None
+        # As SecureCookieSessionInterface.get_signing_serializer makes it.
+        sessions = _PlainSerializer(
+            [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key],
+            salt=interface.salt,
+            serializer=interface.serializer,
+            signer_kwargs={
+                "key_derivation": interface.key_derivation,
+                "digest_method": interface.digest_method,
+            },
+        )
         # The cookie as SecureCookieSessionInterface.save_session sets it for a new,
         # non-permanent session.
         attributes = {
@@ -377,10 +439,11 @@ class CachedPageFront:
             "partitioned": interface.get_cookie_partitioned(app),
         }
         name = interface.get_cookie_name(app)
+        timers = timer_signer(app.config["SECRET_KEY"])
 
-        def new_session(raw: str) -> tuple[bytes, str]:
+        def new_session(raw: str) -> tuple[bytes, str, bytes]:
             cookie = dump_cookie(name, sessions.dumps({field: raw}), **attributes)
-            return tokens.dumps(raw).encode(), cookie
+            return tokens.dumps(raw).encode(), cookie, timers.sign(b"comment-form")
 
         return new_session
 

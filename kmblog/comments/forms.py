@@ -86,8 +86,13 @@ class CommentForm(FlaskForm):
         return bool(self.csrf_token.errors)
 
 
+def timer_signer(secret_key: str | bytes) -> TimestampSigner:
+    """What signs a form timer (the page cache's front keeps one)."""
+    return TimestampSigner(secret_key, salt="comment-form-shown")
+
+
 def _signer() -> TimestampSigner:
-    return TimestampSigner(current_app.config["SECRET_KEY"], salt="comment-form-shown")
+    return timer_signer(current_app.config["SECRET_KEY"])
 
 
 def form_timer() -> str:
