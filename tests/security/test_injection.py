@@ -250,6 +250,11 @@ def fetch_feed(site: Site, url: str, pid: str = "*") -> Feed | None:
     return Feed(url, root, parsed, entries)
 
 
+_SHOWN_TIMES = re.compile(
+    r"\b\d{1,2}:\d{2}(?: [AP]M)?|\b\d{4}-\d{2}-\d{2}T[\d:.+-]+|\b\d{1,2}, \d{4}\b"
+)
+
+
 def check_template(site: Site, pid: str, where: str, text: str) -> None:
     """A template payload is shown as typed, never evaluated."""
     if pid not in TEMPLATE_MARKERS:
@@ -258,7 +263,9 @@ def check_template(site: Site, pid: str, where: str, text: str) -> None:
     text = words(text)
     site.check(shown in text, pid, where, f"template text {shown!r} not shown in {text!r}")
     if evaluated is not None:
-        site.check(evaluated not in text, pid, where, f"template evaluated: {text!r}")
+        # Times and dates the page shows itself ("at 8:42 AM") are not the payload's.
+        own = _SHOWN_TIMES.sub(" ", text)
+        site.check(evaluated not in own, pid, where, f"template evaluated: {text!r}")
 
 
 def check_region(
