@@ -219,12 +219,6 @@ def current_content_version(now: datetime) -> PageVersion:
     return cast(PageVersion, g.content_version)
 
 
-def load_settings_and_version(now: datetime) -> tuple[Settings, PageVersion]:
-    """The settings object and the page version, in one small query."""
-    row, version = load_page_version(now)
-    return row.to_settings(), version
-
-
 def _anonymous_reader() -> bool:
     """No signed-in author, no message waiting: the page is the same for everyone."""
     if request.method not in {"GET", "HEAD"} or request.blueprint not in CACHEABLE_BLUEPRINTS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
@@ -157,49 +157,38 @@ def _draft(published: bool) -> str:
 
 
 def _post_entry(writer: _Writer, post: Post) -> str:
-    published = post.status == PostStatus.PUBLISHED and post.published_at is not None
-    parts = [
-        f"<entry><id>{writer.tag}.post-{_item_id(post)}</id>",
-        f"<published>{writer.time(post.published_at or post.created_at)}</published>",
-        f"<updated>{writer.time(post.updated_at)}</updated>",
-        _draft(published),
-        writer.kind("post"),
-        *(
-            f"<category scheme={quoteattr(LABEL_SCHEME)} term={quoteattr(label.name)}/>"
-            for label in post.labels
-        ),
-        f'<title type="text">{escape(post.title)}</title>',
-        f'<content type="html">{escape(post.body_html)}</content>',
-    ]
-    if published:
-        url = writer.post_url(post)
-        parts.append(
-            f'<link rel="alternate" type="text/html" href={quoteattr(url)} '
-            f"title={quoteattr(post.title)}/>"
-        )
-    parts.append(writer.author(post.author))
-    parts.append("</entry>\n")
-    return "".join(parts)
+    return _article_entry(writer, post, "post", post.labels, lambda: writer.post_url(post))
 
 
 def _page_entry(writer: _Writer, page: Page) -> str:
-    published = page.status == PostStatus.PUBLISHED and page.published_at is not None
+    return _article_entry(writer, page, "page", [], lambda: f"{writer.base}/p/{page.slug}.html")
+
+
+def _article_entry(
+    writer: _Writer, item: Post | Page, kind: str, labels: list[Label], url: Callable[[], str]
+) -> str:
+    """A post or a page: the same entry but for its id, kind, labels and address (asked
+    for only when published: a draft has none)."""
+    published = item.status == PostStatus.PUBLISHED and item.published_at is not None
     parts = [
-        f"<entry><id>{writer.tag}.page-{_item_id(page)}</id>",
-        f"<published>{writer.time(page.published_at or page.created_at)}</published>",
-        f"<updated>{writer.time(page.updated_at)}</updated>",
+        f"<entry><id>{writer.tag}.{kind}-{_item_id(item)}</id>",
+        f"<published>{writer.time(item.published_at or item.created_at)}</published>",
+        f"<updated>{writer.time(item.updated_at)}</updated>",
         _draft(published),
-        writer.kind("page"),
-        f'<title type="text">{escape(page.title)}</title>',
-        f'<content type="html">{escape(page.body_html)}</content>',
+        writer.kind(kind),
+        *(
+            f"<category scheme={quoteattr(LABEL_SCHEME)} term={quoteattr(label.name)}/>"
+            for label in labels
+        ),
+        f'<title type="text">{escape(item.title)}</title>',
+        f'<content type="html">{escape(item.body_html)}</content>',
     ]
     if published:
-        url = f"{writer.base}/p/{page.slug}.html"
         parts.append(
-            f'<link rel="alternate" type="text/html" href={quoteattr(url)} '
-            f"title={quoteattr(page.title)}/>"
+            f'<link rel="alternate" type="text/html" href={quoteattr(url())} '
+            f"title={quoteattr(item.title)}/>"
         )
-    parts.append(writer.author(page.author))
+    parts.append(writer.author(item.author))
     parts.append("</entry>\n")
     return "".join(parts)
 
