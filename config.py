@@ -22,6 +22,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 6 * 3600
     # Larger pages for feeds or paging requests are capped here.
     MAX_RESULTS_LIMIT = 100
+    # A post shows its newest comments, this many, with links to older and newer pages,
+    # so that a page costs the same with 50 comments or a million.
+    COMMENTS_PER_PAGE = 100
 
     # How many proxies (nginx, a load balancer) stand in front of the app; their
     # X-Forwarded-* headers then give the client's address, scheme and host.

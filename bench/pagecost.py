@@ -17,6 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+# The project's own files, not the copy installed in the virtual environment.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from run import SECRET_KEY, clean_environment, discover
 from seed import SIZES, default_url, upgrade_schema
 from sqlalchemy import create_engine, event

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, g, url_for
+from markupsafe import Markup
 
 from kmblog import timefmt
 from kmblog.context import to_local
@@ -22,11 +24,20 @@ def label_url(name: str, external: bool = False) -> str:
     return url_for("blog.label", name=name, _external=external)
 
 
+def time_tag(moment: datetime) -> Markup:
+    """<time datetime="2009-07-23T20:07:00-07:00">July 23, 2009 at 8:07 PM</time>: one
+    call where a comment list would make three for each of hundreds of comments."""
+    local = to_local(moment)
+    shown = f"{timefmt.long_date(local)} at {timefmt.clock(local)}"
+    return Markup(f'<time datetime="{local.isoformat()}">{shown}</time>')  # noqa: S704 - digits and month names
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda moment: timefmt.clock(to_local(moment)), "clock")
     app.add_template_filter(lambda moment: timefmt.long_date(to_local(moment)), "long_date")
     app.add_template_filter(lambda moment: timefmt.day_header(to_local(moment)), "day_header")
     app.add_template_filter(lambda moment: to_local(moment).isoformat(), "local_iso")
+    app.add_template_filter(time_tag, "time_tag")
     app.add_template_filter(as_html, "stored_html")
     app.add_template_filter(timefmt.month_name, "month_name")
     app.add_template_global(post_url)

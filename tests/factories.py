@@ -37,6 +37,13 @@ class PostRef:
 class CommentRef:
     id: int
     post_id: int
+    created_at: datetime | None = None
+
+    @property
+    def millis(self) -> int:
+        """Its time as Blogger's comment links give it (showComment=...)."""
+        assert self.created_at is not None
+        return int(self.created_at.timestamp() * 1000)
 
 
 class BlogBuilder:
@@ -138,7 +145,7 @@ class BlogBuilder:
             if status is not None:
                 comment.status = status
                 db.session.commit()
-            return CommentRef(comment.id, post.id)
+            return CommentRef(comment.id, post.id, comment.created_at)
 
     def count(self, model: type) -> int:
         with self.app.app_context():

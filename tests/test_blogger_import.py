@@ -99,8 +99,12 @@ def test_every_published_post_keeps_its_blogger_address(app, client, runner, nam
         assert item.title not in home
 
 
+@pytest.mark.parametrize("per_page", [100, 1])
 @pytest.mark.parametrize("name", SAMPLES)
-def test_old_comment_links_land_on_the_comment(app, client, runner, name):
+def test_old_comment_links_land_on_the_comment(app, client, runner, name, per_page):
+    """Blogger's showComment=<milliseconds> opens the page of comments that starts with
+    the comment, also when the post has more comments than a page shows."""
+    app.config["COMMENTS_PER_PAGE"] = per_page
     want = expected(sample(name))
     imported(runner, name)
     posts_by_id = {item.blogger_id: item for item in want.of("post")}

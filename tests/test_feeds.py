@@ -53,7 +53,7 @@ def post_link(post: PostRef) -> str:
 
 
 def comment_link(post: PostRef, comment: CommentRef) -> str:
-    return f"{SITE}{post.url}#c{comment.id}"
+    return f"{SITE}{post.url}?showComment={comment.millis}#c{comment.id}"
 
 
 def fetch_feed(client, url: str) -> feedparser.FeedParserDict:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ comments, so that a page's cost does not grow with the blog.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,10 +25,11 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from kmblog.extensions import db
 from kmblog.models import (
@@ -131,12 +133,30 @@ def label_filter(sidebar: Sidebar, label: LabelCount) -> PostFilter:
 COMMON_LABEL_POSTS = 500
 
 
+@dataclass(frozen=True)
+class CommentsAt:
+    """Which page of a post's comments to show: keyset paging, never OFFSET.
+
+    Nothing set: the newest page. `before` / `after`: the page of comments just older or
+    newer than that comment. `since`: the page starting at the first comment made at or
+    after that moment (Blogger's `showComment=<milliseconds>` comment links).
+    """
+
+    before: int | None = None
+    after: int | None = None
+    since: datetime | None = None
+
+
 @dataclass
 class PostPage:
     post: Post
-    comments: list[Comment]
+    comments: list[Comment]  # one page of them, oldest first
     newer: Post | None
     older: Post | None
+    comment_count: int = 0  # all the post's published comments
+    # The comment to page on from, for the "Older comments" and "Newer comments" links.
+    older_comments: int | None = None
+    newer_comments: int | None = None
 
 
 def get_settings() -> Settings:
@@ -441,15 +461,44 @@ def find_page(slug: str, now: datetime) -> Page | None:
     ).one_or_none()
 
 
-def load_post_page(post: Post, now: datetime) -> PostPage:
-    """A post's published comments, oldest first, and its neighbours: two queries."""
-    comments = list(
-        db.session.scalars(
-            select(Comment)
-            .where(Comment.post_id == post.id, Comment.status == CommentStatus.PUBLISHED)
-            .order_by(Comment.created_at, Comment.id)
-        )
-    )
+# The count, the look beyond a page and its cursor read the comments table as well as
+# the page does: aliases, so that none is correlated with the page's rows. Made once
+# (an alias costs as much to build as the rest of the query).
+_COUNTED = aliased(Comment, name="counted")
+_BEYOND = aliased(Comment, name="beyond")
+_CURSOR = aliased(Comment, name="cursor")
+
+
+def load_post_page(
+    post: Post, now: datetime, at: CommentsAt | None = None, per_page: int = 100
+) -> PostPage:
+    """One page of a post's published comments, oldest first, how many there are in all,
+    and the post's neighbours: two queries, whatever the number of comments."""
+    at = at or CommentsAt()
+    counted, beyond = _COUNTED, _BEYOND
+    total = select(func.count()).where(*_published_on(post, counted)).scalar_subquery()
+    oldest_first = at.after is not None or at.since is not None
+    start = _comments_start(post, at)
+    if at == CommentsAt():
+        others: Any = false()
+    else:  # whether comments lie on the side of the cursor not fetched
+        others = select(beyond.id).where(*_published_on(post, beyond), ~start(beyond)).exists()
+    ordering = (Comment.created_at, Comment.id)
+    rows = db.session.execute(
+        select(Comment, total, others)
+        .where(*_published_on(post, Comment), start(Comment))
+        .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
+        .limit(per_page + 1)
+    ).all()
+    count = rows[0][1] if rows else 0
+    newer_follow = len(rows) > per_page
+    older_precede = bool(rows and rows[0][2])
+    comments = [row[0] for row in rows[:per_page]]
+    if not oldest_first:
+        comments.reverse()
+        newer_follow, older_precede = older_precede, newer_follow
+    older_comments = comments[0].id if comments and older_precede else None
+    newer_comments = comments[-1].id if comments and newer_follow else None
     here = Cursor.of(post)
     newer_id = (
         select(Post.id)
@@ -472,7 +521,30 @@ def load_post_page(post: Post, now: datetime) -> PostPage:
             newer = neighbour
         else:
             older = neighbour
-    return PostPage(post, comments, newer, older)
+    return PostPage(post, comments, newer, older, count, older_comments, newer_comments)
+
+
+def _published_on(post: Post, comment: Any) -> tuple[ColumnElement[bool], ...]:
+    return comment.post_id == post.id, comment.status == CommentStatus.PUBLISHED
+
+
+def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement[bool]]:
+    """Where a page of comments starts, as a condition on a (possibly aliased) table."""
+    cursor = _CURSOR
+    if at.since is not None:
+        since = literal(at.since, UTCDateTime())
+        return lambda comment: comment.created_at >= since
+    if at.after is None and at.before is None:
+        return lambda comment: true()
+    place = (
+        select(cursor.created_at, cursor.id)
+        .where(cursor.id == (at.after if at.after is not None else at.before))
+        .where(cursor.post_id == post.id)
+        .scalar_subquery()
+    )
+    if at.after is not None:
+        return lambda comment: tuple_(comment.created_at, comment.id) > place
+    return lambda comment: tuple_(comment.created_at, comment.id) < place
 
 
 def find_author(username: str) -> User | None:

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from kmblog import timefmt
 from kmblog.blog.services import (
+    CommentsAt,
     Cursor,
     PostFilter,
     PostListing,
@@ -291,7 +292,12 @@ def render_post_page(
     """A post, its comments and the comment form (also used to show form errors)."""
     if timer and not form.shown.data:
         form.start_timer()
-    page = load_post_page(post, now)
+    at = _comments_at()
+    page = load_post_page(post, now, at, current_app.config["COMMENTS_PER_PAGE"])
+    if not page.comments and at != CommentsAt():
+        # A page of comments that is gone (its comment removed since the link was
+        # made, or none older): the post's own page, with its newest comments.
+        return redirect(post_url(post) + "#comments")
     context = page_context(now)
     context["feeds"] = context["feeds"] + [
         (
@@ -313,6 +319,32 @@ def render_post_page(
         ),
         status,
     )
+
+
+# Blogger's comment links give the comment's time in milliseconds; up to the year 9999.
+MAX_MILLIS = 253_402_300_799_999
+
+
+def _comments_at() -> CommentsAt:
+    """The page of comments the address asks for: `comments-before` / `comments-after` a
+    comment's number, or Blogger's `showComment` (milliseconds since 1970)."""
+    names = [name for name in COMMENT_PAGING if name in request.args]
+    if not names:
+        return CommentsAt()
+    if len(names) > 1:
+        abort(400, description="Give one of comments-before, comments-after and showComment.")
+    name = names[0]
+    value = request.args.get(name, type=int)
+    if name == "showComment":
+        if value is None or not 0 <= value <= MAX_MILLIS:
+            abort(400, description="The showComment time is not a number of milliseconds.")
+        return CommentsAt(since=datetime.fromtimestamp(value / 1000, UTC))
+    if value is None or not 0 < value <= MAX_ID:
+        abort(400, description=f"The {name} value is not a comment number.")
+    return CommentsAt(before=value) if name == "comments-before" else CommentsAt(after=value)
+
+
+COMMENT_PAGING = ("comments-before", "comments-after", "showComment")
 
 
 @blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>.html")

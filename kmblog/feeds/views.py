@@ -66,7 +66,10 @@ def _external_label_url(name: str) -> str:
 
 
 def _comment_url(comment: Comment) -> str:
-    return f"{post_url(comment.post, external=True)}#c{comment.id}"
+    # Blogger's comment link: the page of comments that starts with this one, which is
+    # not the post's own page once the post has more comments than a page shows.
+    millis = int(comment.created_at.timestamp() * 1000)
+    return f"{post_url(comment.post, external=True)}?showComment={millis}#c{comment.id}"
 
 
 def _posts_feed(settings: Settings, post_filter: PostFilter, info: FeedInfo) -> Response:

@@ -124,8 +124,10 @@ class Site:
 
 @pytest.fixture
 def site(app: Flask, blog: BlogBuilder, client: FlaskClient) -> Site:
-    # One page or feed shows every probe (the app caps max-results at 100).
+    # One page or feed shows every probe (the app caps max-results at 100, and a post
+    # shows 100 comments a page).
     app.config["MAX_RESULTS_LIMIT"] = 10_000
+    app.config["COMMENTS_PER_PAGE"] = 10_000
     # Every comment is published at once: no rule holds a hostile one back from view.
     blog.settings(
         comment_policy=CommentPolicy.OPEN,
@@ -442,7 +444,15 @@ def check_comments(
             continue
         for pid, comment in sent.items():
             where = f"{url} entry c{comment.comment_id}"
-            found = feed.entries.get(f"{SITE}{post.url}#c{comment.comment_id}")
+            found = next(
+                (
+                    entry
+                    for link, entry in feed.entries.items()
+                    if link.startswith(f"{SITE}{post.url}?showComment=")
+                    and link.endswith(f"#c{comment.comment_id}")
+                ),
+                None,
+            )
             if found is None:
                 site.problem(pid, where, "missing")
                 continue
