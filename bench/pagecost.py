@@ -6,6 +6,10 @@ in the way, holds still to a few percent. This prints, per URL of `run.py`, the 
 and 90th percentile of that time and the number of SQL queries, for one or more sizes:
 
     .venv/bin/python bench/pagecost.py --size small --size huge
+
+or of a blog seeded elsewhere (PostgreSQL), named by its URL instead of a size:
+
+    .venv/bin/python bench/pagecost.py --database-url postgresql+psycopg://...
 """
 
 from __future__ import annotations
@@ -60,29 +64,31 @@ def measure(database_url: str, requests: int) -> list[tuple[str, str, float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", action="append", choices=sorted(SIZES))
+    parser.add_argument("--database-url", help="a seeded blog's database, instead of --size")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.size or ["large"]
+    urls = [args.database_url] if args.database_url else [default_url(size) for size in sizes]
     if not args.child:
         # Each size in a child process of its own, whose settings (read from the
         # environment when kmblog is imported) are the benchmark's: production, cache off.
-        for size in sizes:
+        for url in urls:
             env = {
                 **clean_environment(),
                 "KMBLOG_CONFIG": "production",
                 "SECRET_KEY": SECRET_KEY,
-                "DATABASE_URL": default_url(size),
+                "DATABASE_URL": url,
                 "KMBLOG_RATELIMIT_ENABLED": "false",
                 "KMBLOG_CACHE_TYPE": "NullCache",
                 "KMBLOG_PAGE_CACHE": "false",
             }
-            command = [sys.executable, __file__, "--child", "--size", size]
+            command = [sys.executable, __file__, "--child", "--database-url", url]
             subprocess.run([*command, "--requests", str(args.requests)], env=env, check=True)  # noqa: S603
         return
-    size = sizes[0]
-    url = default_url(size)
-    if not Path(url.removeprefix("sqlite:///")).exists():
+    url = urls[0]
+    size = next((size for size in SIZES if default_url(size) == url), "seeded")
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         sys.exit(f"no {size} blog: .venv/bin/python bench/seed.py --size {size}")
     print(f"\n{size} ({url}), {args.requests} requests a URL, cache off\n")
     print("| URL | median ms | p90 ms | queries |\n|---|---|---|---|")

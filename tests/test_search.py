@@ -202,3 +202,27 @@ def test_both_plans_for_a_label_page_give_the_same_posts(app, blog):
                 pages[plan] = seen
             assert pages[True] == pages[False]
             assert len(pages[True]) == (60 if name == "Everywhere" else 1)
+
+
+def test_only_the_newest_matches_are_ranked_and_paging_still_shows_each_once(
+    client, blog, monkeypatch
+):
+    """Past the ranked bound, older matches follow in date order: a strong old match
+    sits below weak new ones, and start-index still walks every match exactly once,
+    even when posts were written newest first (as a Blogger import writes them)."""
+    monkeypatch.setattr("kmblog.blog.services.RANKED_MATCHES", 4)
+    hour = timedelta(hours=1)
+    # Written newest first, so ids run against dates.
+    for n in reversed(range(12)):
+        body = "mentoring " * (5 if n in (0, 9) else 1)
+        blog.post(title=f"Note {n}", body=body, published=BASE_TIME + n * hour)
+    seen: list[str] = []
+    url: str | None = "/search?q=mentoring&max-results=3"
+    while url:
+        page = client.get(url).text
+        seen += titles(page)
+        more = re.search(r'class="older-link" href="([^"]+)"', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    # The newest four, best first (Note 9 says it five times), then the rest by date;
+    # Note 0, as strong as Note 9 but old, comes last.
+    assert seen == [f"Note {n}" for n in (9, 11, 10, 8, 7, 6, 5, 4, 3, 2, 1, 0)]
