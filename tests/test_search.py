@@ -33,10 +33,14 @@ def test_every_word_must_match_as_a_word_or_its_beginning(client, blog):
 
 def test_punctuation_and_operators_are_plain_text(client, blog):
     blog.post(title="Tacit knowledge", body="Apprenticeship.")
-    for query in ['"', "tacit AND", "tacit*", "NEAR(tacit)", "-tacit", "tacit:", "(", "'"]:
+    queries = ['"', "tacit AND", "tacit*", "NEAR(tacit)", "-tacit", "tacit:", "(", "'", "%(x)s"]
+    for query in [*queries, "tacit_knowledge", "tacit-knowledge", "tacit.knowledge"]:
         response = client.get("/search", query_string={"q": query})
         assert response.status_code == 200, query
     assert titles(client.get("/search", query_string={"q": "tacit*"}).text) == ["Tacit knowledge"]
+    # Joined words are searched as the words they join.
+    found = client.get("/search", query_string={"q": "knowledge_tacit"}).text
+    assert titles(found) == ["Tacit knowledge"]
 
 
 def test_the_index_follows_edits_and_deletes(app, client, blog):

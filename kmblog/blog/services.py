@@ -197,7 +197,10 @@ def _filtered(query, post_filter: PostFilter):  # type: ignore[no-untyped-def]
     return query
 
 
-_WORD = re.compile(r"\w+")
+# Letters and digits: the index's tokenizer (unicode61) splits words at an underscore,
+# as at any punctuation, and a term it would split is a phrase, which an index without
+# positions refuses ("phrase queries are not supported").
+_WORD = re.compile(r"[^\W_]+")
 
 
 def search_terms(words: tuple[str, ...]) -> list[str]:
