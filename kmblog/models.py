@@ -184,7 +184,16 @@ class Post(Base):
         UniqueConstraint("year", "month", "slug", name="uq_posts_year_month_slug"),
         # Newest-first listings and keyset paging walk this index.
         Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
-        Index("ix_posts_year_month", "year", "month"),
+        # Archive pages (a month's, a year's posts, newest first) walk these (0008).
+        Index(
+            "ix_posts_year_month_status_published_at_id",
+            "year",
+            "month",
+            "status",
+            "published_at",
+            "id",
+        ),
+        Index("ix_posts_year_status_published_at_id", "year", "status", "published_at", "id"),
     )
 
     id: Mapped[intpk]
