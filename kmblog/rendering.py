@@ -12,6 +12,9 @@ import html
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import bleach
@@ -347,10 +350,38 @@ def _link_open(href: str) -> str:
 
 def commenter_link(name: str, url: str) -> Markup:
     """A commenter's name as HTML: a link to their site only when the address is http(s)."""
-    shown = name or "Anonymous"
+    shown = escape(name or "Anonymous")
     if url and is_safe_url(url):
-        return Markup('<a href="{}" rel="{}">{}</a>').format(url, LINK_REL, shown)
-    return escape(shown)
+        # An f-string of escaped parts: Markup.format costs five times as much, for each
+        # of a page's hundred comments.
+        return Markup(f'<a href="{escape(url)}" rel="{LINK_REL}">{shown}</a>')  # noqa: S704
+    return shown
+
+
+def comment_items(comments: Iterable[Any], said_at: Callable[[datetime], str]) -> Markup:
+    """Each comment of a post page as its <li>: "At <time>, NAME said..." and its text.
+
+    Built here rather than in a template loop, which cost 25 microseconds a comment
+    (three quarters of a post page with a hundred comments): names and addresses are
+    escaped by commenter_link, Blogger ids escaped, bodies are this module's stored
+    output, ids are numbers and `said_at` gives a <time> element of digits and month
+    names.
+    """
+    items = []
+    for comment in comments:
+        anchor = (
+            f'<span id="c{escape(comment.blogger_id)}" class="blogger-anchor"></span>'
+            if comment.blogger_id
+            else ""
+        )
+        items.append(
+            f'<li id="c{int(comment.id)}" class="comment">{anchor}\n'
+            f'<p class="comment-author">At <a href="#c{int(comment.id)}">'
+            f"{said_at(comment.created_at)}</a>,\n"
+            f"{commenter_link(comment.author_name, comment.author_url)} said...</p>\n"
+            f'<div class="comment-body">{comment.body_html}</div>\n</li>\n'
+        )
+    return Markup("".join(items))  # noqa: S704 - escaped or our own output, as above
 
 
 def as_html(stored: str) -> Markup:

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from kmblog import timefmt
 from kmblog.context import to_local
 from kmblog.models import Post
-from kmblog.rendering import as_html, commenter_link
+from kmblog.rendering import as_html, comment_items, commenter_link
 
 
 def post_url(post: Post, external: bool = False) -> str:
@@ -43,6 +43,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(post_url)
     app.add_template_global(label_url)
     app.add_template_global(commenter_link)
+    app.add_template_global(lambda comments: comment_items(comments, time_tag), "comment_items")
 
     @app.context_processor
     def blog_title() -> dict[str, Any]:
