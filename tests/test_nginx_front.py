@@ -1,0 +1,102 @@
+"""kmblog behind the documented nginx front (bench/nginx.conf), both real processes:
+anonymous readers get nginx's cached copy, and a commenter sees their comment at once.
+
+Needs nginx (Debian's package). Without it these tests are left out with a reason;
+KMBLOG_REQUIRE_NGINX=1 (set by CI) makes that an error instead.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import importlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import ROOT, free_port, gunicorn
+
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/bin")
+
+
+@pytest.fixture(scope="module")
+def bench_run():  # type: ignore[no-untyped-def]
+    """bench/run.py, whose nginx runner and front config the benchmark uses too."""
+    if NGINX is None:
+        if os.environ.get("KMBLOG_REQUIRE_NGINX") == "1":
+            pytest.fail("KMBLOG_REQUIRE_NGINX=1 but nginx is not installed")
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return importlib.import_module("run")
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+
+@pytest.fixture
+def front(app, bench_run, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """gunicorn on the test database, nginx in front of it; yields nginx's base URL."""
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    # nginx's workers run as nobody when the tests run as root: their cache must lie
+    # outside pytest's own folders, which only their owner may enter.
+    place = Path(tempfile.mkdtemp(prefix="kmblog-nginx-"))
+    place.chmod(0o755)
+    try:
+        with gunicorn(database, tmp_path / "gunicorn.log") as app_base:
+            port = free_port()
+            server = bench_run.front_config(port, app_base, place)
+            with bench_run.nginx(place / "nginx-front", server):
+                yield f"http://127.0.0.1:{port}"
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+
+
+class Reader:
+    """A browser as far as cookies go; keeps each answer's headers."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> tuple[str, dict[str, str]]:
+        with self.opener.open(self.base + path, timeout=30) as reply:
+            return reply.read().decode(), dict(reply.headers.items())
+
+    def post(self, path: str, form: dict[str, str]) -> int:
+        data = urllib.parse.urlencode(form).encode()
+        with self.opener.open(self.base + path, data=data, timeout=30) as reply:
+            return reply.status  # after the 303, the post page
+
+
+def test_readers_get_the_cached_copy_and_a_commenter_sees_their_comment_at_once(front, blog):  # type: ignore[no-untyped-def]
+    post = blog.post(title="Behind the front")
+    blog.comment(post, body="An earlier thought.")
+    passer_by = Reader(front)
+    passer_by.get(post.url)
+    page, headers = passer_by.get(post.url)
+    assert headers["X-Cache-Status"] == "HIT"  # nginx answered, not the app
+    assert 'name="csrf_token" value=""' in page  # the shared copy has no one's token
+
+    commenter = Reader(front)
+    commenter.get(post.url)  # the shared copy, as anyone gets it
+    token, _ = commenter.get("/comments/form-token")  # what the page's script asks for
+    fields = json.loads(token)
+    time.sleep(0.1)
+    status = commenter.post(
+        post.url,
+        {"csrf_token": fields["csrf_token"], "shown": fields["shown"], "body": "My own note."},
+    )
+    assert status == 200
+    page, headers = commenter.get(post.url)
+    assert "<p>My own note.</p>" in page, "the commenter was given the stale copy"
+    assert headers.get("X-Cache-Status") in {None, "BYPASS"}
