@@ -41,7 +41,7 @@ target_db = current_app.extensions["migrate"].db
 
 # Search structures live outside the models (see revision 0005): autogenerate and
 # `flask db check` must not take them for tables or indexes to drop.
-SEARCH_OBJECTS = ("posts_fts", "ix_posts_search")
+SEARCH_OBJECTS = ("posts_fts", "ix_posts_search", "search_vector")
 
 
 def include_name(name, type_, parent_names):

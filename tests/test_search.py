@@ -173,9 +173,18 @@ def test_ranked_search_reads_the_index_not_every_post(app, blog):
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan.all())
         else:
+            # On a table this small a sequential scan of the stored words is the
+            # planner's cheapest choice (on the 10,000-post benchmark blog it takes the
+            # GIN index for a rare word, the date index for a common one): what must
+            # hold is that no plan rebuilds a post's words, and that the index can
+            # answer the query once scans are dearer.
             plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
             lines = plan.scalars().all()
-            assert any("ix_posts_search" in line for line in lines), "\n".join(lines)
+            assert not any("to_tsvector" in line for line in lines), "\n".join(lines)
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            lines = plan.scalars().all()
+            assert any("ix_posts_search_vector" in line for line in lines), "\n".join(lines)
 
 
 def test_both_plans_for_a_label_page_give_the_same_posts(app, blog):

@@ -229,7 +229,7 @@ SEARCH_KEY_SPAN = 1_000_000_000
 
 def _matches(words: tuple[str, ...]) -> ColumnElement[bool]:
     """Posts whose title or body has every word (as a word prefix), through the index:
-    FTS5 on SQLite, the GIN index over to_tsvector() on PostgreSQL."""
+    FTS5 on SQLite, the GIN index over the stored tsvector on PostgreSQL."""
     terms = search_terms(words)
     if not terms:
         return false()
@@ -240,11 +240,10 @@ def _matches(words: tuple[str, ...]) -> ColumnElement[bool]:
             .select_from(_POSTS_FTS)
             .where(text("posts_fts MATCH :fts").bindparams(fts=fts))
         )
-    # Written as the index is (revision 0005), so that PostgreSQL uses it.
-    return text(
-        "to_tsvector('simple', posts.title || ' ' || posts.body_source)"
-        " @@ to_tsquery('simple', :tsquery)"
-    ).bindparams(tsquery=" & ".join(f"{term}:*" for term in terms))
+    # The stored, GIN-indexed words of revision 0009.
+    return text("posts.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(
+        tsquery=" & ".join(f"{term}:*" for term in terms)
+    )
 
 
 # Row values, (published_at, id) < (t, n): both databases seek the (status,
