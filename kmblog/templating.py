@@ -12,7 +12,7 @@ from markupsafe import Markup
 from kmblog import timefmt
 from kmblog.context import to_local
 from kmblog.models import Post
-from kmblog.rendering import as_html, comment_items, commenter_link
+from kmblog.rendering import as_html, comment_items
 
 
 def post_url(post: Post, external: bool = False) -> str:
@@ -37,12 +37,10 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda moment: timefmt.long_date(to_local(moment)), "long_date")
     app.add_template_filter(lambda moment: timefmt.day_header(to_local(moment)), "day_header")
     app.add_template_filter(lambda moment: to_local(moment).isoformat(), "local_iso")
-    app.add_template_filter(time_tag, "time_tag")
     app.add_template_filter(as_html, "stored_html")
     app.add_template_filter(timefmt.month_name, "month_name")
     app.add_template_global(post_url)
     app.add_template_global(label_url)
-    app.add_template_global(commenter_link)
     app.add_template_global(lambda comments: comment_items(comments, time_tag), "comment_items")
 
     @app.context_processor

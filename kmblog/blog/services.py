@@ -234,16 +234,22 @@ def _matches(words: tuple[str, ...]) -> ColumnElement[bool]:
     if not terms:
         return false()
     if db.session.get_bind().dialect.name == "sqlite":
-        fts = " ".join(f'"{term}"*' for term in terms)
         return Post.id.in_(
             select(_POSTS_FTS.c.rowid % SEARCH_KEY_SPAN)
             .select_from(_POSTS_FTS)
-            .where(text("posts_fts MATCH :fts").bindparams(fts=fts))
+            .where(_index_match(terms))
         )
-    # The stored, GIN-indexed words of revision 0009.
-    return text("posts.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(
-        tsquery=" & ".join(f"{term}:*" for term in terms)
-    )
+    return _index_match(terms)
+
+
+def _index_match(terms: list[str]) -> ColumnElement[bool]:
+    """Every term, as a word or a word's beginning, in the full-text index: FTS5's table
+    on SQLite, the stored, GIN-indexed words of revision 0009 on PostgreSQL."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        fts = " ".join(f'"{term}"*' for term in terms)
+        return text("posts_fts MATCH :fts").bindparams(fts=fts)
+    tsquery = " & ".join(f"{term}:*" for term in terms)
+    return text("posts.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
 
 
 # Row values, (published_at, id) < (t, n): both databases seek the (status,
@@ -337,17 +343,16 @@ def _date_ordered_matches(now: datetime, terms: list[str], *columns: Any):  # ty
     index order so that a LIMIT stops the walk: FTS5 by its date-keyed rowid on SQLite;
     on PostgreSQL the planner's choice of the GIN index or the date index."""
     if db.session.get_bind().dialect.name == "sqlite":
-        fts = " ".join(f'"{term}"*' for term in terms)
         return (
             select(*columns)
             .select_from(_POSTS_FTS)
             .join(Post, Post.id == _POSTS_FTS.c.rowid % SEARCH_KEY_SPAN)
-            .where(text("posts_fts MATCH :fts").bindparams(fts=fts), visible(now))
+            .where(_index_match(terms), visible(now))
             .order_by(_POSTS_FTS.c.rowid.desc())
         )
     return (
         select(*columns)
-        .where(visible(now), _matches(tuple(terms)))
+        .where(visible(now), _index_match(terms))
         .order_by(Post.published_at.desc(), Post.id.desc())
     )
 
@@ -559,14 +564,13 @@ def load_post_page(
     """One page of a post's published comments, oldest first, how many there are in all,
     and the post's neighbours: two queries, whatever the number of comments."""
     at = at or CommentsAt()
-    counted, beyond = _COUNTED, _BEYOND
-    total = select(func.count()).where(*_published_on(post, counted)).scalar_subquery()
+    total = select(func.count()).where(*_published_on(post, _COUNTED)).scalar_subquery()
     oldest_first = at.after is not None or at.since is not None
     start = _comments_start(post, at)
     if at == CommentsAt():
         others: Any = false()
     else:  # whether comments lie on the side of the cursor not fetched
-        others = select(beyond.id).where(*_published_on(post, beyond), ~start(beyond)).exists()
+        others = select(_BEYOND.id).where(*_published_on(post, _BEYOND), ~start(_BEYOND)).exists()
     ordering = (Comment.created_at, Comment.id)
     rows = db.session.execute(
         select(*SHOWN_COMMENT, total.label("total"), others.label("others"))
@@ -614,16 +618,15 @@ def _published_on(post: Post, comment: Any) -> tuple[ColumnElement[bool], ...]:
 
 def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement[bool]]:
     """Where a page of comments starts, as a condition on a (possibly aliased) table."""
-    cursor = _CURSOR
     if at.since is not None:
         since = literal(at.since, UTCDateTime())
         return lambda comment: comment.created_at >= since
     if at.after is None and at.before is None:
         return lambda comment: true()
     place = (
-        select(cursor.created_at, cursor.id)
-        .where(cursor.id == (at.after if at.after is not None else at.before))
-        .where(cursor.post_id == post.id)
+        select(_CURSOR.created_at, _CURSOR.id)
+        .where(_CURSOR.id == (at.after if at.after is not None else at.before))
+        .where(_CURSOR.post_id == post.id)
         .scalar_subquery()
     )
     if at.after is not None:

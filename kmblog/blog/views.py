@@ -25,6 +25,7 @@ from kmblog.blog.services import (
     load_post_page,
     search_posts,
 )
+from kmblog.blogger import comment_time
 from kmblog.caching import for_shared_cache
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
@@ -338,7 +339,7 @@ def _comments_at() -> CommentsAt:
     if name == "showComment":
         if value is None or not 0 <= value <= MAX_MILLIS:
             abort(400, description="The showComment time is not a number of milliseconds.")
-        return CommentsAt(since=datetime.fromtimestamp(value / 1000, UTC))
+        return CommentsAt(since=comment_time(value))
     if value is None or not 0 < value <= MAX_ID:
         abort(400, description=f"The {name} value is not a comment number.")
     return CommentsAt(before=value) if name == "comments-before" else CommentsAt(after=value)

@@ -19,7 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.blog.services import get_settings
-from kmblog.blogger import APP, ATOM, KIND_PREFIX, KIND_SCHEME, LABEL_SCHEME, THR
+from kmblog.blogger import (
+    APP,
+    ATOM,
+    KIND_PREFIX,
+    KIND_SCHEME,
+    LABEL_SCHEME,
+    THR,
+    comment_link,
+)
 from kmblog.extensions import db
 from kmblog.models import (
     Comment,
@@ -207,8 +215,7 @@ def _comment_entry(writer: _Writer, comment: Comment) -> str:
     post_url = ""
     if post.year is not None and post.month is not None:
         post_url = writer.post_url(post)
-        millis = int(comment.created_at.timestamp() * 1000)
-        url = f"{post_url}?showComment={millis}#c{comment_id}"
+        url = comment_link(post_url, comment.created_at, comment_id)
         parts.append(f'<link rel="alternate" type="text/html" href={quoteattr(url)}/>')
     parts.append(writer.author(None, comment.author_name, comment.author_url))
     reply = f"<thr:in-reply-to ref={quoteattr(f'{writer.tag}.post-{_item_id(post)}')}"

@@ -18,6 +18,7 @@ from kmblog.blog.services import (
     latest_comments,
     list_posts,
 )
+from kmblog.blogger import comment_link
 from kmblog.context import current_settings, current_sidebar
 from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
 from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
@@ -66,10 +67,9 @@ def _external_label_url(name: str) -> str:
 
 
 def _comment_url(comment: Comment) -> str:
-    # Blogger's comment link: the page of comments that starts with this one, which is
-    # not the post's own page once the post has more comments than a page shows.
-    millis = int(comment.created_at.timestamp() * 1000)
-    return f"{post_url(comment.post, external=True)}?showComment={millis}#c{comment.id}"
+    # The page of comments that starts with this one: not the post's own page once the
+    # post has more comments than a page shows.
+    return comment_link(post_url(comment.post, external=True), comment.created_at, comment.id)
 
 
 def _posts_feed(settings: Settings, post_filter: PostFilter, info: FeedInfo) -> Response:
