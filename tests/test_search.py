@@ -18,6 +18,17 @@ def titles(html: str) -> list[str]:
     return re.findall(r'<h3 class="post-title"><a href="[^"]+">([^<]+)</a>', html)
 
 
+def titles_on_every_page(client, url: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+    """The titles of a search's results, following "Older Posts" to the last page."""
+    seen: list[str] = []
+    while url:
+        page = client.get(url).text
+        seen += titles(page)
+        more = re.search(r'class="older-link" href="([^"]+)"', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    return seen
+
+
 def test_every_word_must_match_as_a_word_or_its_beginning(client, blog):
     blog.post(title="Planning the knowledge audit", body="Start with goals.")
     blog.post(title="Strategy", body="A plan needs sponsors; planners need time.")
@@ -101,13 +112,7 @@ def test_ranked_results_page_by_start_index_and_each_match_shows_once(client, bl
     for n in range(7):
         blog.post(title=f"Mentor note {n}", body="mentoring " * (n + 1), published=BASE_TIME)
     blog.post(title="Elsewhere", body="Nothing to see.")
-    seen: list[str] = []
-    url: str | None = "/search?q=mentor&max-results=3"
-    while url:
-        page = client.get(url).text
-        seen += titles(page)
-        more = re.search(r'class="older-link" href="([^"]+)"', page)
-        url = more.group(1).replace("&amp;", "&") if more else None
+    seen = titles_on_every_page(client, "/search?q=mentor&max-results=3")
     assert len(seen) == 7
     assert sorted(seen) == sorted(f"Mentor note {n}" for n in range(7))
     second = client.get("/search?q=mentor&max-results=3&start-index=4").text
@@ -229,13 +234,7 @@ def test_only_the_newest_matches_are_ranked_and_paging_still_shows_each_once(
     for n in reversed(range(12)):
         body = "mentoring " * (5 if n in (0, 9) else 1)
         blog.post(title=f"Note {n}", body=body, published=BASE_TIME + n * hour)
-    seen: list[str] = []
-    url: str | None = "/search?q=mentoring&max-results=3"
-    while url:
-        page = client.get(url).text
-        seen += titles(page)
-        more = re.search(r'class="older-link" href="([^"]+)"', page)
-        url = more.group(1).replace("&amp;", "&") if more else None
+    seen = titles_on_every_page(client, "/search?q=mentoring&max-results=3")
     # The newest four, best first (Note 9 says it five times), then the rest by date;
     # Note 0, as strong as Note 9 but old, comes last.
     assert seen == [f"Note {n}" for n in (9, 11, 10, 8, 7, 6, 5, 4, 3, 2, 1, 0)]
