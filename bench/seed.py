@@ -31,7 +31,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from kmblog.manage.services import make_slug
 from kmblog.models import (
     Comment,
     CommentStatus,
@@ -45,6 +44,7 @@ from kmblog.models import (
     post_labels,
 )
 from kmblog.rendering import clean_text, render_comment, render_post
+from kmblog.slugs import make_slug
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / ".data"

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from kmblog import assets, caching, cli, errors, health, security
+from kmblog import assets, cli, errors, health, pagecache, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -91,7 +91,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(transfer_blueprint)
     assets.register(app)
     security.register(app)
-    caching.register(app)
+    pagecache.register(app)
     health.register(app)
     if app.config["PROXY_COUNT"]:
         # Behind N proxies: client address, scheme and host come from their headers.

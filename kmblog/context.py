@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import g, render_template
 from markupsafe import Markup
 
-from kmblog.blog.services import Sidebar, get_settings, load_sidebar
-from kmblog.caching import current_content_version, version_memo
+from kmblog.blog.services import Sidebar, load_sidebar
 from kmblog.models import Settings
+from kmblog.pagecache import current_content_version, version_memo
+from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
 
 

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from kmblog import demo_content
 from kmblog.auth.services import create_user
-from kmblog.blog.services import get_settings
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post, pair_companions
 from kmblog.models import PostKind, Role
+from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
 
 DEMO_TIMEZONE = "America/New_York"

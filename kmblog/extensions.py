@@ -11,9 +11,11 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from kmblog.content_version import BlogSession
 from kmblog.models import Base
 
-db = SQLAlchemy(model_class=Base)
+# The app's own session class carries the content-version rule (kmblog.content_version).
+db = SQLAlchemy(model_class=Base, session_options={"class_": BlogSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -6,22 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, g, url_for
+from flask import Flask, g
 from markupsafe import Markup
 
 from kmblog import timefmt
 from kmblog.context import to_local
-from kmblog.models import Post
 from kmblog.rendering import as_html, comment_items
-
-
-def post_url(post: Post, external: bool = False) -> str:
-    year, month, slug = post.path_parts
-    return url_for("blog.post", year=year, month=month, slug=slug, _external=external)
-
-
-def label_url(name: str, external: bool = False) -> str:
-    return url_for("blog.label", name=name, _external=external)
+from kmblog.urls import label_url, post_url
 
 
 def time_tag(moment: datetime) -> Markup:

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from kmblog.auth.services import create_user
-from kmblog.blog.services import get_settings
+from kmblog.settings import get_settings
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post

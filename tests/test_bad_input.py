@@ -799,7 +799,7 @@ def test_a_publish_time_at_the_ends_of_the_calendar_is_not_a_500(
     """A date the editor's picker allows, in a time zone where it leaves the calendar."""
     assert site.admin is not None
     with site.app.app_context():
-        from kmblog.blog.services import get_settings
+        from kmblog.settings import get_settings
 
         get_settings().timezone = timezone
         db.session.commit()

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, insert, select, text, update
 
-from kmblog.blog.services import PostFilter, _filtered, search_posts
+from kmblog.blog.search import search_posts
+from kmblog.blog.services import PostFilter, _filtered
 from kmblog.extensions import db
 from kmblog.models import Post, utcnow
 from tests.factories import BASE_TIME
@@ -228,7 +229,7 @@ def test_only_the_newest_matches_are_ranked_and_paging_still_shows_each_once(
     """Past the ranked bound, older matches follow in date order: a strong old match
     sits below weak new ones, and start-index still walks every match exactly once,
     even when posts were written newest first (as a Blogger import writes them)."""
-    monkeypatch.setattr("kmblog.blog.services.RANKED_MATCHES", 4)
+    monkeypatch.setattr("kmblog.blog.search.RANKED_MATCHES", 4)
     hour = timedelta(hours=1)
     # Written newest first, so ids run against dates.
     for n in reversed(range(12)):

@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from kmblog import timefmt
+from kmblog.blog.pages import page_context, render_post_page
+from kmblog.blog.queries import Cursor
+from kmblog.blog.search import search_posts
 from kmblog.blog.services import (
-    CommentsAt,
-    Cursor,
     PostFilter,
     PostListing,
     Sidebar,
@@ -22,22 +23,17 @@ from kmblog.blog.services import (
     find_post,
     label_filter,
     list_posts,
-    load_post_page,
-    search_posts,
 )
-from kmblog.blogger import comment_time
-from kmblog.caching import for_shared_cache
 from kmblog.comments.forms import CommentForm
-from kmblog.comments.services import comments_open
 from kmblog.context import (
     current_settings,
     current_sidebar,
-    current_sidebar_html,
     current_zone,
     to_local,
 )
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
-from kmblog.templating import post_url
+from kmblog.pagecache import for_shared_cache
+from kmblog.urls import post_url
 
 blog = Blueprint("blog", __name__)
 
@@ -70,26 +66,6 @@ class Paging:
     before: Cursor | None
     after: Cursor | None
     limit: int
-
-
-def feed_links(*extra: tuple[str, str]) -> list[tuple[str, str]]:
-    """The feeds every page advertises, then the page's own."""
-    title = current_settings().title
-    return [
-        (f"{title} - Atom", url_for("feeds.posts")),
-        (f"{title} - Comments - Atom", url_for("feeds.comments")),
-        *extra,
-    ]
-
-
-def page_context(now: datetime, sidebar: Sidebar | None = None) -> dict[str, Any]:
-    """What the layout around every page shows: settings, sidebar, feed links."""
-    return {
-        "settings": current_settings(),
-        "sidebar": sidebar or current_sidebar(now),
-        "sidebar_counts": current_sidebar_html(now),
-        "feeds": feed_links(),
-    }
 
 
 def _parse_paging() -> Paging:
@@ -280,72 +256,6 @@ def blogger_archive(year: int, month: int) -> Any:
     if not 1 <= month <= 12:
         abort(404)
     return redirect(url_for("blog.archive_month", year=year, month=month), 301)
-
-
-def render_post_page(
-    post: Post,
-    form: CommentForm,
-    now: datetime,
-    status: int = 200,
-    notice: str = "",
-    timer: bool = True,
-) -> Any:
-    """A post, its comments and the comment form (also used to show form errors)."""
-    if timer and not form.shown.data:
-        form.start_timer()
-    at = _comments_at()
-    page = load_post_page(post, now, at, current_app.config["COMMENTS_PER_PAGE"])
-    if not page.comments and at != CommentsAt():
-        # A page of comments that is gone (its comment removed since the link was
-        # made, or none older): the post's own page, with its newest comments.
-        return redirect(post_url(post) + "#comments")
-    context = page_context(now)
-    context["feeds"] = context["feeds"] + [
-        (
-            f"{context['settings'].title} - {post.title} - Comments - Atom",
-            url_for("feeds.post_comments", post_id=post.id),
-        )
-    ]
-    return (
-        render_template(
-            "blog/post.html",
-            page=page,
-            form=form,
-            comments_open=comments_open(post, context["settings"].comment_policy),
-            notice=notice,
-            companion=post.companion
-            if post.companion is not None and post.companion.is_visible(now)
-            else None,
-            **context,
-        ),
-        status,
-    )
-
-
-# Blogger's comment links give the comment's time in milliseconds; up to the year 9999.
-MAX_MILLIS = 253_402_300_799_999
-
-
-def _comments_at() -> CommentsAt:
-    """The page of comments the address asks for: `comments-before` / `comments-after` a
-    comment's number, or Blogger's `showComment` (milliseconds since 1970)."""
-    names = [name for name in COMMENT_PAGING if name in request.args]
-    if not names:
-        return CommentsAt()
-    if len(names) > 1:
-        abort(400, description="Give one of comments-before, comments-after and showComment.")
-    name = names[0]
-    value = request.args.get(name, type=int)
-    if name == "showComment":
-        if value is None or not 0 <= value <= MAX_MILLIS:
-            abort(400, description="The showComment time is not a number of milliseconds.")
-        return CommentsAt(since=comment_time(value))
-    if value is None or not 0 < value <= MAX_ID:
-        abort(400, description=f"The {name} value is not a comment number.")
-    return CommentsAt(before=value) if name == "comments-before" else CommentsAt(after=value)
-
-
-COMMENT_PAGING = ("comments-before", "comments-after", "showComment")
 
 
 @blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>.html")

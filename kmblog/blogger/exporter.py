@@ -18,7 +18,6 @@ from xml.sax.saxutils import escape, quoteattr
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from kmblog.blog.services import get_settings
 from kmblog.blogger import (
     APP,
     ATOM,
@@ -26,7 +25,6 @@ from kmblog.blogger import (
     KIND_SCHEME,
     LABEL_SCHEME,
     THR,
-    comment_link,
 )
 from kmblog.extensions import db
 from kmblog.models import (
@@ -41,7 +39,9 @@ from kmblog.models import (
     User,
 )
 from kmblog.rendering import html_excerpt
+from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
+from kmblog.urls import comment_link
 
 ROWS_PER_QUERY = 500
 GENERATOR = "kmblog"

@@ -20,10 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
-from slugify import slugify
 from sqlalchemy import select
 
-from kmblog.blog.services import get_settings
 from kmblog.blogger import (
     APP,
     ATOM,
@@ -34,7 +32,6 @@ from kmblog.blogger import (
     THR,
 )
 from kmblog.extensions import db
-from kmblog.manage.services import make_slug
 from kmblog.models import (
     Comment,
     CommentPolicy,
@@ -55,6 +52,8 @@ from kmblog.rendering import (
     render_imported_comment,
     render_imported_post,
 )
+from kmblog.settings import get_settings
+from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
 
 BLOG_ID = re.compile(r"^tag:blogger\.com,1999:blog-(\d+)")
@@ -320,7 +319,7 @@ class _Importer:
             if found.display_name not in self.report.authors_created:
                 self.report.authors_matched.append(found.display_name)
         else:
-            username = slugify(name, max_length=60, word_boundary=True) or "blogger-author"
+            username = make_slug(name, fallback="blogger-author")
             base, n = username, 1
             while username in self.usernames:
                 n += 1

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
-from flask import current_app, g
+from flask import current_app
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, TimestampSigner
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from kmblog.formtimer import new_form_timer, shown_too_soon
 from kmblog.rendering import clean_line, clean_text, is_safe_url
 
 BODY_MAX = 4096
@@ -73,34 +71,8 @@ class CommentForm(FlaskForm):
         if self.website.data:
             return True
         minimum = current_app.config["COMMENT_MIN_SECONDS"]
-        if not minimum:
-            return False
-        try:
-            _, shown_at = _signer().unsign(self.shown.data or "", return_timestamp=True)
-        except BadSignature:
-            return True
-        return time.time() - shown_at.timestamp() < minimum
+        return bool(minimum) and shown_too_soon(self.shown.data or "", minimum)
 
     def csrf_failed(self) -> bool:
         """True when the only thing wrong is a missing or stale form token."""
         return bool(self.csrf_token.errors)
-
-
-def timer_signer(secret_key: str | bytes) -> TimestampSigner:
-    """What signs a form timer (the page cache's front keeps one)."""
-    return TimestampSigner(secret_key, salt="comment-form-shown")
-
-
-def _signer() -> TimestampSigner:
-    return timer_signer(current_app.config["SECRET_KEY"])
-
-
-def form_timer() -> str:
-    """A signed time stamp for a comment form shown now."""
-    return _signer().sign(b"comment-form").decode()
-
-
-def new_form_timer() -> str:
-    """A form timer for this request's page (kept in g for the page cache)."""
-    g.comment_form_timer = form_timer()
-    return g.comment_form_timer

@@ -19,9 +19,9 @@ from flask_limiter import RequestLimit
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from kmblog.blog.pages import render_post_page
 from kmblog.blog.services import find_post
-from kmblog.blog.views import render_post_page
-from kmblog.comments.forms import CommentForm, new_form_timer
+from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import (
     CommentRules,
     CommentsClosed,
@@ -32,8 +32,9 @@ from kmblog.comments.services import (
 )
 from kmblog.context import current_settings
 from kmblog.extensions import csrf, limiter
+from kmblog.formtimer import new_form_timer
 from kmblog.models import CommentStatus, utcnow
-from kmblog.templating import post_url
+from kmblog.urls import post_url
 
 comments = Blueprint("comments", __name__)
 

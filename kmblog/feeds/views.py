@@ -18,11 +18,10 @@ from kmblog.blog.services import (
     latest_comments,
     list_posts,
 )
-from kmblog.blogger import comment_link
 from kmblog.context import current_settings, current_sidebar
 from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
 from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
-from kmblog.templating import label_url, post_url
+from kmblog.urls import comment_link, label_url, post_url
 
 feeds = Blueprint("feeds", __name__)
 

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from slugify import slugify
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from kmblog.blog.services import get_settings
 from kmblog.extensions import db
 from kmblog.models import (
     Comment,
@@ -24,13 +22,13 @@ from kmblog.models import (
     PostKind,
     PostRedirect,
     PostStatus,
-    Settings,
     User,
 )
 from kmblog.rendering import clean_line, clean_text, render_post
+from kmblog.settings import get_settings
+from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
 
-SLUG_MAX_LENGTH = 60
 COMPANION_KIND = {PostKind.PLAN: PostKind.STRATEGY, PostKind.STRATEGY: PostKind.PLAN}
 
 
@@ -63,11 +61,6 @@ class PostDraft:
     slug: str = ""
     change_note: str = ""
     companion_id: int | None = None
-
-
-def make_slug(text: str) -> str:
-    """A URL slug from a title, as Blogger made them: lower case, hyphens, short."""
-    return slugify(text, max_length=SLUG_MAX_LENGTH, word_boundary=True) or "post"
 
 
 def _unique_slug(wanted: str, year: int, month: int, exclude_id: int | None) -> str:
@@ -377,14 +370,3 @@ def set_comment_status(comments: list[Comment], status: CommentStatus) -> int:
         comment.status = status
     db.session.commit()
     return len(comments)
-
-
-def update_settings(settings: Settings, values: dict[str, object]) -> None:
-    """Change the blog's settings (only the keys given)."""
-    for key, value in values.items():
-        if key in {"title", "description"}:
-            value = clean_line(str(value))
-        elif key in {"about", "moderation_words", "blocked_words"}:
-            value = clean_text(str(value)).strip()
-        setattr(settings, key, value)
-    db.session.commit()

@@ -47,10 +47,10 @@ from kmblog.manage.services import (
     moderation_list,
     save_post,
     set_comment_status,
-    update_settings,
 )
 from kmblog.models import MAX_ID, CommentStatus, Post, PostKind, Role, User, utcnow
 from kmblog.rendering import render_post
+from kmblog.settings import update_settings
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
 

@@ -35,7 +35,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
-from kmblog.blog.services import get_settings
+from kmblog.settings import get_settings
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, PostStatus
 from tests.conftest import PASSWORD, AuthActions

@@ -1,0 +1,67 @@
+"""The content version: raised by every write a reader could see.
+
+Settings.content_version (with changed_at) names the state of everything a reader sees;
+the page cache keys pages and makes ETags from it (kmblog.pagecache). It is a data rule,
+so it lives with the data: a flush that adds, changes or removes a post, a page, a
+label, an author, the settings, or a comment readers see (or saw) raises the version in
+the same transaction, so no service can forget it.
+
+The listeners attach to the app's own session class, not to every SQLAlchemy Session in
+the process (a bench script's or another library's sessions are not ours to watch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event, inspect, update
+from sqlalchemy.orm import Session
+
+from kmblog.models import (
+    Comment,
+    CommentStatus,
+    Label,
+    Page,
+    Post,
+    PostRedirect,
+    Settings,
+    User,
+    utcnow,
+)
+
+
+class BlogSession(FlaskSession):
+    """The session class of `db.session`: Flask-SQLAlchemy's, watched for changes."""
+
+
+def _changes_pages(session: Session) -> bool:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Comment):
+            if obj in session.new:
+                if obj.status == CommentStatus.PUBLISHED:
+                    return True
+            elif obj in session.deleted or inspect(obj).attrs.status.history.has_changes():
+                return True
+        elif isinstance(obj, Post | Page | Label | PostRedirect | User):
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                return True
+        elif isinstance(obj, Settings) and session.is_modified(obj):
+            return True
+    return False
+
+
+@event.listens_for(BlogSession, "before_flush")
+def _mark_change(session: Session, flush_context: Any, instances: Any) -> None:
+    if _changes_pages(session):
+        session.info["content_changed"] = True
+
+
+@event.listens_for(BlogSession, "after_flush")
+def _raise_content_version(session: Session, flush_context: Any) -> None:
+    if session.info.pop("content_changed", False):
+        table = Settings.__table__
+        # Core, not ORM: inside a flush, and the same transaction as the change itself.
+        session.connection().execute(
+            update(table).values(content_version=table.c.content_version + 1, changed_at=utcnow())
+        )

@@ -1,0 +1,31 @@
+"""The page cache for anonymous readers, and conditional GETs for everyone.
+
+- version.py: the page version (settings row + newest visible post) and its memo;
+- entries.py: what the cache keeps (a page split where each reader's token goes);
+- tokens.py: a new reader's form token, session cookie and timer, without a request;
+- front.py: the WSGI front that serves cached pages before Flask builds a request;
+- hooks.py: the same inside Flask, storing pages, and the version the views read.
+
+The content version itself is raised by every write a reader could see, in the data
+layer (kmblog.content_version), not here.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kmblog.pagecache.front import CachedPageFront
+from kmblog.pagecache.hooks import (
+    current_content_version,
+    for_shared_cache,
+    register_hooks,
+    version_memo,
+)
+
+__all__ = ["current_content_version", "for_shared_cache", "register", "version_memo"]
+
+
+def register(app: Flask) -> None:
+    """Put the front before the app and the hooks inside it."""
+    app.wsgi_app = CachedPageFront(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way to add middleware
+    register_hooks(app)
