@@ -9,11 +9,19 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from kmblog.auth.services import UserError, create_user
+from kmblog.auth.services import (
+    UserError,
+    create_user,
+    find_user_by_name,
+    list_users,
+    set_active,
+    set_password,
+    set_role,
+)
 from kmblog.blogger.cli import export_cli, import_cli
 from kmblog.demo import load_demo
 from kmblog.extensions import db
-from kmblog.models import Comment, Page, Post, Role, utcnow
+from kmblog.models import Comment, Page, Post, Role, User, utcnow
 from kmblog.rendering import (
     render_comment,
     render_imported_comment,
@@ -49,6 +57,68 @@ def create_user_command(
     except UserError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Created {user.role.value} {user.username!r}.")
+
+
+def _author(username: str) -> User:
+    user = find_user_by_name(username)
+    if user is None:
+        raise click.ClickException(f"there is no author called {username!r}")
+    return user
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """List authors: username, role, and whether they may sign in."""
+    for user in list_users():
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.username}\t{user.role.value}\t{state}")
+
+
+@users_cli.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def set_role_command(username: str, role: str) -> None:
+    """Make an author an admin or the reverse (the last active admin stays one)."""
+    user = _author(username)
+    try:
+        set_role(user, Role(role))
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{user.username} is now {user.role.value}.")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def disable_command(username: str) -> None:
+    """Stop an author from signing in and end their sessions (not the last admin)."""
+    user = _author(username)
+    try:
+        set_active(user, False)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{user.username} is now disabled.")
+
+
+@users_cli.command("enable")
+@click.argument("username")
+def enable_command(username: str) -> None:
+    """Let a disabled author sign in again."""
+    user = _author(username)
+    set_active(user, True)
+    click.echo(f"{user.username} is now enabled.")
+
+
+@users_cli.command("password")
+@click.argument("username")
+def password_command(username: str) -> None:
+    """Set an author's password from the first line of standard input (it ends every
+    session of the old one)."""
+    user = _author(username)
+    try:
+        set_password(user, sys.stdin.readline().rstrip("\r\n"))
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"New password set for {user.username}.")
 
 
 @click.command("demo")

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from kmblog import timefmt
 from kmblog.context import to_local
+from kmblog.models import CommentStatus, PostKind, PostStatus, Role
 from kmblog.rendering import as_html, comment_items
 from kmblog.urls import label_url, post_url
 
@@ -30,6 +31,9 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda moment: to_local(moment).isoformat(), "local_iso")
     app.add_template_filter(as_html, "stored_html")
     app.add_template_filter(timefmt.month_name, "month_name")
+    # Templates compare with the enums themselves, never with their values as strings.
+    for enum_class in (CommentStatus, PostKind, PostStatus, Role):
+        app.add_template_global(enum_class, enum_class.__name__)
     app.add_template_global(post_url)
     app.add_template_global(label_url)
     app.add_template_global(lambda comments: comment_items(comments, time_tag), "comment_items")

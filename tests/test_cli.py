@@ -72,3 +72,54 @@ def test_rerender_rebuilds_stored_html_from_the_source(app, runner, blog):
     with app.app_context():
         assert db.session.get(Post, post.id).body_html == "<p><strong>strong</strong></p>"
         assert db.session.scalars(select(Comment)).one().body_html == "<p><b>bold</b></p>"
+
+
+def _user(app, username: str) -> User:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == username)).one()
+        db.session.expunge(user)
+        return user
+
+
+def test_the_cli_refuses_to_demote_or_disable_the_last_admin(app, runner):
+    """The same rule as the authoring area's: the blog keeps one active administrator."""
+    assert runner.invoke(args=["users", "create", "root", "--role", "admin"]).exit_code == 0
+    demote = runner.invoke(args=["users", "set-role", "root", "author"])
+    assert demote.exit_code != 0
+    assert "at least one active administrator" in demote.output
+    disable = runner.invoke(args=["users", "disable", "root"])
+    assert disable.exit_code != 0
+    assert "at least one active administrator" in disable.output
+    root = _user(app, "root")
+    assert root.role == Role.ADMIN and root.active
+    # A disabled second admin does not count: root is still the last active one.
+    assert runner.invoke(args=["users", "create", "spare", "--role", "admin"]).exit_code == 0
+    assert runner.invoke(args=["users", "disable", "spare"]).exit_code == 0
+    assert runner.invoke(args=["users", "set-role", "root", "author"]).exit_code != 0
+    # Once another admin is active again, root may step down.
+    assert runner.invoke(args=["users", "enable", "spare"]).exit_code == 0
+    stepped = runner.invoke(args=["users", "set-role", "root", "author"])
+    assert stepped.exit_code == 0, stepped.output
+    assert _user(app, "root").role == Role.AUTHOR
+    listing = runner.invoke(args=["users", "list"]).output.splitlines()
+    assert listing == ["root\tauthor\tactive", "spare\tadmin\tactive"]
+
+
+def test_the_cli_disables_an_author_and_ends_their_sessions(app, runner):
+    assert runner.invoke(args=["users", "create", "root", "--role", "admin"]).exit_code == 0
+    assert runner.invoke(args=["users", "create", "writer"]).exit_code == 0
+    before = _user(app, "writer").session_version
+    assert runner.invoke(args=["users", "disable", "writer"]).exit_code == 0
+    writer = _user(app, "writer")
+    assert not writer.active and writer.session_version == before + 1
+    missing = runner.invoke(args=["users", "disable", "nobody"])
+    assert missing.exit_code != 0 and "no author called 'nobody'" in missing.output
+
+
+def test_the_cli_sets_a_password_with_the_same_rules(app, runner):
+    assert runner.invoke(args=["users", "create", "writer"]).exit_code == 0
+    short = runner.invoke(args=["users", "password", "writer"], input="abc\n")
+    assert short.exit_code != 0 and "at least 8" in short.output
+    done = runner.invoke(args=["users", "password", "writer"], input="a long password\n")
+    assert done.exit_code == 0, done.output
+    assert check_password_hash(_user(app, "writer").password_hash, "a long password")

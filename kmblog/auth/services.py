@@ -25,7 +25,11 @@ def hash_password(password: str) -> str:
 
 
 class UserError(ValueError):
-    """A user could not be created; the message says why, for the person who asked."""
+    """A user could not be created or changed; the message says why, for the person who
+    asked (in the authoring area, at the command line, in an import's report)."""
+
+
+LAST_ADMIN = "the blog needs at least one active administrator"
 
 
 def create_user(
@@ -38,24 +42,43 @@ def create_user(
     bio: str = "",
 ) -> User:
     """A new author. Without a password the account cannot sign in."""
+    user = add_user(username, password, role, now, display_name, email, bio)
+    db.session.commit()
+    return user
+
+
+def add_user(
+    username: str,
+    password: str | None,
+    role: Role,
+    now: datetime,
+    display_name: str = "",
+    email: str | None = None,
+    bio: str = "",
+    active: bool = True,
+) -> User:
+    """A new author in the current unit of work, which the caller commits (create_user,
+    or an import that commits everything at its end); the same checks for both."""
     username = clean_line(username)
     if not username or len(username) > 64 or any(c in username for c in "/?#% "):
         raise UserError("a username is 1 to 64 characters, without spaces or / ? # %")
-    if db.session.scalars(select(User.id).where(User.username == username)).first():
-        raise UserError(f"the username {username!r} is taken")
+    # No autoflush: an import's half-built rows must not be flushed by this look-up.
+    with db.session.no_autoflush:
+        if db.session.scalars(select(User.id).where(User.username == username)).first():
+            raise UserError(f"the username {username!r} is taken")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     user = User(
         username=username,
-        display_name=clean_line(display_name) or username,
+        display_name=clean_line(display_name)[:100] or username,
         email=email,
         password_hash=hash_password(password) if password else None,
         role=role,
         bio=bio,
+        active=active,
         created_at=now,
     )
     db.session.add(user)
-    db.session.commit()
     return user
 
 
@@ -82,12 +105,29 @@ def set_password(user: User, password: str) -> None:
     db.session.commit()
 
 
+def _is_last_admin(user: User) -> bool:
+    """True when `user` is the only active administrator."""
+    if not (user.is_admin and user.active):
+        return False
+    others = select(User.id).where(User.role == Role.ADMIN, User.active, User.id != user.id)
+    return db.session.scalars(others.limit(1)).first() is None
+
+
 def set_role(user: User, role: Role) -> None:
+    """Make `user` an admin or an author; the last active admin stays one."""
+    if role != Role.ADMIN and _is_last_admin(user):
+        raise UserError(LAST_ADMIN)
     user.role = role
     db.session.commit()
 
 
-def set_active(user: User, active: bool) -> None:
+def set_active(user: User, active: bool, by: User | None = None) -> None:
+    """Enable or disable `user` (asked by `by`, when someone signed in asks). Disabling
+    ends their sessions; nobody disables themselves or the last active admin."""
+    if not active and by is not None and by.id == user.id:
+        raise UserError("you cannot disable yourself")
+    if not active and _is_last_admin(user):
+        raise UserError(LAST_ADMIN)
     user.active = active
     if not active:
         user.session_version += 1
@@ -109,6 +149,16 @@ def find_session_user(session_id: str) -> User | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+def find_user(user_id: int) -> User | None:
+    """The author with this id, if any."""
+    return db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+
+
+def find_user_by_name(username: str) -> User | None:
+    """The author with this username, if any."""
+    return db.session.scalars(select(User).where(User.username == username)).one_or_none()
 
 
 def list_users() -> list[User]:

@@ -37,7 +37,6 @@ from kmblog.models import (
     PostKind,
     PostRedirect,
     PostStatus,
-    User,
     UTCDateTime,
     post_labels,
 )
@@ -404,10 +403,6 @@ def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement
     if at.after is not None:
         return lambda comment: tuple_(comment.created_at, comment.id) > place
     return lambda comment: tuple_(comment.created_at, comment.id) < place
-
-
-def find_author(username: str) -> User | None:
-    return db.session.scalars(select(User).where(User.username == username)).one_or_none()
 
 
 def latest_comments(

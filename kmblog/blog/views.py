@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from kmblog import timefmt
+from kmblog.auth.services import find_user_by_name
 from kmblog.blog.pages import page_context, render_post_page
 from kmblog.blog.queries import Cursor
 from kmblog.blog.search import search_posts
@@ -17,7 +18,6 @@ from kmblog.blog.services import (
     PostFilter,
     PostListing,
     Sidebar,
-    find_author,
     find_moved_post,
     find_page,
     find_post,
@@ -289,7 +289,7 @@ def page(slug: str) -> Any:
 def profile(username: str) -> Any:
     """An author's profile and their recent posts."""
     now = utcnow()
-    author = find_author(username)
+    author = find_user_by_name(username)
     if author is None:
         abort(404, description="There is no author by that name.")
     paging = _parse_paging()

@@ -22,6 +22,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from sqlalchemy import select
 
+from kmblog.auth.services import UserError, add_user
 from kmblog.blogger import (
     APP,
     ATOM,
@@ -55,6 +56,7 @@ from kmblog.rendering import (
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
+from kmblog.transaction import unit_of_work
 
 BLOG_ID = re.compile(r"^tag:blogger\.com,1999:blog-(\d+)")
 ITEM_ID = re.compile(r"\.(post|page)-(\d+)$")
@@ -324,16 +326,15 @@ class _Importer:
             while username in self.usernames:
                 n += 1
                 username = f"{base}-{n}"
-            found = User(
-                username=username,
-                display_name=name[:100],
-                email=email or None,
-                password_hash=None,
-                role=Role.AUTHOR,
-                active=False,
-                created_at=self.now,
-            )
-            db.session.add(found)
+            # Disabled and without a password: an admin lets them sign in.
+            try:
+                found = add_user(
+                    username, None, Role.AUTHOR, self.now, name, email or None, active=False
+                )
+            except UserError as error:
+                raise BloggerImportError(
+                    f"The author {name!r} could not be added: {error}. Nothing was imported."
+                ) from error
             self.users.append(found)
             self.usernames.add(username)
             self.report.authors_created.append(name)
@@ -608,7 +609,7 @@ def import_blogger(
     seen_ns: set[str] = set()
     depth = 0
     root: Element | None = None
-    try:
+    with unit_of_work():
         for event, element in _events(reader):
             if event == "start":
                 depth += 1
@@ -655,8 +656,4 @@ def import_blogger(
                 f"the file uses the prefix '{declared_ns[namespace]}:' without declaring it "
                 f"(not well-formed XML); it was read as {namespace}"
             )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return importer.report

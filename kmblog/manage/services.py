@@ -28,6 +28,7 @@ from kmblog.rendering import clean_line, clean_text, render_post
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
+from kmblog.transaction import unit_of_work
 
 COMPANION_KIND = {PostKind.PLAN: PostKind.STRATEGY, PostKind.STRATEGY: PostKind.PLAN}
 
@@ -144,13 +145,13 @@ def create_post(
     publish_at: datetime | None = None,
 ) -> Post:
     """Save a new post; with `publish_at` it is published (scheduled if in the future)."""
-    post = Post(author=author, created_at=now, updated_at=now)
-    db.session.add(post)
-    with db.session.no_autoflush:
-        _apply(post, draft, now)
-        if publish_at is not None:
-            _publish(post, publish_at)
-    db.session.commit()
+    with unit_of_work():
+        post = Post(author=author, created_at=now, updated_at=now)
+        db.session.add(post)
+        with db.session.no_autoflush:
+            _apply(post, draft, now)
+            if publish_at is not None:
+                _publish(post, publish_at)
     return post
 
 
@@ -175,7 +176,7 @@ def save_post(
         publish_at = post.published_at
     if action == PostAction.SAVE and post.status == PostStatus.PUBLISHED:
         action = PostAction.PUBLISH
-    with db.session.no_autoflush:
+    with unit_of_work(), db.session.no_autoflush:
         _apply(post, draft, now)
         if action == PostAction.PUBLISH:
             if publish_at is None:
@@ -185,8 +186,7 @@ def save_post(
             _publish(post, publish_at)
         elif action == PostAction.UNPUBLISH:
             post.status = PostStatus.DRAFT
-    post.updated_at = now
-    db.session.commit()
+        post.updated_at = now
     return post
 
 

@@ -15,13 +15,14 @@ from wtforms import SelectChoice
 from kmblog.auth.services import (
     UserError,
     create_user,
+    find_user,
     list_users,
     set_active,
     set_password,
     set_role,
 )
 from kmblog.context import current_settings, current_zone
-from kmblog.extensions import csrf, db
+from kmblog.extensions import csrf
 from kmblog.manage.forms import (
     ConfirmForm,
     PasswordForm,
@@ -48,7 +49,7 @@ from kmblog.manage.services import (
     save_post,
     set_comment_status,
 )
-from kmblog.models import MAX_ID, CommentStatus, Post, PostKind, Role, User, utcnow
+from kmblog.models import MAX_ID, CommentStatus, Post, PostKind, PostStatus, Role, User, utcnow
 from kmblog.rendering import render_post
 from kmblog.settings import update_settings
 
@@ -126,6 +127,7 @@ def dashboard() -> str:
         page=page,
         state=state,
         states=list(PostState),
+        PostState=PostState,
         counts=counts,
         templates=TEMPLATES.values(),
         settings=current_settings(),
@@ -196,7 +198,6 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
         else:
             post = save_post(post, draft, PostAction(action), now, publish_at)
     except PostError as error:
-        db.session.rollback()
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(post if post and post.id else None, form, 422)
     flash(_saved_message(post, now))
@@ -204,7 +205,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
 
 
 def _saved_message(post: Post, now: datetime) -> str:
-    if not post.is_visible(now) and post.published_at and post.status.value == "published":
+    if not post.is_visible(now) and post.published_at and post.status == PostStatus.PUBLISHED:
         return "Saved: the post is scheduled and readers will see it from its publish time."
     if post.is_visible(now):
         return "Saved and published."
@@ -388,15 +389,10 @@ def users() -> Any:
 
 
 def _other_user(user_id: int) -> User:
-    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    user = find_user(user_id)
     if user is None:
         abort(404, description="There is no such author.")
     return user
-
-
-def _last_admin(user: User) -> bool:
-    admins = [u for u in list_users() if u.is_admin and u.active]
-    return user.is_admin and admins == [user]
 
 
 @manage.post("/users/<int:user_id>/password")
@@ -427,10 +423,11 @@ def change_role(user_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400, description="Unknown role.")
     role = Role(form.role.data)
-    if role != Role.ADMIN and _last_admin(user):
-        flash("The blog needs at least one active administrator.")
-    else:
+    try:
         set_role(user, role)
+    except UserError as error:
+        flash(str(error).capitalize() + ".")
+    else:
         flash(f"{user.username} is now {role.value}.")
     return redirect(url_for("manage.users"), 303)
 
@@ -443,9 +440,10 @@ def toggle_active(user_id: int) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, description="The form had expired; please try again.")
-    if user.active and (_last_admin(user) or user.id == current_user.id):
-        flash("You cannot disable yourself or the last administrator.")
+    try:
+        set_active(user, not user.active, by=current_user)
+    except UserError as error:
+        flash(str(error).capitalize() + ".")
     else:
-        set_active(user, not user.active)
         flash(f"{user.username} is now {'enabled' if user.active else 'disabled'}.")
     return redirect(url_for("manage.users"), 303)
