@@ -35,9 +35,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# Style, the layers (import contracts in pyproject.toml, and TID251: only the web layer
+# touches request, session, g and current_user) and types. CI runs it on every change.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache

@@ -96,6 +96,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     if app.config["PROXY_COUNT"]:
         # Behind N proxies: client address, scheme and host come from their headers.
         count = int(app.config["PROXY_COUNT"])
+        # Flask documents wrapping wsgi_app so; mypy sees a method assigned.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )

@@ -12,10 +12,10 @@ the process (a bench script's or another library's sessions are not ours to watc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, inspect, update
+from sqlalchemy import Table, event, inspect, update
 from sqlalchemy.orm import Session
 
 from kmblog.models import (
@@ -60,7 +60,7 @@ def _mark_change(session: Session, flush_context: Any, instances: Any) -> None:
 @event.listens_for(BlogSession, "after_flush")
 def _raise_content_version(session: Session, flush_context: Any) -> None:
     if session.info.pop("content_changed", False):
-        table = Settings.__table__
+        table = cast(Table, Settings.__table__)
         # Core, not ORM: inside a flush, and the same transaction as the change itself.
         session.connection().execute(
             update(table).values(content_version=table.c.content_version + 1, changed_at=utcnow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask import g, render_template
@@ -19,14 +20,14 @@ def current_settings() -> Settings:
     """The settings row, read once per request."""
     if "settings" not in g:
         g.settings = get_settings()
-    return g.settings
+    return cast(Settings, g.settings)
 
 
 def current_zone() -> ZoneInfo:
     """The blog's time zone, looked up once per request (a page may show 1,500 times)."""
     if "zone" not in g:
         g.zone = blog_zone(current_settings().timezone)
-    return g.zone
+    return cast(ZoneInfo, g.zone)
 
 
 def to_local(moment: datetime) -> datetime:

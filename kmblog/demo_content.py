@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 ABOUT = (
     "The KM Depot (demo) is sample content shipped with kmblog to show what a "
     "knowledge-management blog can look like. Most posts are by Margaret Hollis, "
@@ -16,7 +18,7 @@ BLOG_DESCRIPTION = (
     "Practical notes on planning and running knowledge management in real organisations."
 )
 
-AUTHORS = [
+AUTHORS: list[dict[str, Any]] = [
     {
         "username": "mhollis",
         "display_name": "Margaret Hollis",
@@ -37,7 +39,7 @@ AUTHORS = [
     },
 ]
 
-ARTICLES = [
+ARTICLES: list[dict[str, Any]] = [
     {
         "title": "Writing a KM Plan: Start With What the Organisation Is Trying to Do",
         "author": "mhollis",

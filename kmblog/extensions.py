@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from flask import request
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,11 +24,6 @@ cache = Cache()
 # Limits are declared on the views; storage and on/off come from config
 # (RATELIMIT_STORAGE_URI, RATELIMIT_ENABLED).
 limiter = Limiter(key_func=get_remote_address)
-
-
-def username_key() -> str:
-    """Sign-in attempts are also limited per username, whatever address they come from."""
-    return "user:" + request.form.get("username", "").strip().casefold()[:64]
 
 
 def configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:

@@ -152,7 +152,7 @@ class User(UserMixin, Base):
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def get_id(self) -> str:

@@ -129,6 +129,10 @@ def _allowed_comment_attribute(tag: str, name: str, value: str) -> bool:
     return name in COMMENT_ATTRIBUTES.get(tag, ()) and (name != "href" or _is_safe_link(value))
 
 
+# bleach calls an attribute check with the tag, the attribute's name and its value.
+AttributeCheck = Callable[[str, str, str], bool]
+
+
 class _ImportCleaners(threading.local):
     """bleach Cleaners for imported HTML, made once per thread (a Cleaner is not
     thread-safe, and making one per item costs more than cleaning a comment). Their
@@ -151,7 +155,7 @@ class _ImportCleaners(threading.local):
             strip_comments=True,
         )
 
-    def _noting(self, check):  # type: ignore[no-untyped-def]
+    def _noting(self, check: AttributeCheck) -> AttributeCheck:
         def allowed(tag: str, name: str, value: str) -> bool:
             if check(tag, name, value):
                 return True

@@ -15,11 +15,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from kmblog.auth.services import create_user
-from kmblog.settings import get_settings
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post
 from kmblog.models import CommentStatus, Post, Role, User, utcnow
+from kmblog.settings import get_settings
 
 BASE_TIME = datetime(2009, 6, 29, 15, 7, tzinfo=UTC)
 _serial = count(1)

@@ -10,10 +10,16 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from kmblog.auth.forms import LoginForm
 from kmblog.auth.services import authenticate, end_sessions, find_session_user
-from kmblog.extensions import csrf, limiter, login_manager, username_key
+from kmblog.extensions import csrf, limiter, login_manager
 from kmblog.models import User
 
 auth = Blueprint("auth", __name__)
+
+
+def username_key() -> str:
+    """Sign-in attempts are also limited per username, whatever address they come from."""
+    return "user:" + request.form.get("username", "").strip().casefold()[:64]
+
 
 # The nginx front (bench/nginx.conf) passes browsers with this cookie to the app.
 AUTHOR_COOKIE = "kmblog_author"

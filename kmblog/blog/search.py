@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, column, false, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    TextClause,
+    column,
+    false,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.blog.queries import comment_counts, visible
@@ -39,7 +49,7 @@ _POSTS_FTS = table("posts_fts", column("rowid", Integer))
 SEARCH_KEY_SPAN = 1_000_000_000
 
 
-def matches(words: tuple[str, ...]) -> ColumnElement[bool]:
+def matches(words: tuple[str, ...]) -> ColumnElement[bool] | TextClause:
     """Posts whose title or body has every word (as a word prefix), through the index:
     FTS5 on SQLite, the GIN index over the stored tsvector on PostgreSQL."""
     terms = search_terms(words)
@@ -54,7 +64,7 @@ def matches(words: tuple[str, ...]) -> ColumnElement[bool]:
     return _index_match(terms)
 
 
-def _index_match(terms: list[str]) -> ColumnElement[bool]:
+def _index_match(terms: list[str]) -> TextClause:
     """Every term, as a word or a word's beginning, in the full-text index: FTS5's table
     on SQLite, the stored, GIN-indexed words of revision 0009 on PostgreSQL."""
     if db.session.get_bind().dialect.name == "sqlite":
@@ -82,7 +92,7 @@ TITLE_WEIGHT = 4.0
 _K1, _B = 1.2, 0.75
 
 
-def _date_ordered_matches(now: datetime, terms: list[str], *columns: Any):  # type: ignore[no-untyped-def]
+def _date_ordered_matches(now: datetime, terms: list[str], *columns: Any) -> Select[Any]:
     """Visible posts with every term, newest first, read off the full-text index in
     index order so that a LIMIT stops the walk: FTS5 by its date-keyed rowid on SQLite;
     on PostgreSQL the planner's choice of the GIN index or the date index."""
@@ -156,15 +166,15 @@ def search_posts(now: datetime, words: tuple[str, ...], limit: int, start: int) 
     if not terms:
         return SearchResults([], {}, start, False)
     if start >= RANKED_MATCHES:
-        tail = _date_ordered_matches(now, terms, Post.id).offset(start).limit(limit + 1)
-        found = list(db.session.scalars(tail))
+        older = _date_ordered_matches(now, terms, Post.id).offset(start).limit(limit + 1)
+        found = list(db.session.scalars(older))
     else:
         # The candidates' text too, to score them; as many more as the page needs.
         columns = (Post.id, Post.title, Post.body_source)
         newest = _date_ordered_matches(now, terms, *columns).limit(
             max(RANKED_MATCHES, start + limit + 1)
         )
-        rows = db.session.execute(newest).all()
+        rows = list(db.session.execute(newest).all())
         ranked, tail = rows[:RANKED_MATCHES], rows[RANKED_MATCHES:]
         average_body = sum(len(row.body_source) for row in ranked) / max(len(ranked), 1)
         scores = {

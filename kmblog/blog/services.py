@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     String,
     false,
     func,
@@ -152,7 +153,7 @@ class PostPage:
     newer_comments: int | None = None
 
 
-def _filtered(query, post_filter: PostFilter):  # type: ignore[no-untyped-def]
+def _filtered(query: Select[Any], post_filter: PostFilter) -> Select[Any]:
     if post_filter.label_id is not None:
         if post_filter.label_is_common:
             query = query.where(
@@ -215,6 +216,7 @@ def list_posts(
     rows = list(db.session.scalars(query).unique())
     more = len(rows) > limit
     posts = rows[:limit]
+    older: Cursor | None
     if after is not None:
         posts.reverse()
         older = Cursor.of(posts[-1]) if posts else after
@@ -254,7 +256,7 @@ def load_sidebar(now: datetime) -> Sidebar:
         .where(visible(now))
         .group_by(Label.id, Label.name)
     )
-    rows = db.session.execute(union_all(months, labels)).all()
+    rows: list[Any] = list(db.session.execute(union_all(months, labels)).all())
     archive: list[ArchiveYear] = []
     month_rows = sorted(((a, b, n) for kind, a, b, _, n in rows if kind == 0), reverse=True)
     for year, month, count in month_rows:
@@ -343,12 +345,14 @@ def load_post_page(
     else:  # whether comments lie on the side of the cursor not fetched
         others = select(_BEYOND.id).where(*_published_on(post, _BEYOND), ~start(_BEYOND)).exists()
     ordering = (Comment.created_at, Comment.id)
-    rows = db.session.execute(
-        select(*SHOWN_COMMENT, total.label("total"), others.label("others"))
-        .where(*_published_on(post, Comment), start(Comment))
-        .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
-        .limit(per_page + 1)
-    ).all()
+    rows = list(
+        db.session.execute(
+            select(*SHOWN_COMMENT, total.label("total"), others.label("others"))
+            .where(*_published_on(post, Comment), start(Comment))
+            .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
+            .limit(per_page + 1)
+        ).all()
+    )
     count = rows[0].total if rows else 0
     newer_follow = len(rows) > per_page
     older_precede = bool(rows and rows[0].others)

@@ -175,7 +175,11 @@ def _render_search(words: tuple[str, ...], query: str, now: datetime) -> str:
     results = search_posts(now, words, limit, start - 1)
 
     def page_url(first: int) -> str:
-        args = {"q": request.args.get("q", query), "start-index": first, "max-results": limit}
+        args: dict[str, Any] = {
+            "q": request.args.get("q", query),
+            "start-index": first,
+            "max-results": limit,
+        }
         return url_for("blog.search", **args)
 
     return render_template(

@@ -13,10 +13,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
 from kmblog.blogger import (
     APP,
@@ -104,7 +105,7 @@ def _settings_values(settings: Settings) -> list[tuple[str, str]]:
     return values
 
 
-def _in_pages(query, key):  # type: ignore[no-untyped-def]
+def _in_pages(query: Select[Any], key: InstrumentedAttribute[Any]) -> Iterator[Any]:
     """Rows of `query` ordered by `key`, ROWS_PER_QUERY at a time (keyset paging), so
     the session never holds the whole blog."""
     last = None

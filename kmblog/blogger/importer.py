@@ -281,6 +281,7 @@ class _Importer:
             for blogger_id, post_id in db.session.execute(
                 select(Post.blogger_id, Post.id).where(Post.blogger_id.isnot(None))
             )
+            if blogger_id is not None
         }
         self.page_ids: set[str] = set(
             db.session.scalars(select(Page.blogger_id).where(Page.blogger_id.isnot(None)))

@@ -106,4 +106,5 @@ def build_comments_feed(
 
 
 def _serialise(feed: FeedGenerator, rss: bool) -> bytes:
-    return feed.rss_str(pretty=True) if rss else feed.atom_str(pretty=True)
+    data: bytes = feed.rss_str(pretty=True) if rss else feed.atom_str(pretty=True)
+    return data

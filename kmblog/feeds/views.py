@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from kmblog.blog.services import (
     PostFilter,
@@ -33,10 +34,11 @@ MAX_START_INDEX = 100_000
 
 def _feed_size(settings: Settings) -> int:
     """Blogger's max-results, within reason; the blog's setting otherwise."""
-    wanted = request.args.get("max-results", type=int)
+    wanted: int | None = request.args.get("max-results", type=int)
     if wanted is None or wanted < 1:
         wanted = settings.items_per_feed
-    return min(wanted, current_app.config["MAX_RESULTS_LIMIT"])
+    most: int = current_app.config["MAX_RESULTS_LIMIT"]
+    return min(wanted, most)
 
 
 def _wants_rss() -> bool:
@@ -180,7 +182,7 @@ def post_comments(post_id: int) -> Response:
 
 @feeds.get("/atom.xml")
 @feeds.get("/rss.xml")
-def classic_feed() -> Response:
+def classic_feed() -> WerkzeugResponse:
     """Blogger's first feed addresses lead to the posts feed."""
     rss = request.path == "/rss.xml"
     return redirect(url_for("feeds.posts", alt="rss" if rss else None), 301)

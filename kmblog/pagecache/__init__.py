@@ -27,5 +27,6 @@ __all__ = ["current_content_version", "for_shared_cache", "register", "version_m
 
 def register(app: Flask) -> None:
     """Put the front before the app and the hooks inside it."""
-    app.wsgi_app = CachedPageFront(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way to add middleware
+    # Flask documents wrapping wsgi_app so; mypy sees a method assigned.
+    app.wsgi_app = CachedPageFront(app, app.wsgi_app)  # type: ignore[method-assign]
     register_hooks(app)

@@ -73,7 +73,7 @@ def new_reader_maker(app: Flask) -> Callable[[], NewReader] | None:
     )
     # The cookie as SecureCookieSessionInterface.save_session sets it for a new,
     # non-permanent session.
-    attributes = {
+    attributes: dict[str, Any] = {
         "path": interface.get_cookie_path(app),
         "domain": interface.get_cookie_domain(app),
         "secure": interface.get_cookie_secure(app),

@@ -70,7 +70,7 @@ class _VersionReader:
         ]
         newest_type = UTCDateTime().dialect_impl(dialect)
         self.newest_processor = newest_type.result_processor(dialect, None)
-        self.bind = newest_type.bind_processor(dialect) or (lambda value: value)
+        self.bind: Callable[[Any], Any] = newest_type.bind_processor(dialect) or (lambda v: v)
         named = dialect.paramstyle in {"named", "pyformat"}
         self.named = named
         placeholder = {"qmark": "?", "named": ":now", "pyformat": "%(now)s"}.get(

@@ -35,9 +35,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
-from kmblog.settings import get_settings
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, PostStatus
+from kmblog.settings import get_settings
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BlogBuilder, PostRef
 from tests.security.html_tree import (
