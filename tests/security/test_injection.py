@@ -40,7 +40,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, PostStatus
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BlogBuilder, PostRef
-from tests.security.html_tree import (
+from tests.html_tree import (
     BANNED_ELEMENTS,
     SCRIPTING_ELEMENTS,
     Node,
