@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import overload
 
 VOID_ELEMENTS = frozenset(
     {
@@ -64,6 +65,10 @@ class Node:
             if isinstance(child, Node):
                 yield from child.iter()
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of attribute `name` (as a browser reads it), or `default`."""
         return next((value for key, value in self.attrs if key == name), default)
