@@ -8,7 +8,6 @@ settings row as the migration made it.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from kmblog import create_app
 from kmblog.extensions import db
 from kmblog.models import Base, Settings
 from tests.factories import BlogBuilder
+from tests.forms import hidden_field
 
 POSTGRES_URL = os.environ.get("KMBLOG_TEST_DATABASE_URL")
 # The password of every author the tests make with BlogBuilder.author(..., password=PASSWORD).
@@ -165,9 +165,8 @@ class AuthActions:
         self.client = client
 
     def csrf_token(self, path: str) -> str:
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', self.client.get(path).text)
-        assert match, f"no form with a CSRF token on {path}"
-        return match.group(1)
+        """The CSRF token of the form on the page at `path`."""
+        return hidden_field(self.client.get(path).text, "csrf_token", path)
 
     def login(
         self, username: str, password: str = PASSWORD, next_url: str = "", remember: bool = False

@@ -1,8 +1,19 @@
-"""Reading forms off pages as a browser would: field values and field errors."""
+"""Reading forms off pages as a browser would: hidden fields, field values, field errors."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from tests.html_tree import Node, parse_html
+
+
+def hidden_field(page: str, name: str, where: str = "the page") -> str:
+    """The value of the input `name` (csrf_token, shown...) on `page`; it must have one."""
+    pattern = rf'<input\b[^>]*\sname="{re.escape(name)}"[^>]*\svalue="([^"]+)"'
+    match = re.search(pattern, page)
+    assert match, f"no {name} field with a value on {where}"
+    return html.unescape(match.group(1))
 
 
 def form_values(form: Node) -> dict[str, str]:

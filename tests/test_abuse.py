@@ -22,6 +22,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Role
 from tests.conftest import PASSWORD
 from tests.factories import BlogBuilder
+from tests.forms import hidden_field
 
 SECRET_KEY = "test-secret-key"
 HELD_MESSAGE = "your comment will appear once a moderator has approved it"
@@ -69,21 +70,11 @@ def guarded(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def hidden_value(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page)
-    return html.unescape(match.group(1)) if match else None
-
-
 def comment_form_fields(client: FlaskClient, url: str, **environ: Any) -> dict[str, str]:
     """The hidden fields of the comment form under the post at `url`."""
     page = client.get(url, **environ)
     assert page.status_code == 200, url
-    fields = {}
-    for name in ("csrf_token", "shown"):
-        value = hidden_value(page.text, name)
-        assert value is not None, f"no {name} field on {url}"
-        fields[name] = value
-    return fields
+    return {name: hidden_field(page.text, name, url) for name in ("csrf_token", "shown")}
 
 
 def send_comment(
@@ -218,8 +209,7 @@ def writer(blog: BlogBuilder) -> int:
 def try_login(client: FlaskClient, username: str, password: str, address: str):  # type: ignore[no-untyped-def]
     environ = {"environ_base": {"REMOTE_ADDR": address}}
     page = client.get("/login", **environ)
-    token = hidden_value(page.text, "csrf_token")
-    assert token
+    token = hidden_field(page.text, "csrf_token", "/login")
     return client.post(
         "/login",
         data={"csrf_token": token, "username": username, "password": password, "next": ""},

@@ -34,6 +34,7 @@ from kmblog.extensions import cache, db
 from kmblog.models import Base, Comment, CommentStatus, Post, PostKind, Role
 from tests.conftest import PASSWORD, AuthActions, _reset_tables
 from tests.factories import BlogBuilder
+from tests.forms import hidden_field
 
 HOST = "blog.test"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -194,9 +195,7 @@ class Site:
         """A fresh reader's browser and the CSRF token of its comment form."""
         client = self.app.test_client()
         page = client.get("/2009/06/what-is-km.html")
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-        assert match
-        return client, match.group(1)
+        return client, hidden_field(page.text, "csrf_token")
 
     def fill(self, template: str) -> str:
         """{post}, {writer}... in a URL or value, from the current content's ids."""

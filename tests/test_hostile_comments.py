@@ -11,6 +11,7 @@ import pytest
 
 from kmblog.models import Comment
 from tests.factories import PostRef
+from tests.forms import hidden_field
 from tests.html_tree import URL_ATTRIBUTES, Node, parse_html, script_url
 
 PAYLOADS = [
@@ -54,8 +55,7 @@ def post_comment(client, post: PostRef, body: str = "", name: str = "", url: str
     """Fill in the form under `post` as a reader does: its own token, then POST."""
     page = client.get(post.url)
     assert page.status_code == 200
-    token = parse_html(page.text).one("input", name="csrf_token").get("value")
-    assert token
+    token = hidden_field(page.text, "csrf_token", post.url)
     return client.post(post.url, data={"csrf_token": token, "body": body, "name": name, "url": url})
 
 

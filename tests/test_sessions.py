@@ -27,6 +27,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentStatus, Post, PostKind, Role, User
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BlogBuilder, PostRef
+from tests.forms import hidden_field
 
 SECRET_KEY = "test-secret-key"
 HOST = "blog.test"
@@ -231,12 +232,11 @@ def test_production_cookies_are_secure(production, site):
     client = app.test_client()
     base = {"base_url": "https://blog.example.org"}
     page = client.get("/login", **base)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    assert token
+    token = hidden_field(page.text, "csrf_token")
     response = client.post(
         "/login",
         data={
-            "csrf_token": token.group(1),
+            "csrf_token": token,
             "username": "writer",
             "password": PASSWORD,
             "remember": "y",
@@ -444,9 +444,7 @@ class Pages:
 
 
 def _csrf(client: FlaskClient, path: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).text)
-    assert match, path
-    return match.group(1)
+    return hidden_field(client.get(path).text, "csrf_token", path)
 
 
 def _comment(client: FlaskClient, url: str, **fields: str):  # type: ignore[no-untyped-def]
