@@ -32,7 +32,7 @@ from sqlalchemy import select
 from kmblog import create_app
 from kmblog.extensions import cache, db
 from kmblog.models import Base, Comment, CommentStatus, Post, PostKind, Role
-from tests.conftest import PASSWORD, AuthActions, _reset_tables
+from tests.conftest import PASSWORD, AuthActions, _reset_tables, app_config
 from tests.factories import BlogBuilder
 from tests.forms import hidden_field
 
@@ -200,18 +200,6 @@ class Site:
     def fill(self, template: str) -> str:
         """{post}, {writer}... in a URL or value, from the current content's ids."""
         return template.format(**self.ids)
-
-
-def app_config(database_url: str) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": HOST,
-        "RATELIMIT_ENABLED": False,
-        "COMMENT_MIN_SECONDS": 0,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    }
 
 
 @pytest.fixture(scope="module")
