@@ -35,6 +35,7 @@ from kmblog.models import Base, Comment, CommentStatus, Post, PostKind, Role
 from tests.conftest import PASSWORD, AuthActions, _reset_tables, app_config
 from tests.factories import BlogBuilder
 from tests.forms import hidden_field
+from tests.security.payloads import REQUEST_VALUES
 
 HOST = "blog.test"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -47,21 +48,7 @@ def enc(text: str) -> str:
 
 
 # What goes into paths, query strings and form fields, already percent-encoded.
-HOSTILE: dict[str, str] = {
-    "invalid-utf8": "%ff%fe%c3x",
-    "lone-surrogate": "a%ed%a0%80b",
-    "nul": "a%00b",
-    "sql-or": enc("' OR 1=1 --"),
-    "sql-drop": enc('"; DROP TABLE posts; --'),
-    "dotdot": "../../etc/passwd",
-    "dotdot-encoded": "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "dotdot-double": "%252e%252e%252fetc",
-    "crlf": "a%0d%0aSet-Cookie:%20evil=1",
-    "long": "L" * 10_000,
-    "rtl-override": enc("\u202egpj.exe"),
-    "bad-percent": "%zz%",
-    "html": enc("<script>alert(1)</script>"),
-}
+HOSTILE: dict[str, str] = REQUEST_VALUES
 # What goes where a number is expected.
 NUMBERS: dict[str, str] = {
     "negative": "-1",

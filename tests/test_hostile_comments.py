@@ -13,24 +13,26 @@ from kmblog.models import Comment
 from tests.factories import PostRef
 from tests.forms import hidden_field
 from tests.html_tree import URL_ATTRIBUTES, Node, parse_html, script_url
+from tests.security.payloads import params
 
-PAYLOADS = [
-    "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
-    "[x](javascript:alert(1))",
-    '<a href="javascript:alert(1)">x</a>',
-    '<a href="&#106;avascript:alert(1)">x</a>',
-    '<a href="https://example.org" onclick="alert(1)">x</a>',
-]
-SCRIPT_URLS = [
-    "javascript:alert(1)",
-    "JavaScript:alert(1)",
-    " javascript:alert(1)",
-    "java\tscript:alert(1)",
-    "vbscript:msgbox(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "//evil.example/",
-]
+# A few of tests/security/payloads.py: markup, and addresses that are not http(s).
+PAYLOADS = params(
+    "script-plain",
+    "img-onerror",
+    "md-link-js-short-text",
+    "a-js-plain",
+    "a-js-first-letter-entity",
+    "a-onclick-with-http-href",
+)
+SCRIPT_URLS = params(
+    "url-js-bare",
+    "url-js-title-case",
+    "url-js-one-leading-space",
+    "url-js-tab-inside",
+    "url-vbs-bare",
+    "url-data-html",
+    "url-protocol-relative",
+)
 ATOM_NS = {"atom": "http://www.w3.org/2005/Atom"}
 
 
