@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from kmblog import create_app
 from kmblog.extensions import db
-from kmblog.models import Base, Settings
+from kmblog.models import Base, Role, Settings
 from tests.factories import BlogBuilder
 from tests.forms import hidden_field
 
@@ -166,6 +166,18 @@ def count_queries():  # type: ignore[no-untyped-def]
 def blog(app: Flask) -> BlogBuilder:
     """Builds blog content through the real services; see tests/factories.py."""
     return BlogBuilder(app)
+
+
+@pytest.fixture
+def admin(blog: BlogBuilder) -> int:
+    """The administrator "admin", who signs in with PASSWORD."""
+    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
+
+
+@pytest.fixture
+def writer(blog: BlogBuilder, admin: int) -> int:
+    """The author "writer" (made after the admin), who signs in with PASSWORD."""
+    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
 
 
 class AuthActions:

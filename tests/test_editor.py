@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kmblog.extensions import db
-from kmblog.models import Comment, Label, Post, Role
-from tests.conftest import PASSWORD
+from kmblog.models import Comment, Label, Post
 from tests.forms import field_error, form_values
 from tests.html_tree import parse_html
 
@@ -71,16 +70,6 @@ Before <script>alert(1)</script> after.
 
 
 # --- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin(blog):  # type: ignore[no-untyped-def]
-    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
-
-
-@pytest.fixture
-def writer(blog, admin):  # type: ignore[no-untyped-def]
-    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
 
 
 @pytest.fixture

@@ -27,16 +27,6 @@ NEW_PASSWORD = "a much longer secret"
 
 
 @pytest.fixture
-def admin(blog):  # type: ignore[no-untyped-def]
-    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
-
-
-@pytest.fixture
-def writer(blog, admin):  # type: ignore[no-untyped-def]
-    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
-
-
-@pytest.fixture
 def colleague(blog, admin):  # type: ignore[no-untyped-def]
     return blog.author("colleague", role=Role.AUTHOR, password=PASSWORD)
 
