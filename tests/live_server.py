@@ -121,6 +121,7 @@ class Browser:
             )
 
     def csrf_token(self, path: str) -> str:
+        """The CSRF token of the form on the page at `path`."""
         page = self.request(path)
         return hidden_field(page.body, "csrf_token", f"{path} ({page.status})")
 
