@@ -8,10 +8,8 @@ settings row as the migration made it.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +21,12 @@ from sqlalchemy.engine import Engine
 
 from kmblog import create_app
 from kmblog.extensions import db
-from kmblog.models import Base, Settings
+from kmblog.models import Base, Role, Settings
 from tests.factories import BlogBuilder
+from tests.forms import hidden_field
 
 POSTGRES_URL = os.environ.get("KMBLOG_TEST_DATABASE_URL")
+SECRET_KEY = "test-secret-key"
 # The password of every author the tests make with BlogBuilder.author(..., password=PASSWORD).
 PASSWORD = "correct horse battery"
 
@@ -45,9 +45,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def migrated(database_url: str) -> dict[str, Any]:
     """Run the migrations once; return the settings row they made, to restore per test."""
-    app = _make_app(database_url, tmp_path_factory.mktemp("instance"))
+    app = create_app(app_config(database_url))
     with app.app_context():
         upgrade()
         settings = db.session.get(Settings, 1)
@@ -58,28 +58,27 @@ def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dic
     return snapshot
 
 
-def _make_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SERVER_NAME": "blog.test",
-            # Spam and flood guards have tests of their own that turn them on.
-            "RATELIMIT_ENABLED": False,
-            "COMMENT_MIN_SECONDS": 0,
-            # OWASP's cost is for production; tests hash many passwords.
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            **overrides,
-        }
-    )
+def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+    """The settings of every test app on `database_url`, with `overrides` on top."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": "blog.test",
+        # Spam and flood guards have tests of their own that turn them on.
+        "RATELIMIT_ENABLED": False,
+        "COMMENT_MIN_SECONDS": 0,
+        # OWASP's cost is for production; tests hash many passwords.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        **overrides,
+    }
 
 
 @pytest.fixture
-def app(database_url: str, migrated: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+def app(database_url: str, migrated: dict[str, Any]) -> Iterator[Flask]:
     # No app context stays pushed: each request gets its own, as in production (a
     # shared one would share `g` and the session's identity map between requests).
-    app = _make_app(database_url, tmp_path)
+    app = create_app(app_config(database_url))
     yield app
     with app.app_context():
         _reset_tables(migrated)
@@ -87,20 +86,31 @@ def app(database_url: str, migrated: dict[str, Any], tmp_path: Path) -> Iterator
 
 
 @pytest.fixture
-def make_app(app: Flask, database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Another app on the same database (another worker process, other settings); its
-    connections are closed after the test. Depends on `app` for the table reset."""
-    made: list[Flask] = []
+def other_apps(app: Flask) -> Iterator[list[Flask]]:
+    """Apps a test builds besides `app` (whose teardown empties the tables); their
+    connections are closed after the test."""
+    built: list[Flask] = []
+    yield built
+    for other in built:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
-    def factory(**overrides: Any) -> Flask:
-        other = _make_app(database_url, tmp_path, **overrides)
-        made.append(other)
+
+@pytest.fixture
+def make_app(database_url: str, other_apps: list[Flask]) -> Callable[..., Flask]:
+    """Another app on the test database (another worker process, other settings):
+    `make_app(without=keys, **overrides)`, the settings in `without` left unset."""
+
+    def factory(*, without: Iterable[str] = (), **overrides: Any) -> Flask:
+        config = app_config(database_url, **overrides)
+        for key in without:
+            del config[key]
+        other = create_app(config)
+        other_apps.append(other)
         return other
 
-    yield factory
-    for other in made:
-        with other.app_context():
-            db.engine.dispose()
+    return factory
 
 
 def _reset_tables(settings: dict[str, Any]) -> None:
@@ -158,6 +168,18 @@ def blog(app: Flask) -> BlogBuilder:
     return BlogBuilder(app)
 
 
+@pytest.fixture
+def admin(blog: BlogBuilder) -> int:
+    """The administrator "admin", who signs in with PASSWORD."""
+    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
+
+
+@pytest.fixture
+def writer(blog: BlogBuilder, admin: int) -> int:
+    """The author "writer" (made after the admin), who signs in with PASSWORD."""
+    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
+
+
 class AuthActions:
     """Signs in and out through the real forms (flaskr's helper, with CSRF tokens)."""
 
@@ -165,9 +187,8 @@ class AuthActions:
         self.client = client
 
     def csrf_token(self, path: str) -> str:
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', self.client.get(path).text)
-        assert match, f"no form with a CSRF token on {path}"
-        return match.group(1)
+        """The CSRF token of the form on the page at `path`."""
+        return hidden_field(self.client.get(path).text, "csrf_token", path)
 
     def login(
         self, username: str, password: str = PASSWORD, next_url: str = "", remember: bool = False

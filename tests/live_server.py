@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -22,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.forms import hidden_field
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,11 +121,9 @@ class Browser:
             )
 
     def csrf_token(self, path: str) -> str:
+        """The CSRF token of the form on the page at `path`."""
         page = self.request(path)
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.body)
-        if match is None:
-            raise AssertionError(f"no form on {path}: {page.status}")
-        return match.group(1)
+        return hidden_field(page.body, "csrf_token", f"{path} ({page.status})")
 
 
 class TcpProxy:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,74 +16,26 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from kmblog import create_app
-from kmblog.comments import forms as comment_forms
+from kmblog import formtimer
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Role
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SECRET_KEY
 from tests.factories import BlogBuilder
+from tests.forms import hidden_field
 
-SECRET_KEY = "test-secret-key"
 HELD_MESSAGE = "your comment will appear once a moderator has approved it"
 # The blog's own stylesheet (under a fingerprinted name or not).
 IN_THE_BLOGS_LOOK = re.compile(r'<link rel="stylesheet" href="[^"]*/kmblog\b[^"]*\.css"')
 
 
-# --- apps with the guards on ------------------------------------------------------------
-
-
-def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
-    """The settings conftest._make_app uses, with the guards' keys overridable."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": SECRET_KEY,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": "blog.test",
-        "RATELIMIT_ENABLED": False,
-        "COMMENT_MIN_SECONDS": 0,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        **overrides,
-    }
-
-
-@pytest.fixture
-def guarded(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Builds a second app on the test database with some guards switched on.
-
-    It depends on `app` so that the tables are emptied after the test as usual.
-    """
-    built: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        new = create_app(app_config(database_url, **overrides))
-        built.append(new)
-        return new
-
-    yield build
-    for other in built:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
 # --- helpers ----------------------------------------------------------------------------
-
-
-def hidden_value(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page)
-    return html.unescape(match.group(1)) if match else None
 
 
 def comment_form_fields(client: FlaskClient, url: str, **environ: Any) -> dict[str, str]:
     """The hidden fields of the comment form under the post at `url`."""
     page = client.get(url, **environ)
     assert page.status_code == 200, url
-    fields = {}
-    for name in ("csrf_token", "shown"):
-        value = hidden_value(page.text, name)
-        assert value is not None, f"no {name} field on {url}"
-        fields[name] = value
-    return fields
+    return {name: hidden_field(page.text, name, url) for name in ("csrf_token", "shown")}
 
 
 def send_comment(
@@ -155,8 +107,8 @@ def is_signed_in(client: FlaskClient) -> bool:
 # --- comment rate limit -----------------------------------------------------------------
 
 
-def test_the_sixth_comment_in_a_minute_is_refused_and_keeps_what_was_typed(guarded, blog):
-    limited = guarded(RATELIMIT_ENABLED=True)
+def test_the_sixth_comment_in_a_minute_is_refused_and_keeps_what_was_typed(make_app, blog):
+    limited = make_app(RATELIMIT_ENABLED=True)
     assert limited.config["COMMENT_RATE_LIMIT"] == "5 per minute;30 per hour"
     post = blog.post()
     client = limited.test_client()
@@ -181,8 +133,8 @@ def test_the_sixth_comment_in_a_minute_is_refused_and_keeps_what_was_typed(guard
     assert typed not in [row[0] for row in stored(limited)]
 
 
-def test_other_addresses_may_still_comment_when_one_is_limited(guarded, blog):
-    limited = guarded(RATELIMIT_ENABLED=True)
+def test_other_addresses_may_still_comment_when_one_is_limited(make_app, blog):
+    limited = make_app(RATELIMIT_ENABLED=True)
     post = blog.post()
     client = limited.test_client()
     for i in range(5):
@@ -197,8 +149,8 @@ def test_other_addresses_may_still_comment_when_one_is_limited(guarded, blog):
     assert len(stored(limited)) == 6
 
 
-def test_the_comment_limit_comes_from_the_configuration(guarded, blog):
-    limited = guarded(RATELIMIT_ENABLED=True, COMMENT_RATE_LIMIT="2 per minute")
+def test_the_comment_limit_comes_from_the_configuration(make_app, blog):
+    limited = make_app(RATELIMIT_ENABLED=True, COMMENT_RATE_LIMIT="2 per minute")
     post = blog.post()
     client = limited.test_client()
     assert send_comment(client, post.url, body="one").status_code == 303
@@ -218,8 +170,7 @@ def writer(blog: BlogBuilder) -> int:
 def try_login(client: FlaskClient, username: str, password: str, address: str):  # type: ignore[no-untyped-def]
     environ = {"environ_base": {"REMOTE_ADDR": address}}
     page = client.get("/login", **environ)
-    token = hidden_value(page.text, "csrf_token")
-    assert token
+    token = hidden_field(page.text, "csrf_token", "/login")
     return client.post(
         "/login",
         data={"csrf_token": token, "username": username, "password": password, "next": ""},
@@ -227,8 +178,8 @@ def try_login(client: FlaskClient, username: str, password: str, address: str): 
     )
 
 
-def test_sign_in_is_limited_per_address(guarded, writer):
-    limited = guarded(RATELIMIT_ENABLED=True)
+def test_sign_in_is_limited_per_address(make_app, writer):
+    limited = make_app(RATELIMIT_ENABLED=True)
     assert limited.config["LOGIN_RATE_LIMIT"] == "10 per minute;50 per hour"
     client = limited.test_client()
     # Different usernames, so that only the per-address limit applies.
@@ -250,8 +201,8 @@ def test_sign_in_is_limited_per_address(guarded, writer):
     assert is_signed_in(other)
 
 
-def test_sign_in_is_limited_per_username_from_any_address(guarded, writer):
-    limited = guarded(RATELIMIT_ENABLED=True)
+def test_sign_in_is_limited_per_username_from_any_address(make_app, writer):
+    limited = make_app(RATELIMIT_ENABLED=True)
     assert limited.config["LOGIN_USERNAME_RATE_LIMIT"] == "5 per minute;20 per hour"
     client = limited.test_client()
     # The same username (spelled in ways the key folds together) from five addresses.
@@ -275,43 +226,35 @@ def test_sign_in_is_limited_per_username_from_any_address(guarded, writer):
 # --- turning the guards off from the environment -----------------------------------------
 
 
-def test_the_environment_turns_the_guards_off(monkeypatch, guarded, database_url, app, blog):
+# The settings the environment may set: the test apps' own values are left out.
+GUARD_SETTINGS = ("RATELIMIT_ENABLED", "COMMENT_MIN_SECONDS")
+
+
+def test_the_environment_turns_the_guards_off(monkeypatch, make_app, blog):
     monkeypatch.setenv("KMBLOG_RATELIMIT_ENABLED", "false")
     monkeypatch.setenv("KMBLOG_COMMENT_MIN_SECONDS", "0")
-    config = app_config(database_url)
-    del config["RATELIMIT_ENABLED"], config["COMMENT_MIN_SECONDS"]
-    relaxed = create_app(config)
-    try:
-        assert relaxed.config["RATELIMIT_ENABLED"] is False
-        assert relaxed.config["COMMENT_MIN_SECONDS"] == 0
-        post = blog.post()
-        client = relaxed.test_client()
-        for i in range(7):  # more than the limit, each sent at once after the form
-            assert send_comment(client, post.url, body=f"Quick {i}").status_code == 303
-        assert {row[3] for row in stored(relaxed)} == {"published"}
-        for _ in range(12):
-            assert try_login(client, "nobody", "wrong password", "10.0.0.1").status_code == 401
-    finally:
-        with relaxed.app_context():
-            db.engine.dispose()
+    relaxed = make_app(without=GUARD_SETTINGS)
+    assert relaxed.config["RATELIMIT_ENABLED"] is False
+    assert relaxed.config["COMMENT_MIN_SECONDS"] == 0
+    post = blog.post()
+    client = relaxed.test_client()
+    for i in range(7):  # more than the limit, each sent at once after the form
+        assert send_comment(client, post.url, body=f"Quick {i}").status_code == 303
+    assert {row[3] for row in stored(relaxed)} == {"published"}
+    for _ in range(12):
+        assert try_login(client, "nobody", "wrong password", "10.0.0.1").status_code == 401
 
 
-def test_without_the_environment_the_guards_are_on(monkeypatch, database_url, app, blog):
+def test_without_the_environment_the_guards_are_on(monkeypatch, make_app, blog):
     monkeypatch.delenv("KMBLOG_RATELIMIT_ENABLED", raising=False)
     monkeypatch.delenv("KMBLOG_COMMENT_MIN_SECONDS", raising=False)
-    config = app_config(database_url)
-    del config["RATELIMIT_ENABLED"], config["COMMENT_MIN_SECONDS"]
-    strict = create_app(config)
-    try:
-        assert strict.config["RATELIMIT_ENABLED"] is True
-        assert strict.config["COMMENT_MIN_SECONDS"] == 3
-        post = blog.post()
-        response = send_comment(strict.test_client(), post.url, body="Too quick")
-        assert response.status_code == 303
-        assert status_of(strict, "Too quick") == "spam"
-    finally:
-        with strict.app_context():
-            db.engine.dispose()
+    strict = make_app(without=GUARD_SETTINGS)
+    assert strict.config["RATELIMIT_ENABLED"] is True
+    assert strict.config["COMMENT_MIN_SECONDS"] == 3
+    post = blog.post()
+    response = send_comment(strict.test_client(), post.url, body="Too quick")
+    assert response.status_code == 303
+    assert status_of(strict, "Too quick") == "spam"
 
 
 # --- honeypot ---------------------------------------------------------------------------
@@ -370,8 +313,8 @@ def shown_at(offset: int, key: str = SECRET_KEY, salt: str = "comment-form-shown
 
 
 @pytest.fixture
-def timed(guarded) -> Flask:  # type: ignore[no-untyped-def]
-    return guarded(COMMENT_MIN_SECONDS=3)
+def timed(make_app) -> Flask:  # type: ignore[no-untyped-def]
+    return make_app(COMMENT_MIN_SECONDS=3)
 
 
 def test_a_comment_sent_right_after_the_form_is_shown_is_spam(timed, blog):
@@ -417,7 +360,7 @@ def test_a_reader_who_takes_a_few_seconds_is_published(timed, blog, monkeypatch)
     client = timed.test_client()
     fields = comment_form_fields(client, post.url)
     later = time.time() + 4
-    monkeypatch.setattr(comment_forms, "time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(formtimer, "time", SimpleNamespace(time=lambda: later))
     response = client.post(post.url, data={**fields, "body": "Slow and steady", "name": "Ann"})
     assert response.status_code == 303
     assert status_of(timed, "Slow and steady") == "published"

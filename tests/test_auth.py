@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kmblog.models import Role
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def admin(blog):  # type: ignore[no-untyped-def]
-    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
-
-
-@pytest.fixture
-def writer(blog, admin):  # type: ignore[no-untyped-def]
-    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
 
 
 def test_right_password_signs_in_and_lands_on_the_dashboard(client, auth, writer):

@@ -32,8 +32,10 @@ from sqlalchemy import select
 from kmblog import create_app
 from kmblog.extensions import cache, db
 from kmblog.models import Base, Comment, CommentStatus, Post, PostKind, Role
-from tests.conftest import PASSWORD, AuthActions, _reset_tables
+from tests.conftest import PASSWORD, AuthActions, _reset_tables, app_config
 from tests.factories import BlogBuilder
+from tests.forms import hidden_field
+from tests.security.payloads import REQUEST_VALUES
 
 HOST = "blog.test"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -46,21 +48,7 @@ def enc(text: str) -> str:
 
 
 # What goes into paths, query strings and form fields, already percent-encoded.
-HOSTILE: dict[str, str] = {
-    "invalid-utf8": "%ff%fe%c3x",
-    "lone-surrogate": "a%ed%a0%80b",
-    "nul": "a%00b",
-    "sql-or": enc("' OR 1=1 --"),
-    "sql-drop": enc('"; DROP TABLE posts; --'),
-    "dotdot": "../../etc/passwd",
-    "dotdot-encoded": "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "dotdot-double": "%252e%252e%252fetc",
-    "crlf": "a%0d%0aSet-Cookie:%20evil=1",
-    "long": "L" * 10_000,
-    "rtl-override": enc("\u202egpj.exe"),
-    "bad-percent": "%zz%",
-    "html": enc("<script>alert(1)</script>"),
-}
+HOSTILE: dict[str, str] = REQUEST_VALUES
 # What goes where a number is expected.
 NUMBERS: dict[str, str] = {
     "negative": "-1",
@@ -194,25 +182,11 @@ class Site:
         """A fresh reader's browser and the CSRF token of its comment form."""
         client = self.app.test_client()
         page = client.get("/2009/06/what-is-km.html")
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-        assert match
-        return client, match.group(1)
+        return client, hidden_field(page.text, "csrf_token")
 
     def fill(self, template: str) -> str:
         """{post}, {writer}... in a URL or value, from the current content's ids."""
         return template.format(**self.ids)
-
-
-def app_config(database_url: str) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": HOST,
-        "RATELIMIT_ENABLED": False,
-        "COMMENT_MIN_SECONDS": 0,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    }
 
 
 @pytest.fixture(scope="module")

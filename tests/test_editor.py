@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
@@ -15,8 +13,9 @@ import pytest
 from sqlalchemy import select, update
 
 from kmblog.extensions import db
-from kmblog.models import Comment, Label, Post, Role
-from tests.conftest import PASSWORD
+from kmblog.models import Comment, Label, Post
+from tests.forms import field_error, form_values
+from tests.html_tree import parse_html
 
 SITE = "http://blog.test"
 NEW = "/manage/posts/new"
@@ -74,16 +73,6 @@ Before <script>alert(1)</script> after.
 
 
 @pytest.fixture
-def admin(blog):  # type: ignore[no-untyped-def]
-    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
-
-
-@pytest.fixture
-def writer(blog, admin):  # type: ignore[no-untyped-def]
-    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
-
-
-@pytest.fixture
 def signed_in(auth, writer):  # type: ignore[no-untyped-def]
     """The writer, signed in on `client`."""
     assert auth.login("writer").status_code == 303
@@ -98,84 +87,6 @@ def reader(app):  # type: ignore[no-untyped-def]
 
 # --- HTML helpers -----------------------------------------------------------------------
 
-VOID = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"})
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node | str] = field(default_factory=list)
-
-    def iter(self):  # type: ignore[no-untyped-def]
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def find_all(self, tag: str, **attrs: str) -> list[Node]:
-        return [
-            node
-            for node in self.iter()
-            if node.tag == tag and all(node.attrs.get(k) == v for k, v in attrs.items())
-        ]
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.open = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {name: value or "" for name, value in attrs})
-        self.open[-1].children.append(node)
-        if tag not in VOID:
-            self.open.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.open[-1].children.append(Node(tag, {name: value or "" for name, value in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.open) - 1, 0, -1):
-            if self.open[depth].tag == tag:
-                del self.open[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.open[-1].children.append(data)
-
-
-def parse_html(markup: str) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    return builder.root
-
-
-def form_values(form: Node) -> dict[str, str]:
-    """What a browser would send for `form` (without the button)."""
-    values: dict[str, str] = {}
-    for node in form.iter():
-        name = node.attrs.get("name")
-        if not name:
-            continue
-        if node.tag == "input":
-            kind = node.attrs.get("type", "text")
-            if kind in {"submit", "button"} or (kind == "checkbox" and "checked" not in node.attrs):
-                continue
-            values[name] = node.attrs.get("value", "on")
-        elif node.tag == "textarea":
-            values[name] = node.text().removeprefix("\r\n").removeprefix("\n")
-        elif node.tag == "select":
-            options = node.find_all("option")
-            chosen = [o for o in options if "selected" in o.attrs] or options[:1]
-            values[name] = chosen[0].attrs.get("value", chosen[0].text()) if chosen else ""
-    return values
-
 
 def editor_form(page: str) -> dict[str, str]:
     """The editor's fields as shown on `page`."""
@@ -184,16 +95,6 @@ def editor_form(page: str) -> dict[str, str]:
         if "title" in values:
             return values
     raise AssertionError("the page has no editor form")
-
-
-def field_error(page: str, field_id: str) -> str:
-    """The error shown next to a field, tied to it by aria-describedby ("" if none)."""
-    root = parse_html(page)
-    fields = [n for n in root.iter() if n.attrs.get("id") == field_id and n.tag != "label"]
-    assert fields, f"no field {field_id} on the page"
-    if f"{field_id}-error" not in fields[0].attrs.get("aria-describedby", ""):
-        return ""
-    return " ".join(n.text() for n in root.iter() if n.attrs.get("id") == f"{field_id}-error")
 
 
 def post_body(page: str) -> str:
@@ -208,7 +109,7 @@ def post_body(page: str) -> str:
 
 
 def flashes(page: str) -> list[str]:
-    return [n.text() for n in parse_html(page).find_all("p", **{"class": "flash"})]
+    return [n.text() for n in parse_html(page).find_all("p", class_="flash")]
 
 
 def unsafe_markup(markup: str) -> list[str]:
@@ -216,9 +117,9 @@ def unsafe_markup(markup: str) -> list[str]:
     found = []
     for node in parse_html(markup).iter():
         # The app's own scripts come from its fingerprinted /assets/; anything else was injected.
-        if node.tag == "script" and not node.attrs.get("src", "").startswith("/assets/"):
+        if node.tag == "script" and not node.get("src", "").startswith("/assets/"):
             found.append(f"<script>{node.text()}")
-        for name, value in node.attrs.items():
+        for name, value in node.attrs:
             if name.startswith("on"):
                 found.append(f"{node.tag} {name}")
             if name in {"href", "src"} and "javascript:" in re.sub(r"\s", "", value).lower():
@@ -235,9 +136,7 @@ def submit(client, page: str, action: str, target: str | None = None, **changes:
     A change to None leaves the field out (an unticked box)."""
     shown = client.get(page)
     assert shown.status_code == 200, page
-    buttons = [
-        b.attrs.get("value") for b in parse_html(shown.text).find_all("button", name="action")
-    ]
+    buttons = [b.get("value") for b in parse_html(shown.text).find_all("button", name="action")]
     assert action in buttons, f"no {action} button on {page}: {buttons}"
     data = {**editor_form(shown.text), **changes, "action": action}
     data = {name: value for name, value in data.items() if value is not None}
@@ -302,7 +201,7 @@ def feed_titles(client, url: str = POSTS_FEED) -> list[str]:  # type: ignore[no-
 
 def home_titles(client) -> list[str]:  # type: ignore[no-untyped-def]
     page = parse_html(client.get("/").text)
-    return [h.text().strip() for h in page.find_all("h3", **{"class": "post-title"})]
+    return [h.text().strip() for h in page.find_all("h3", class_="post-title")]
 
 
 # --- templates --------------------------------------------------------------------------
@@ -534,7 +433,7 @@ def test_editing_a_published_post_updates_its_feed_entry_but_not_its_id(
     assert after.updated_parsed > before.updated_parsed
     assert "Version two." in after.content[0].value
     page = reader.get(post.url).text
-    note = parse_html(page).find_all("p", **{"class": "change-note"})
+    note = parse_html(page).find_all("p", class_="change-note")
     assert len(note) == 1
     assert "Added the HR directory." in note[0].text()
 
@@ -608,13 +507,13 @@ def test_a_strategy_and_its_plan_link_to_each_other(app, client, reader, signed_
     plan_url, strategy_url = url_of(app, plan), url_of(app, strategy)
 
     strategy_links = [
-        (a.attrs["href"], a.text())
+        (a.get("href"), a.text())
         for a in parse_html(reader.get(strategy_url).text).find_all("a")
         if "The plan behind this strategy" in a.text()
     ]
     assert strategy_links == [(plan_url, "The plan behind this strategy: KM Plan: Acme")]
     plan_links = [
-        (a.attrs["href"], a.text())
+        (a.get("href"), a.text())
         for a in parse_html(reader.get(plan_url).text).find_all("a")
         if "The strategy for this plan" in a.text()
     ]
@@ -677,7 +576,7 @@ def test_readers_can_list_plans_and_strategies_and_follow_their_feeds(
     assert listing.status_code == 200
     assert home_titles(reader) != []
     titles = [
-        h.text().strip() for h in parse_html(listing.text).find_all("h3", **{"class": "post-title"})
+        h.text().strip() for h in parse_html(listing.text).find_all("h3", class_="post-title")
     ]
     assert titles == [title]
 
@@ -844,9 +743,7 @@ def test_labels_typed_in_another_case_reuse_the_existing_label(
         names = sorted(db.session.scalars(select(Label.name)))
     assert names == sorted([existing, "Tacit Knowledge"])
     label_page = reader.get(f"/search/label/{existing}").text
-    titles = [
-        h.text().strip() for h in parse_html(label_page).find_all("h3", **{"class": "post-title"})
-    ]
+    titles = [h.text().strip() for h in parse_html(label_page).find_all("h3", class_="post-title")]
     assert sorted(titles) == ["First", "Second"]
 
 
@@ -854,9 +751,9 @@ def test_the_editor_offers_existing_labels(blog, client, signed_in):
     """Existing labels are offered as suggestions in the label field's list."""
     blog.post(labels=("KM Strategy", "Tacit Knowledge"), author_id=signed_in)
     page = parse_html(client.get(NEW).text)
-    options = [o.attrs["value"] for o in page.find_all("option") if "value" in o.attrs]
+    options = [o.get("value") for o in page.find_all("option") if o.has("value")]
     assert {"KM Strategy", "Tacit Knowledge"} <= set(options)
-    assert page.find_all("input", id="labels")[0].attrs["list"] == "label-names"
+    assert page.find_all("input", id="labels")[0].get("list") == "label-names"
 
 
 def test_labels_that_differ_only_in_punctuation_are_both_created(app, client, signed_in):

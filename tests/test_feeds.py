@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from html.parser import HTMLParser
 from urllib.parse import quote, urljoin
 from xml.etree import ElementTree
 
@@ -18,6 +17,7 @@ from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post
 from kmblog.models import CommentStatus, User, utcnow
 from tests.factories import BASE_TIME, BlogBuilder, CommentRef, PostRef
+from tests.html_tree import parse_html
 
 SITE = "http://blog.test"
 LABEL = "KM Strategy"
@@ -140,70 +140,15 @@ def unpublished_post(blog: BlogBuilder, state: str, **kwargs) -> PostRef:  # typ
     return blog.post(published=utcnow() + 30 * DAY, **kwargs)
 
 
-VOID_ELEMENTS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-)
-
-
-@dataclass
-class Node:
-    """An HTML element as html.parser saw it."""
-
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node | str] = field(default_factory=list)
-
-    def iter(self) -> Iterator[Node]:
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.open = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {name: value or "" for name, value in attrs})
-        self.open[-1].children.append(node)
-        if tag not in VOID_ELEMENTS:
-            self.open.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.open[-1].children.append(Node(tag, {name: value or "" for name, value in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.open) - 1, 0, -1):
-            if self.open[depth].tag == tag:
-                del self.open[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.open[-1].children.append(data)
-
-
-def parse_html(markup: str) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    return builder.root
-
-
 def head_feed_links(page: str) -> list[str]:
     """The hrefs of <link rel="alternate" type="application/atom+xml"> in <head>."""
     head = next(node for node in parse_html(page).iter() if node.tag == "head")
     return [
-        node.attrs["href"]
+        node.get("href", "")
         for node in head.iter()
         if node.tag == "link"
-        and "alternate" in node.attrs.get("rel", "").lower().split()
-        and node.attrs.get("type") == "application/atom+xml"
+        and "alternate" in node.get("rel", "").lower().split()
+        and node.get("type") == "application/atom+xml"
     ]
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import feedparser
@@ -14,6 +13,8 @@ from sqlalchemy import select
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, Role, Settings, User
 from tests.conftest import PASSWORD, AuthActions
+from tests.forms import field_error, form_values
+from tests.html_tree import Node, parse_html
 
 SITE = "http://blog.test"
 QUEUE = "/manage/comments"
@@ -23,16 +24,6 @@ NEW_PASSWORD = "a much longer secret"
 
 
 # --- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin(blog):  # type: ignore[no-untyped-def]
-    return blog.author("admin", role=Role.ADMIN, password=PASSWORD)
-
-
-@pytest.fixture
-def writer(blog, admin):  # type: ignore[no-untyped-def]
-    return blog.author("writer", role=Role.AUTHOR, password=PASSWORD)
 
 
 @pytest.fixture
@@ -53,116 +44,26 @@ def moderated(blog):  # type: ignore[no-untyped-def]
 
 # --- HTML helpers -----------------------------------------------------------------------
 
-VOID = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"})
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node | str] = field(default_factory=list)
-
-    def iter(self):  # type: ignore[no-untyped-def]
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def find_all(self, tag: str, css_class: str = "", **attrs: str) -> list[Node]:
-        return [
-            node
-            for node in self.iter()
-            if node.tag == tag
-            and (not css_class or css_class in node.attrs.get("class", "").split())
-            and all(node.attrs.get(k) == v for k, v in attrs.items())
-        ]
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.open = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {name: value or "" for name, value in attrs})
-        self.open[-1].children.append(node)
-        if tag not in VOID:
-            self.open.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.open[-1].children.append(Node(tag, {name: value or "" for name, value in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.open) - 1, 0, -1):
-            if self.open[depth].tag == tag:
-                del self.open[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.open[-1].children.append(data)
-
-
-def parse_html(markup: str) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    return builder.root
-
-
-def form_values(form: Node) -> dict[str, str]:
-    """What a browser would send for `form` (without the button)."""
-    values: dict[str, str] = {}
-    for node in form.iter():
-        name = node.attrs.get("name")
-        if not name:
-            continue
-        if node.tag == "input":
-            kind = node.attrs.get("type", "text")
-            if kind in {"submit", "button"} or (kind == "checkbox" and "checked" not in node.attrs):
-                continue
-            values[name] = node.attrs.get("value", "on")
-        elif node.tag == "textarea":
-            values[name] = node.text().removeprefix("\r\n").removeprefix("\n")
-        elif node.tag == "select":
-            options = node.find_all("option")
-            chosen = [o for o in options if "selected" in o.attrs] or options[:1]
-            values[name] = chosen[0].attrs.get("value", chosen[0].text()) if chosen else ""
-    return values
-
-
-def field_error(page: str, field_id: str) -> str:
-    """The error shown next to a field, tied to it by aria-describedby ("" if none)."""
-    root = parse_html(page)
-    fields = [n for n in root.iter() if n.attrs.get("id") == field_id and n.tag != "label"]
-    assert fields, f"no field {field_id} on the page"
-    if f"{field_id}-error" not in fields[0].attrs.get("aria-describedby", ""):
-        return ""
-    return " ".join(n.text() for n in root.iter() if n.attrs.get("id") == f"{field_id}-error")
-
 
 def form_with(page: str, field_id: str) -> dict[str, str]:
     """The values of the form on `page` that holds the field `field_id`."""
     [form] = [
         f
         for f in parse_html(page).find_all("form")
-        if any(n.attrs.get("id") == field_id for n in f.iter())
+        if any(n.get("id") == field_id for n in f.iter())
     ]
     return form_values(form)
 
 
 def flashes(page: str) -> list[str]:
-    return [n.text() for n in parse_html(page).find_all("p", "flash")]
+    return [n.text() for n in parse_html(page).find_all("p", class_="flash")]
 
 
 # --- comment helpers --------------------------------------------------------------------
 
 
 def comment_form(page: str) -> Node | None:
-    forms = parse_html(page).find_all("form", "comment-form")
+    forms = parse_html(page).find_all("form", class_="comment-form")
     return forms[0] if forms else None
 
 
@@ -173,13 +74,13 @@ def post_comment(client, url: str, body: str, name: str = "", web: str = ""):  #
     form = comment_form(page.text)
     assert form is not None, f"no comment form on {url}"
     data = {**form_values(form), "body": body, "name": name, "url": web}
-    return client.post(form.attrs["action"].split("#")[0], data=data)
+    return client.post(form.get("action", "").split("#")[0], data=data)
 
 
 def shown_comments(client, url: str) -> list[str]:  # type: ignore[no-untyped-def]
     """The texts of the comments readers see under the post."""
     page = parse_html(client.get(url).text)
-    return [n.text().strip() for n in page.find_all("div", "comment-body")]
+    return [n.text().strip() for n in page.find_all("div", class_="comment-body")]
 
 
 def comment_heading(client, url: str) -> str:  # type: ignore[no-untyped-def]
@@ -207,14 +108,14 @@ def queue(client, status: str = "pending") -> list[QueueItem]:  # type: ignore[n
     response = client.get(f"{QUEUE}?status={status}")
     assert response.status_code == 200
     items = []
-    for li in parse_html(response.text).find_all("li", "comment"):
-        header = li.find_all("p", "comment-author")[0]
+    for li in parse_html(response.text).find_all("li", class_="comment"):
+        header = li.find_all("p", class_="comment-author")[0]
         items.append(
             QueueItem(
-                id=int(li.attrs["id"].removeprefix("c")),
+                id=int(li.get("id", "").removeprefix("c")),
                 text=" ".join(header.text().split()),
                 post_title=header.find_all("a")[0].text(),
-                body=li.find_all("div", "comment-body")[0].text().strip(),
+                body=li.find_all("div", class_="comment-body")[0].text().strip(),
             )
         )
     return items
@@ -251,7 +152,7 @@ def test_a_held_comment_is_invisible_until_approved(
     assert shown_comments(reader, post.url) == []
     assert comment_heading(reader, post.url) == "0 Comments:"
     home = parse_html(reader.get("/").text)
-    assert [a.text() for a in home.find_all("a", "comment-link")] == ["0 comments"]
+    assert [a.text() for a in home.find_all("a", class_="comment-link")] == ["0 comments"]
     assert feed_contents(reader) == []
     assert feed_contents(reader, f"/feeds/{post.id}/comments/default") == []
 
@@ -517,8 +418,8 @@ def test_settings_change_the_title_and_page_size_readers_see(
     assert "Settings saved." in flashes(client.get(response.headers["Location"]).text)
 
     home = parse_html(reader.get("/").text)
-    assert home.find_all("h1", "blog-title")[0].text().strip() == "Knowledge Matters"
-    assert len(home.find_all("article", "post")) == 2
+    assert home.find_all("h1", class_="blog-title")[0].text().strip() == "Knowledge Matters"
+    assert len(home.find_all("article", class_="post")) == 2
     assert settings_form(client)["posts_per_page"] == "2"
 
 
@@ -552,7 +453,7 @@ def test_invalid_settings_are_refused_and_change_nothing(
     if field_name in {"posts_per_page", "title"}:
         assert kept[field_name] == value.strip()
     assert stored_settings(app) == before
-    assert len(parse_html(reader.get("/").text).find_all("article", "post")) == 3
+    assert len(parse_html(reader.get("/").text).find_all("article", class_="post")) == 3
 
 
 def test_settings_with_a_bad_csrf_token_change_nothing(app, auth, client, admin):

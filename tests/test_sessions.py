@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -25,51 +25,16 @@ from kmblog import create_app
 from kmblog.auth.services import hash_password
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentStatus, Post, PostKind, Role, User
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import PASSWORD, SECRET_KEY, AuthActions
 from tests.factories import BlogBuilder, PostRef
+from tests.forms import hidden_field
 
-SECRET_KEY = "test-secret-key"
 HOST = "blog.test"
 # The blog's own stylesheet (under a fingerprinted name or not).
 IN_THE_BLOGS_LOOK = re.compile(r'<link rel="stylesheet" href="([^"]*/kmblog\b[^"]*\.css)"')
 
 
 # --- apps with other settings -----------------------------------------------------------
-
-
-def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
-    """The settings conftest._make_app uses, overridable."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": SECRET_KEY,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": HOST,
-        "RATELIMIT_ENABLED": False,
-        "COMMENT_MIN_SECONDS": 0,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        **overrides,
-    }
-
-
-@pytest.fixture
-def other_apps(app: Flask) -> Iterator[list[Flask]]:
-    """Apps a test builds besides `app` (on which the per-test table reset hangs)."""
-    built: list[Flask] = []
-    yield built
-    for other in built:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
-@pytest.fixture
-def guarded(database_url: str, other_apps: list[Flask]) -> Callable[..., Flask]:
-    def build(**overrides: Any) -> Flask:
-        new = create_app(app_config(database_url, **overrides))
-        other_apps.append(new)
-        return new
-
-    return build
 
 
 @pytest.fixture
@@ -214,8 +179,8 @@ def test_without_remember_me_there_is_no_lasting_cookie(client, auth, site):
     assert "expires" not in session and "max-age" not in session
 
 
-def test_remember_days_sets_the_remember_cookie_lifetime(guarded, site):
-    short = guarded(REMEMBER_DAYS=7)
+def test_remember_days_sets_the_remember_cookie_lifetime(make_app, site):
+    short = make_app(REMEMBER_DAYS=7)
     client = short.test_client()
     AuthActions(client).login("writer", remember=True)
     assert timedelta(days=6) < lifetime(client, "remember_token") <= timedelta(days=7)
@@ -231,12 +196,11 @@ def test_production_cookies_are_secure(production, site):
     client = app.test_client()
     base = {"base_url": "https://blog.example.org"}
     page = client.get("/login", **base)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    assert token
+    token = hidden_field(page.text, "csrf_token")
     response = client.post(
         "/login",
         data={
-            "csrf_token": token.group(1),
+            "csrf_token": token,
             "username": "writer",
             "password": PASSWORD,
             "remember": "y",
@@ -439,14 +403,12 @@ class Pages:
     client: FlaskClient
     auth: AuthActions
     site: Site
-    guarded: Callable[..., Flask]
+    make_app: Callable[..., Flask]
     monkeypatch: pytest.MonkeyPatch
 
 
 def _csrf(client: FlaskClient, path: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).text)
-    assert match, path
-    return match.group(1)
+    return hidden_field(client.get(path).text, "csrf_token", path)
 
 
 def _comment(client: FlaskClient, url: str, **fields: str):  # type: ignore[no-untyped-def]
@@ -466,7 +428,7 @@ def _signed_in(p: Pages, username: str = "admin") -> FlaskClient:
 
 
 def _login_flood(p: Pages):  # type: ignore[no-untyped-def]
-    client = p.guarded(RATELIMIT_ENABLED=True).test_client()
+    client = p.make_app(RATELIMIT_ENABLED=True).test_client()
     response = None
     for _ in range(6):
         response = client.post("/login", data={"username": "writer", "password": "wrong"})
@@ -474,7 +436,7 @@ def _login_flood(p: Pages):  # type: ignore[no-untyped-def]
 
 
 def _comment_flood(p: Pages):  # type: ignore[no-untyped-def]
-    client = p.guarded(RATELIMIT_ENABLED=True).test_client()
+    client = p.make_app(RATELIMIT_ENABLED=True).test_client()
     response = None
     for i in range(6):
         response = _comment(client, p.site.post.url, body=f"flood {i}")
@@ -486,7 +448,7 @@ def _server_error(p: Pages):  # type: ignore[no-untyped-def]
         raise RuntimeError("SELECT password_hash FROM users -- internal detail")
 
     p.monkeypatch.setattr("kmblog.blog.views.list_posts", boom)
-    return p.guarded(PROPAGATE_EXCEPTIONS=False).test_client().get("/")
+    return p.make_app(PROPAGATE_EXCEPTIONS=False).test_client().get("/")
 
 
 def _database_down(p: Pages):  # type: ignore[no-untyped-def]
@@ -552,10 +514,10 @@ PAGES: dict[str, tuple[int, Callable[[Pages], Any]]] = {
 }
 
 
-def _fetch(request, app, client, auth, site, guarded, monkeypatch):  # type: ignore[no-untyped-def]
+def _fetch(request, app, client, auth, site, make_app, monkeypatch):  # type: ignore[no-untyped-def]
     """The response of one kind of page (the fixture's parameter names it)."""
     expected, fetch = PAGES[request.param]
-    response = fetch(Pages(app, client, auth, site, guarded, monkeypatch))
+    response = fetch(Pages(app, client, auth, site, make_app, monkeypatch))
     try:
         assert response.status_code == expected, f"{request.param}: {response.status_code}"
         response.get_data()  # static files are streamed: read, then close
@@ -571,18 +533,18 @@ ERROR_PAGES = [name for name, (status, _) in PAGES.items() if status >= 400]
 
 
 @pytest.fixture(params=list(PAGES))
-def page(request, app, client, auth, site, guarded, monkeypatch):  # type: ignore[no-untyped-def]
-    yield from _fetch(request, app, client, auth, site, guarded, monkeypatch)
+def page(request, app, client, auth, site, make_app, monkeypatch):  # type: ignore[no-untyped-def]
+    yield from _fetch(request, app, client, auth, site, make_app, monkeypatch)
 
 
 @pytest.fixture(params=HTML_PAGES)
-def html_page(request, app, client, auth, site, guarded, monkeypatch):  # type: ignore[no-untyped-def]
-    yield from _fetch(request, app, client, auth, site, guarded, monkeypatch)
+def html_page(request, app, client, auth, site, make_app, monkeypatch):  # type: ignore[no-untyped-def]
+    yield from _fetch(request, app, client, auth, site, make_app, monkeypatch)
 
 
 @pytest.fixture(params=ERROR_PAGES)
-def error_page(request, app, client, auth, site, guarded, monkeypatch):  # type: ignore[no-untyped-def]
-    yield from _fetch(request, app, client, auth, site, guarded, monkeypatch)
+def error_page(request, app, client, auth, site, make_app, monkeypatch):  # type: ignore[no-untyped-def]
+    yield from _fetch(request, app, client, auth, site, make_app, monkeypatch)
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:
@@ -717,12 +679,12 @@ def test_the_authoring_area_accepts_a_200_kib_post(app, auth, site, body):
 # --- errors never show internals ---------------------------------------------------------
 
 
-def test_an_unexpected_error_is_a_500_page_and_is_logged(site, guarded, monkeypatch, caplog):
+def test_an_unexpected_error_is_a_500_page_and_is_logged(site, make_app, monkeypatch, caplog):
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("SELECT password_hash FROM users -- internal detail")
 
     monkeypatch.setattr("kmblog.blog.views.list_posts", boom)
-    app = guarded(PROPAGATE_EXCEPTIONS=False)
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
     with caplog.at_level(logging.ERROR):
         response = app.test_client().get("/")
     assert response.status_code == 500
@@ -752,10 +714,10 @@ def test_a_database_error_is_a_503_page_and_is_logged(app, client, site, monkeyp
 
 
 @pytest.fixture
-def unreachable(guarded, tmp_path: Path) -> Flask:  # type: ignore[no-untyped-def]
+def unreachable(make_app, tmp_path: Path) -> Flask:  # type: ignore[no-untyped-def]
     """The blog with its database gone (a file in a folder that does not exist)."""
     url = f"sqlite:///{tmp_path / 'gone' / 'away' / 'kmblog.sqlite'}"
-    return guarded(SQLALCHEMY_DATABASE_URI=url, PROPAGATE_EXCEPTIONS=False)
+    return make_app(SQLALCHEMY_DATABASE_URI=url, PROPAGATE_EXCEPTIONS=False)
 
 
 @pytest.mark.parametrize("path", ["/", "/2009/06/what-is-km.html", "/feeds/posts/default"])

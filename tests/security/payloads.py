@@ -7,11 +7,19 @@ comment, name and web address; an author's title, Markdown body and labels; a se
 query). None needs a browser to judge: the tests look for elements, attributes and
 addresses that would run script, and for template syntax that was evaluated.
 
+params(*ids) picks some of them for a test's parametrize; REQUEST_VALUES are the
+percent-encoded values test_bad_input sends everywhere.
+
 TEMPLATE_MARKERS says, for each template-injection payload, what must be shown (the
 text as typed) and what must never be (the result of evaluating it).
 """
 
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import pytest
 
 # --- <script> elements: case, spacing, nesting, splitting ---------------------------------
 SCRIPT_TAGS = [
@@ -27,6 +35,7 @@ SCRIPT_TAGS = [
     ("script-src-upper", '<SCRIPT SRC="HTTPS://EVIL.EXAMPLE/K.JS"></SCRIPT>'),
     ("script-nested-split", "<scr<script>ipt>alert(8)</scr</script>ipt>"),
     ("script-doubled-brackets", "<<script>script>alert(9)<</script>/script>"),
+    ("script-doubled-brackets-alert1", "<<script>script>alert(1)<</script>/script>"),
     ("script-unclosed", "<script>alert(10)"),
     ("script-module", "<script type=module>import('//evil.example/m.js')</script>"),
     ("script-after-textarea", "</textarea><script>alert(11)</script>"),
@@ -65,8 +74,10 @@ EVENT_HANDLERS = [
     ("marquee-onstart", "<marquee onstart=alert(1)>m</marquee>"),
     ("div-onmouseover", '<div onmouseover="alert(1)">hover</div>'),
     ("a-onclick-with-http-href", '<a href="https://example.org" onclick="alert(1)">x</a>'),
+    ("a-onclick-with-plain-http-href", '<a href="http://ok.example" onclick="alert(1)">x</a>'),
     ("a-onmouseover-mailto", '<a href="mailto:k@example.org" onmouseover=alert(1)>mail</a>'),
     ("b-onmouseover", "<b onmouseover=alert(1)>bold</b>"),
+    ("b-onmouseover-quoted", '<b onmouseover="alert(1)">bold</b>'),
     ("em-onclick-upper", "<EM ONCLICK=alert(1)>x</EM>"),
     ("strong-onclick-spaced", "<strong    onclick  =  alert(1)>x</strong>"),
     ("code-onclick", "<code onclick=alert(1)>c</code>"),
@@ -80,8 +91,10 @@ EVENT_HANDLERS = [
 SCRIPT_URLS = [
     ("url-js-bare", "javascript:alert(1)"),
     ("url-js-upper", "JAVASCRIPT:alert(1)"),
+    ("url-js-title-case", "JavaScript:alert(1)"),
     ("url-js-mixed-case", "JaVaScRiPt:alert(1)"),
     ("url-js-leading-spaces", "   javascript:alert(1)"),
+    ("url-js-one-leading-space", " javascript:alert(1)"),
     ("url-js-tab-inside", "java\tscript:alert(1)"),
     ("url-js-newline-inside", "java\nscript:alert(1)"),
     ("url-js-cr-inside", "jav\rascript:alert(1)"),
@@ -98,6 +111,8 @@ SCRIPT_URLS = [
     ("a-js-unquoted", "<a href=javascript:alert(1)>x</a>"),
     ("a-js-single-quoted", "<a href='javascript:alert(1)'>x</a>"),
     ("a-js-mixed-case", '<a href="JaVaScRiPt:alert(1)">x</a>'),
+    ("a-js-leading-space", '<a href=" javascript:alert(1)">x</a>'),
+    ("a-js-first-letter-entity", '<a href="&#106;avascript:alert(1)">x</a>'),
     (
         "a-js-decimal-entities",
         '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
@@ -120,6 +135,7 @@ SCRIPT_URLS = [
     ("a-vbs", '<a href="vbscript:msgbox(1)">x</a>'),
     ("a-vbs-entity-colon", '<a href="VBScript&#58;MsgBox(1)">x</a>'),
     ("a-data-base64", '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>'),
+    ("a-data-html", '<a href="data:text/html,<script>alert(1)</script>">x</a>'),
     ("a-data-mixed-case", '<a href="DaTa:text/html,&lt;script&gt;alert(1)&lt;/script&gt;">x</a>'),
     ("a-mailto-javascript", '<a href="mailto:javascript:alert(1)">x</a>'),
     ("img-src-js", '<img src="javascript:alert(1)">'),
@@ -149,6 +165,7 @@ SVG_AND_MATHML = [
     ("svg-image-onerror", "<svg><image href=x onerror=alert(1) /></svg>"),
     ("svg-style-mutation", '<svg></p><style><a id="</style><img src=x onerror=alert(1)>">'),
     ("math-href", '<math href="javascript:alert(1)">x</math>'),
+    ("math-mi-xlink-href", "<math><mi xlink:href=javascript:alert(1)>x</mi></math>"),
     ("math-mtext-xlink", '<math><mtext><a xlink:href="javascript:alert(1)">x</a></mtext></math>'),
     (
         "math-maction",
@@ -171,6 +188,7 @@ CSS = [
     ("style-attr-overlay", '<a href="https://example.org" style="position:fixed;inset:0">x</a>'),
     ("style-element-import", "<style>@import 'https://evil.example/k.css';</style>"),
     ("style-element-url-js", '<style>body{background:url("javascript:alert(1)")}</style>'),
+    ("style-element-url-js-unquoted", "<style>body{background:url(javascript:alert(1))}</style>"),
     ("style-element-binding", "<style>*{-moz-binding:url(//evil.example/k.xml#k)}</style>"),
     ("style-element-expression", "<STYLE>p{width:expression(alert(1))}</STYLE>"),
     ("link-stylesheet-js", '<link rel=stylesheet href="javascript:alert(1)">'),
@@ -179,6 +197,7 @@ CSS = [
 # --- Frames, plugins, forms, <base>, <meta> and <link> ----------------------------------
 EMBEDDING = [
     ("iframe-src-js", '<iframe src="javascript:alert(1)"></iframe>'),
+    ("iframe-src-js-unquoted-unclosed", "<iframe src=javascript:alert(1)>"),
     ("iframe-srcdoc", '<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe>'),
     ("iframe-onload", "<iframe onload=alert(1)></iframe>"),
     ("iframe-remote-unclosed", "<iframe src=https://evil.example/ width=1 height=1>"),
@@ -250,6 +269,10 @@ ATTRIBUTE_BREAKOUTS = [
     ("textarea-then-quote", '</textarea>"><img src=x onerror=alert(1)>'),
     ("fullwidth-brackets", "\uff02\uff1e\uff1cscript\uff1ealert(1)\uff1c/script\uff1e"),
     ("a-href-then-handler-no-space", '<a href="https://example.org/"onmouseover="alert(1)">x</a>'),
+    (
+        "a-http-href-then-handler-no-space",
+        '<a href="http://x.example/"onmouseover="alert(1)">x</a>',
+    ),
     ("a-href-single-then-handler", "<a href='https://example.org/'onmouseover='alert(1)'>x</a>"),
     ("angle-in-href", '<a href="https://example.org/"><img src=x onerror=alert(1)>">x</a>'),
 ]
@@ -257,6 +280,7 @@ ATTRIBUTE_BREAKOUTS = [
 # --- Markdown: links, images, references, autolinks, raw HTML ----------------------------
 MARKDOWN = [
     ("md-link-js", "[click](javascript:alert(1))"),
+    ("md-link-js-short-text", "[x](javascript:alert(1))"),
     ("md-link-js-upper", "[click](JAVASCRIPT:alert(1))"),
     ("md-link-js-leading-space", "[click]( javascript:alert(1))"),
     ("md-link-js-angle-target", "[click](<javascript:alert(1)>)"),
@@ -268,6 +292,7 @@ MARKDOWN = [
     ("md-link-vbs", "[click](vbscript:msgbox(1))"),
     ("md-link-data", "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)"),
     ("md-image-js", "![pic](javascript:alert(1))"),
+    ("md-image-js-short-alt", "![x](javascript:alert(1))"),
     ("md-image-data-svg", "![pic](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)"),
     ("md-image-title-breakout", '![pic](https://example.org/a.png "t\\" onerror=\\"alert(1)")'),
     ("md-link-title-breakout", '[click](https://example.org "t\\" onclick=\\"alert(1)")'),
@@ -364,6 +389,38 @@ CATEGORIES: dict[str, list[tuple[str, str]]] = {
 }
 
 PAYLOADS: list[tuple[str, str]] = [pair for group in CATEGORIES.values() for pair in group]
+# Not script, but not http(s) either: a field for a web address refuses it. Kept out of
+# PAYLOADS for now: as a label, its label page link (/search/label///evil.example/) loses
+# its leading slashes to Werkzeug's merge_slashes and answers 404, a kmblog bug.
+NOT_IN_PAYLOADS_YET = [("url-protocol-relative", "//evil.example/")]
+
+BY_ID: dict[str, str] = dict(PAYLOADS + NOT_IN_PAYLOADS_YET)
+
+
+def params(*ids: str) -> list[Any]:
+    """The payloads `ids`, in that order, as pytest parameters named by their ids."""
+    return [pytest.param(BY_ID[pid], id=pid) for pid in ids]
+
+
+# --- What breaks parsers rather than pages: for paths, query strings and form bodies -----
+# Not in PAYLOADS: these are already percent-encoded, as a request carries them (invalid
+# UTF-8 and lone surrogates can be sent no other way). test_bad_input sends them to every
+# route and field and wants no 500.
+REQUEST_VALUES: dict[str, str] = {
+    "invalid-utf8": "%ff%fe%c3x",
+    "lone-surrogate": "a%ed%a0%80b",
+    "nul": "a%00b",
+    "sql-or": quote("' OR 1=1 --", safe=""),
+    "sql-drop": quote('"; DROP TABLE posts; --', safe=""),
+    "dotdot": "../../etc/passwd",
+    "dotdot-encoded": "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "dotdot-double": "%252e%252e%252fetc",
+    "crlf": "a%0d%0aSet-Cookie:%20evil=1",
+    "long": "L" * 10_000,
+    "rtl-override": quote("\u202egpj.exe", safe=""),
+    "bad-percent": "%zz%",
+    "html": quote(BY_ID["script-plain"], safe=""),
+}
 
 # id -> (text that must be shown, text that evaluation would produce and must not be);
 # None where evaluating would only make the shown text disappear.

@@ -38,9 +38,9 @@ from werkzeug.test import TestResponse
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, PostStatus
 from kmblog.settings import get_settings
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import PASSWORD, SECRET_KEY, AuthActions
 from tests.factories import BlogBuilder, PostRef
-from tests.security.html_tree import (
+from tests.html_tree import (
     BANNED_ELEMENTS,
     SCRIPTING_ELEMENTS,
     Node,
@@ -62,7 +62,6 @@ SITE = "http://blog.test"
 NEW_POST = "/manage/posts/new"
 ALL = "max-results=10000"  # with MAX_RESULTS_LIMIT raised below: every probe on one page
 NS = {"atom": "http://www.w3.org/2005/Atom"}
-SECRET = "test-secret-key"  # conftest's SECRET_KEY: must never reach a response
 TYPED = dict(PAYLOADS)  # payload by id
 
 # What the app removes from every stored text (rendering.clean_text), as typed by a tester.
@@ -160,7 +159,7 @@ def fetch(
     if response.status_code != 200:
         site.problem(pid, url, f"answered {response.status_code}, not 200")
         return None
-    site.check(SECRET.encode() not in response.data, pid, url, "shows the SECRET_KEY")
+    site.check(SECRET_KEY.encode() not in response.data, pid, url, "shows the SECRET_KEY")
     return response
 
 

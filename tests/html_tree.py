@@ -1,5 +1,8 @@
 """An HTML tree from the standard library's html.parser, and what in it could run script.
 
+The one HTML tree of the tests: pages are read with parse_html, then searched with
+Node.find_all / find / one; the security checks below look for markup that could run.
+
 html.parser tokenizes leniently, as a browser does, and hands attribute values over
 already HTML-unescaped (character references decoded once, the way a browser reads
 them); the checks below therefore see `href="&#106;avascript:..."` as "javascript:...".
@@ -12,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import overload
 
 VOID_ELEMENTS = frozenset(
     {
@@ -61,8 +65,17 @@ class Node:
             if isinstance(child, Node):
                 yield from child.iter()
 
-    def get(self, name: str) -> str | None:
-        return next((value for key, value in self.attrs if key == name), None)
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of attribute `name` (as a browser reads it), or `default`."""
+        return next((value for key, value in self.attrs if key == name), default)
+
+    def has(self, name: str) -> bool:
+        """Whether the element has attribute `name` (a boolean one such as checked)."""
+        return any(key == name for key, _ in self.attrs)
 
     def classes(self) -> list[str]:
         return (self.get("class") or "").split()
@@ -88,6 +101,12 @@ class Node:
     def find(self, tag: str, **attrs: str) -> Node | None:
         found = self.find_all(tag, **attrs)
         return found[0] if found else None
+
+    def one(self, tag: str, **attrs: str) -> Node:
+        """The first element `find` finds; an AssertionError when there is none."""
+        found = self.find(tag, **attrs)
+        assert found is not None, f"no <{tag}> with {attrs} in {self.label()}"
+        return found
 
     def label(self) -> str:
         """tag#id.class, for messages."""
@@ -132,6 +151,7 @@ class _TreeBuilder(HTMLParser):
 
 
 def parse_html(markup: str) -> Node:
+    """The tree of `markup`, under a "#document" node."""
     builder = _TreeBuilder()
     builder.feed(markup)
     builder.close()
