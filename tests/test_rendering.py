@@ -157,11 +157,14 @@ SLOW_INPUTS = {
 
 
 @pytest.mark.parametrize("text", SLOW_INPUTS.values(), ids=SLOW_INPUTS.keys())
-def test_any_4096_character_comment_renders_in_well_under_100_ms(text):
+def test_no_4096_character_comment_makes_the_renderer_blow_up(text):
+    """A guard against super-linear rendering (regex backtracking, quadratic nesting),
+    which takes seconds to minutes on such input; not a speed figure (bench/ has those).
+    The bar leaves room for a loaded machine: a CI run saw 121 ms against the old 100."""
     text = text[:4096]
     render_comment("warm up")
     best = min(_timed(render_comment, text) for _ in range(3))
-    assert best < 0.1, f"{best * 1000:.0f} ms"
+    assert best < 0.5, f"{best * 1000:.0f} ms"
 
 
 def _timed(function, argument) -> float:  # type: ignore[no-untyped-def]
