@@ -1,4 +1,5 @@
-"""The reader's pages: home, older posts, a post, labels, archives, search, profiles."""
+"""The reader's pages: home, older posts, a post, labels (each, and all of them), archives,
+search, profiles."""
 
 from __future__ import annotations
 
@@ -218,6 +219,14 @@ def label(name: str) -> Any:
         label_name=found.name,
         extra_feeds=[label_feed],
     )
+
+
+@blog.get("/labels/")
+def labels() -> str:
+    """Every label with its count: the sidebar shows only the most used."""
+    now = utcnow()
+    sidebar = current_sidebar(now)
+    return render_template("blog/labels.html", labels=sidebar.labels, **page_context(now, sidebar))
 
 
 KIND_PAGES = {"plans": PostKind.PLAN, "strategies": PostKind.STRATEGY}

@@ -14,6 +14,7 @@ PAGES = {
     "home": "/",
     "post": "{post}",
     "label": "/search/label/KM Strategy",
+    "all labels": "/labels/",
     "archive": "/2009/03/",
     "search": "/search?q=knowledge",
     "older posts": "{older}",

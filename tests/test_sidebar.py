@@ -1,0 +1,148 @@
+"""The sidebar stays short on a big blog: the most used labels and a link to the page of
+all labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kmblog.blog.services import SIDEBAR_LABELS
+from tests.html_tree import Node, parse_html, words
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a list: its link's text and address, the count shown after it."""
+
+    text: str
+    href: str
+    count: str
+    item: Node
+
+
+def entries(listing: Node) -> list[Entry]:
+    """The lines of `listing` (a <ul>), not those of the lists nested in it."""
+    found = []
+    for item in listing.children:
+        if isinstance(item, Node) and item.tag == "li":
+            link, count = item.one("a"), item.one("span", class_="count")
+            found.append(Entry(words(link.text()), link.get("href", ""), count.text(), item))
+    return found
+
+
+def sidebar(html: str) -> Node:
+    return parse_html(html).one("aside", class_="sidebar")
+
+
+def widget(html: str, name: str) -> Node:
+    return sidebar(html).one("section", class_=name)
+
+
+def label_index(html: str) -> Node:
+    """The page of all labels' own part."""
+    return parse_html(html).one("section", class_="label-index")
+
+
+def status_banner(html: str) -> str:
+    return words(parse_html(html).one("p", class_="status-banner").text())
+
+
+# Labels named so that the most used are not simply the first in the alphabet: every
+# seventh is on one post, the others on two or three.
+TOPICS = [f"Topic {i:02d}" for i in range(SIDEBAR_LABELS + 5)]
+RARE = TOPICS[::7]
+COMMON = [name for name in TOPICS if name not in RARE]
+
+
+def many_labels(blog) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A blog with more labels than the sidebar shows; each label's count."""
+    blog.post(title="Everything at once", labels=tuple(TOPICS))
+    blog.post(title="The common ones", labels=tuple(COMMON))
+    blog.post(title="A few favourites", labels=tuple(COMMON[:4]))
+    counts = dict.fromkeys(TOPICS, 1)
+    for name in COMMON:
+        counts[name] += 1
+    for name in COMMON[:4]:
+        counts[name] += 1
+    return counts
+
+
+def test_the_sidebar_shows_the_most_used_labels_and_a_link_to_all(client, blog):
+    """Only the SIDEBAR_LABELS most used labels, alphabetical, with their counts; then
+    "All labels (N)", which leads to the page of every label."""
+    assert len(COMMON) == SIDEBAR_LABELS
+    counts = many_labels(blog)
+    labels = widget(client.get("/").text, "labels")
+    shown = entries(labels.one("ul"))
+    assert [entry.text for entry in shown] == COMMON  # alphabetical, the rare ones left out
+    for entry in shown:
+        assert entry.count == f"({counts[entry.text]})", entry.text
+    all_labels = labels.one("p", class_="all-labels")
+    assert words(all_labels.text()) == f"All labels ({len(TOPICS)})"
+    page = client.get(all_labels.one("a").get("href", ""))
+    assert page.status_code == 200
+    assert label_index(page.text).one("h2").text() == "All labels"
+
+
+def test_the_page_of_all_labels_lists_every_label_and_each_leads_to_its_posts(client, blog):
+    counts = many_labels(blog)
+    listed = entries(label_index(client.get("/labels/").text).one("ul"))
+    assert [entry.text for entry in listed] == TOPICS
+    assert {entry.text: entry.count for entry in listed} == {
+        name: f"({count})" for name, count in counts.items()
+    }
+    for entry in listed:
+        page = client.get(entry.href)
+        assert page.status_code == 200, entry.href
+        assert status_banner(page.text).startswith(f"Showing posts with label {entry.text}.")
+    # Found by the label pages and feeds whether or not the sidebar shows them.
+    for name in RARE:
+        assert client.get(f"/feeds/posts/default/-/{name}").status_code == 200, name
+
+
+def test_the_page_of_all_labels_is_in_the_blogs_look_with_its_feeds(client, blog):
+    blog.settings(title="The KM Depot")
+    blog.post(labels=("Tools",))
+    tree = parse_html(client.get("/labels/").text)
+    assert words(tree.one("title").text()) == "The KM Depot: All labels"
+    assert tree.one("aside", class_="sidebar").one("section", class_="labels")
+    feeds = {link.get("title"): link.get("href") for link in tree.find_all("link", rel="alternate")}
+    assert feeds == {
+        "The KM Depot - Atom": "/feeds/posts/default",
+        "The KM Depot - Comments - Atom": "/feeds/comments/default",
+    }
+
+
+def test_a_new_label_shows_on_the_page_of_all_labels_at_once(client, blog):
+    """The page is cached like every reader's page, and never stale."""
+    blog.post(labels=("Tools",))
+    assert client.get("/labels/").headers["ETag"]
+    blog.post(labels=("Vision",))
+    listed = entries(label_index(client.get("/labels/").text).one("ul"))
+    assert [entry.text for entry in listed] == ["Tools", "Vision"]
+
+
+def test_a_blog_without_labels_says_so_on_the_page_of_all_labels(client, blog):
+    blog.post()
+    index = label_index(client.get("/labels/").text)
+    assert index.find("ul") is None
+    assert "No posts have labels yet." in words(index.text())
+
+
+def test_a_small_blog_shows_all_its_labels_and_no_link_to_all(client, blog):
+    blog.post(labels=("Tools", "Vision"))
+    blog.post(labels=("Tools",))
+    labels = widget(client.get("/").text, "labels")
+    shown = entries(labels.one("ul"))
+    assert [(entry.text, entry.count) for entry in shown] == [("Tools", "(2)"), ("Vision", "(1)")]
+    assert labels.find("p", class_="all-labels") is None
+    assert "All labels" not in words(labels.text())
+
+
+def test_equally_used_labels_make_the_cut_alphabetically(client, blog):
+    """One label more than the sidebar shows, all on one post: the last one waits on the
+    page of all labels, the same in every process."""
+    names = [f"Shared {i:02d}" for i in range(SIDEBAR_LABELS + 1)]
+    blog.post(labels=tuple(reversed(names)))
+    labels = widget(client.get("/").text, "labels")
+    assert [entry.text for entry in entries(labels.one("ul"))] == names[:-1]
+    assert words(labels.one("p", class_="all-labels").text()) == f"All labels ({len(names)})"
