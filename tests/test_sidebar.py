@@ -1,9 +1,10 @@
-"""The sidebar stays short on a big blog: the most used labels and a link to the page of
-all labels."""
+"""The sidebar stays short on a big blog, as Blogger's does: the newest year's months and
+the other years on a line each, the most used labels and a link to the page of all."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from kmblog.blog.services import SIDEBAR_LABELS
 from tests.html_tree import Node, parse_html, words
@@ -146,3 +147,47 @@ def test_equally_used_labels_make_the_cut_alphabetically(client, blog):
     labels = widget(client.get("/").text, "labels")
     assert [entry.text for entry in entries(labels.one("ul"))] == names[:-1]
     assert words(labels.one("p", class_="all-labels").text()) == f"All labels ({len(names)})"
+
+
+def test_the_archive_opens_the_newest_year_and_lists_the_others_on_a_line(client, blog):
+    """The newest year with its months (counts); every other year its link and count,
+    its months left out of the page."""
+    dates = [
+        (2009, 6, 1),
+        (2009, 6, 20),
+        (2009, 3, 5),
+        (2008, 11, 2),
+        (2008, 2, 14),
+        (2008, 2, 15),
+        (2007, 12, 31),
+    ]
+    for year, month, day in dates:
+        blog.post(
+            title=f"Written {year}-{month:02d}-{day:02d}",
+            published=datetime(year, month, day, 12, tzinfo=UTC),
+        )
+    archive = widget(client.get("/").text, "archive")
+    years = entries(archive.one("ul"))
+    assert [(year.text, year.href, year.count) for year in years] == [
+        ("2009", "/2009/", "(3)"),
+        ("2008", "/2008/", "(3)"),
+        ("2007", "/2007/", "(1)"),
+    ]
+    months = entries(years[0].item.one("ul"))
+    assert [(month.text, month.href, month.count) for month in months] == [
+        ("June", "/2009/06/", "(2)"),
+        ("March", "/2009/03/", "(1)"),
+    ]
+    for older in years[1:]:
+        assert older.item.find("ul") is None, older.text
+    links = [link.get("href") for link in archive.find_all("a")]
+    assert links == ["/2009/", "/2009/06/", "/2009/03/", "/2008/", "/2007/"]
+    # Nothing to open or close: no control nested in another (axe: nested-interactive).
+    assert archive.find("details") is None
+    for year in years:
+        page = client.get(year.href)
+        assert page.status_code == 200, year.href
+        assert status_banner(page.text) == f"Showing posts from {year.text}. Show all posts"
+        shown = [words(title.text()) for title in parse_html(page.text).find_all("h3")]
+        wanted = sum(1 for made in dates if str(made[0]) == year.text)
+        assert len(shown) == wanted and all(year.text in title for title in shown), shown
