@@ -191,3 +191,26 @@ def test_the_archive_opens_the_newest_year_and_lists_the_others_on_a_line(client
         shown = [words(title.text()) for title in parse_html(page.text).find_all("h3")]
         wanted = sum(1 for made in dates if str(made[0]) == year.text)
         assert len(shown) == wanted and all(year.text in title for title in shown), shown
+
+
+def test_a_years_page_leads_to_its_months(client, blog):
+    """An older year's months, gone from the sidebar, are under its page's banner."""
+    for month in (2, 2, 11):
+        blog.post(published=datetime(2008, month, 14, 12, tzinfo=UTC))
+    blog.post(title="Next year", published=datetime(2009, 1, 5, 12, tzinfo=UTC))
+    html = client.get("/2008/").text
+    assert sidebar(html).find("a", href="/2008/11/") is None
+    months = parse_html(html).one("nav", class_="year-months")
+    assert months.get("aria-label") == "Months of 2008"
+    listed = entries(months.one("ul"))
+    assert [(month.text, month.href, month.count) for month in listed] == [
+        ("November", "/2008/11/", "(1)"),
+        ("February", "/2008/02/", "(2)"),
+    ]
+    for month in listed:
+        page = client.get(month.href)
+        assert page.status_code == 200, month.href
+        assert status_banner(page.text) == f"Showing posts from {month.text} 2008. Show all posts"
+    # A month's page, and a year with no posts, have no such list.
+    for url in ("/2008/11/", "/2007/"):
+        assert parse_html(client.get(url).text).find("nav", class_="year-months") is None, url

@@ -250,8 +250,19 @@ def by_kind(kinds: str) -> str:
 
 @blog.get("/<int(fixed_digits=4):year>/")
 def archive_year(year: int) -> str:
-    """Posts of one year (by their URL's year)."""
-    return _render_listing(PostFilter(year=year), utcnow(), archive_title=str(year))
+    """Posts of one year (by their URL's year), and links to its months: the sidebar's
+    Blog Archive lists only the newest year's."""
+    now = utcnow()
+    sidebar = current_sidebar(now)
+    months = next((shown.months for shown in sidebar.archive if shown.year == year), [])
+    return _render_listing(
+        PostFilter(year=year),
+        now,
+        sidebar,
+        archive_title=str(year),
+        archive_year=year,
+        year_months=months,
+    )
 
 
 @blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/")

@@ -16,6 +16,7 @@ PAGES = {
     "label": "/search/label/KM Strategy",
     "all labels": "/labels/",
     "archive": "/2009/03/",
+    "archive year": "/2009/",
     "search": "/search?q=knowledge",
     "older posts": "{older}",
     "profile": "{profile}",
