@@ -316,6 +316,7 @@ READER_GETS = [
     "/{x}_06_01_archive.html",
     "/2009_{x}_01_archive.html",
     "/plans/?{x}={x}",
+    "/labels/?{x}={x}",
     "/strategies/?max-results={x}",
     "/profile/{x}",
     "/profile/writer?{x}={x}",

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 from tests.forms import hidden_field
 from tests.test_comments import post_comment
 
-PAGES = ["/", "{post}", "/search/label/Tools", "/2009/06/", "/feeds/posts/default",
+PAGES = ["/", "{post}", "/search/label/Tools", "/2009/06/", "/labels/", "/feeds/posts/default",
          "/feeds/comments/default", "/feeds/{post_id}/comments/default"]  # fmt: skip
 
 

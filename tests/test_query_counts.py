@@ -24,6 +24,7 @@ PAGES = [
     "/2009/07/",
     "/search?q=series",
     "/profile/writer",
+    "/labels/",
     "/feeds/posts/default",
     "/feeds/posts/default/-/Tools",
     "/feeds/comments/default",

@@ -81,10 +81,17 @@ class ArchiveYear:
     months: list[tuple[int, int]] = field(default_factory=list)  # (month, count), newest first
 
 
+# The sidebar's Labels widget shows this many labels, the most used: a list one line a
+# label, about a screen's height (WordPress's tag cloud packs 45 into a few lines). The
+# rest are one link away, on the page of all labels.
+SIDEBAR_LABELS = 30
+
+
 @dataclass
 class Sidebar:
-    archive: list[ArchiveYear]
-    labels: list[LabelCount]
+    archive: list[ArchiveYear]  # newest year first
+    labels: list[LabelCount]  # every label with visible posts, alphabetical
+    top_labels: list[LabelCount]  # the SIDEBAR_LABELS most used of them, alphabetical
 
     def find_label(self, name: str) -> LabelCount | None:
         """The label called `name` (case-insensitive), among labels with visible posts."""
@@ -230,8 +237,9 @@ def list_posts(
 
 
 def load_sidebar(now: datetime) -> Sidebar:
-    """Blog Archive (years > months with counts) and Labels (with counts): one query, the
-    two counts side by side (UNION ALL), as a page may spend only so many round trips."""
+    """Blog Archive (years > months with counts) and Labels (with counts), every label and
+    the most used: one query, the two counts side by side (UNION ALL), as a page may spend
+    only so many round trips."""
     months = (
         select(
             literal(0).label("kind"),
@@ -266,7 +274,10 @@ def load_sidebar(now: datetime) -> Sidebar:
         archive[-1].months.append((month, count))
     found = [LabelCount(a, name, n) for kind, a, _, name, n in rows if kind == 1]
     found.sort(key=lambda label: (label.name.lower(), label.name))
-    return Sidebar(archive, found)
+    # A stable sort: among labels used equally often, the first alphabetically make the cut.
+    most_used = sorted(found, key=lambda label: label.count, reverse=True)[:SIDEBAR_LABELS]
+    top = {label.id for label in most_used}
+    return Sidebar(archive, found, [label for label in found if label.id in top])
 
 
 def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:

@@ -1,4 +1,5 @@
-"""The reader's pages: home, older posts, a post, labels, archives, search, profiles."""
+"""The reader's pages: home, older posts, a post, labels (each, and all of them), archives,
+search, profiles."""
 
 from __future__ import annotations
 
@@ -220,6 +221,14 @@ def label(name: str) -> Any:
     )
 
 
+@blog.get("/labels/")
+def labels() -> str:
+    """Every label with its count: the sidebar shows only the most used."""
+    now = utcnow()
+    sidebar = current_sidebar(now)
+    return render_template("blog/labels.html", labels=sidebar.labels, **page_context(now, sidebar))
+
+
 KIND_PAGES = {"plans": PostKind.PLAN, "strategies": PostKind.STRATEGY}
 
 
@@ -241,8 +250,19 @@ def by_kind(kinds: str) -> str:
 
 @blog.get("/<int(fixed_digits=4):year>/")
 def archive_year(year: int) -> str:
-    """Posts of one year (by their URL's year)."""
-    return _render_listing(PostFilter(year=year), utcnow(), archive_title=str(year))
+    """Posts of one year (by their URL's year), and links to its months: the sidebar's
+    Blog Archive lists only the newest year's."""
+    now = utcnow()
+    sidebar = current_sidebar(now)
+    months = next((shown.months for shown in sidebar.archive if shown.year == year), [])
+    return _render_listing(
+        PostFilter(year=year),
+        now,
+        sidebar,
+        archive_title=str(year),
+        archive_year=year,
+        year_months=months,
+    )
 
 
 @blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/")
