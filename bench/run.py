@@ -24,6 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+# The project's own files (this worktree's kmblog), not the copy the virtual environment
+# has installed in editable mode, which may be another checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from gunicorn import __version__ as gunicorn_version
 from seed import SIZES, default_url, upgrade_schema
 from sqlalchemy import create_engine, func, select
