@@ -635,6 +635,7 @@ def load_in_rounds(
     warm-up runs before a (target, URL)'s first measurement only: caches stay warm, as
     the servers stay up for the whole run."""
     runs: dict[str, dict[str, list[Result]]] = {t.name: {} for t in targets}
+    width = max((len(t.name) for t in targets), default=12)
     for number in range(args.rounds):
         if args.rounds > 1:
             say(f"round {number + 1} of {args.rounds}")
@@ -658,7 +659,7 @@ def load_in_rounds(
                     result = wrk(target.base, url, args)
                     runs[target.name].setdefault(name, []).append(result)
                     say(
-                        f"  {target.name:<12} {name:<34} {result.rps:9.1f} req/s  p50 "
+                        f"  {target.name:<{width}} {name:<34} {result.rps:9.1f} req/s  p50 "
                         f"{result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms"
                         + (f"  errors {result.errors}" if result.errors else "")
                         + (
@@ -750,7 +751,7 @@ class Runner:
     def start_servers(self, stack: ExitStack) -> None:
         """Start kmblog (its pages are the others' content) and every target asked for;
         they stay up until `stack` closes, so their runs can be interleaved."""
-        env = kmblog_env(self.args, self.db_url)
+        env = kmblog_env(self.db_url, self.args.cache)
         options = kmblog_gunicorn(self.args)
         base, master = stack.enter_context(
             self.gunicorn("kmblog:create_app()", env, "kmblog", options)
@@ -905,17 +906,17 @@ def app_revision() -> str:
     return (head or "unknown") + (" with uncommitted changes" if changed else "")
 
 
-def kmblog_env(args: argparse.Namespace, url: str) -> dict[str, str]:
-    """Production settings for the benchmark (rate limits off; cache as asked)."""
+def kmblog_env(url: str, cache: str) -> dict[str, str]:
+    """Production settings for the benchmark (rate limits off; the page cache on or off)."""
     env = {
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET_KEY,
         "KMBLOG_CONFIG": "production",
         "KMBLOG_RATELIMIT_ENABLED": "false",
     }
-    if args.cache == "off":
-        # Both switches: the cache backend that stores nothing, and the page cache off
-        # (ETags and 304 answers stay).
+    if cache == "off":
+        # The page cache is the only user of the cache backend, so this one switch
+        # turns caching off (ETags and 304 answers stay).
         env["KMBLOG_PAGE_CACHE"] = "false"
     return env
 
