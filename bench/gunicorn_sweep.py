@@ -20,6 +20,7 @@ import json
 import math
 import re
 import signal
+import statistics
 import sys
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
@@ -241,7 +242,10 @@ def render_report(sweep: Sweep) -> str:
         "",
         "Each cell: req/s (p99 latency, ms). geomean: geometric mean of the row's req/s."
         " worst p99: the row's highest. RSS: the workers' resident memory together, after"
-        " the sweep. `*` marks the shipped defaults.",
+        " the sweep. other CPU: the median share of the machine's CPU that processes"
+        " outside the sweep used during the row's measurements (on a shared machine a"
+        " server with more processes or threads takes a bigger share from them, which"
+        " flatters it). `*` marks the shipped defaults.",
     ]
     for cache in args.cache_modes:
         lines += [
@@ -250,8 +254,8 @@ def render_report(sweep: Sweep) -> str:
             "",
             "| gunicorn | "
             + " | ".join(url.name for url in sweep.urls)
-            + " | geomean req/s | worst p99 | RSS MiB |",
-            "|---" * (len(sweep.urls) + 4) + "|",
+            + " | geomean req/s | worst p99 | RSS MiB | other CPU |",
+            "|---" * (len(sweep.urls) + 5) + "|",
         ]
         for config in sweep.configs:
             name = f"{config.name}, cache {cache}"
@@ -266,12 +270,14 @@ def render_report(sweep: Sweep) -> str:
                     else "-"
                 )
             rates = [result.rps for result in found.values()]
+            other = statistics.median([r.other_cpu for r in found.values()] or [0.0])
             worst = max((result.p99_ms for result in found.values()), default=0.0)
             mark = " *" if config == sweep.shipped else ""
             lines.append(
                 f"| {config.name}{mark} | "
                 + " | ".join(cells)
-                + f" | {_geomean(rates):,.0f} | {worst:.1f} | {sweep.rss_mib.get(name, 0):,.0f} |"
+                + f" | {_geomean(rates):,.0f} | {worst:.1f} | {sweep.rss_mib.get(name, 0):,.0f}"
+                + f" | {other:.0%} |"
             )
     lines += ["", "Servers:", ""] + [f"- {name}: {text}" for name, text in sweep.settings.items()]
     return "\n".join(lines) + "\n"
