@@ -10,19 +10,25 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
+
+# The project's own files (this worktree's kmblog), not the copy the virtual environment
+# has installed in editable mode, which may be another checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gunicorn import __version__ as gunicorn_version
 from seed import SIZES, default_url, upgrade_schema
@@ -33,9 +39,13 @@ from kmblog.models import Comment, CommentStatus, Label, Post, PostStatus, Setti
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-TARGETS = ("kmblog", "bare", "naive", "nginx-static", "nginx-front")
+TARGETS = ("kmblog", "bare", "lean", "naive", "nginx-static", "nginx-front")
 # The naive baseline only has these two kinds of page.
 NAIVE_KINDS = {"home", "post"}
+# The reference apps' server: the plainest gunicorn, two sync workers of one thread, with
+# the project's config file for everything else (access log, timeouts), as kmblog has.
+REFERENCE_GUNICORN = ["-c", "gunicorn.conf.py", "--workers", "2", "--threads", "1"]
+REFERENCE_GUNICORN += ["--worker-class", "sync"]
 # Above this share of CPU taken by other processes during a measurement, it is flagged.
 BUSY = 0.10
 SECRET_KEY = "bench-secret-key-not-for-production"  # noqa: S105 - a local benchmark's
@@ -130,14 +140,17 @@ def clean_environment() -> dict[str, str]:
 
 @contextmanager
 def gunicorn_server(
-    app: str, env: dict[str, str], log: Path, workers: int, threads: int
+    app: str, env: dict[str, str], log: Path, options: list[str]
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Serve `app` (module:callable) with gunicorn until the block ends."""
+    """Serve `app` (module:callable) with gunicorn and `options` until the block ends.
+
+    From the project folder, so that gunicorn reads its gunicorn.conf.py unless `options`
+    name another; the runner adds only the address, a control socket of the run's own
+    and a short graceful timeout (how fast it stops, not how it serves)."""
     port = free_port()
     command = [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-        "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "120",
-        "--pythonpath", str(BENCH),
+        sys.executable, "-m", "gunicorn", *options, "--pythonpath", str(BENCH),
+        "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
     ]  # fmt: skip
     if int(gunicorn_version.split(".")[0]) >= 27:
         # Its own control socket, not the shared ~/.gunicorn one other servers use.
@@ -153,6 +166,65 @@ def gunicorn_server(
             yield base, process
         finally:
             stop(process)
+
+
+# Run by the interpreter with gunicorn's command-line options: gunicorn's own loader reads
+# them, the config file and GUNICORN_CMD_ARGS, and this prints what it settled on.
+_GUNICORN_PROBE = """
+import json
+from gunicorn.app.base import Application
+
+class Probe(Application):
+    def init(self, parser, opts, args):
+        return None
+
+    def load(self):
+        return None
+
+cfg = Probe().cfg
+print(json.dumps({"config": cfg.config, "workers": cfg.workers, "threads": cfg.threads,
+                  "worker_class": cfg.worker_class_str, "timeout": cfg.timeout,
+                  "keepalive": cfg.keepalive}))
+"""
+
+
+def gunicorn_settings(options: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """What gunicorn runs with for `options` in a server's environment: its config file,
+    workers, threads, worker class, timeout and keep-alive, as gunicorn resolves them."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", _GUNICORN_PROBE, *options],
+        cwd=ROOT,
+        env={**clean_environment(), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"gunicorn cannot read {options}:\n{done.stderr}")
+    settings: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return settings
+
+
+def describe_gunicorn(options: list[str], settings: dict[str, Any]) -> str:
+    """`gunicorn OPTIONS`: N workers (class) x T threads, timeout, keep-alive."""
+    threads = settings["threads"] if settings["worker_class"] == "gthread" else 1
+    return (
+        f"`gunicorn {' '.join(options)}`: {settings['workers']} {settings['worker_class']}"
+        f" workers x {threads} thread{'s' if threads > 1 else ''} (config"
+        f" {settings['config']}, timeout {settings['timeout']} s, keep-alive"
+        f" {settings['keepalive']} s)"
+    )
+
+
+def kmblog_gunicorn(args: argparse.Namespace) -> list[str]:
+    """kmblog's gunicorn options: the shipped gunicorn.conf.py, as a user gets it, unless
+    --workers or --threads are given."""
+    options = ["-c", "gunicorn.conf.py"]
+    if args.workers is not None:
+        options += ["--workers", str(args.workers)]
+    if args.threads is not None:
+        options += ["--threads", str(args.threads)]
+    return options
 
 
 def nginx_config(run_dir: Path, server: str) -> Path:
@@ -511,6 +583,95 @@ def save_pages(base: str, urls: list[Url], folder: Path) -> dict[str, tuple[str,
     return files
 
 
+# --- interleaved rounds -------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """A server under load: where it answers, what it is loaded with, how it is served."""
+
+    name: str
+    base: str
+    urls: dict[str, Url]  # by the name of the run's URL it stands for
+    # A process whose exit means the figures are void (the app behind nginx-front too).
+    process: subprocess.Popen[bytes] | None = None
+    settings: str = ""
+    master: int | None = None  # gunicorn's master process, to find its workers
+
+
+def median_result(runs: list[Result]) -> Result:
+    """Each figure's median over the runs of one URL on one target; requests and errors
+    summed; the note lists every run's requests per second."""
+    if len(runs) == 1:
+        return runs[0]
+    done = [run for run in runs if run.requests]
+    kept = done or runs
+    result = Result(
+        rps=statistics.median(run.rps for run in runs),
+        p50_ms=statistics.median(run.p50_ms for run in kept),
+        p99_ms=statistics.median(run.p99_ms for run in kept),
+        requests=sum(run.requests for run in runs),
+        errors=sum(run.errors for run in runs),
+        other_cpu=statistics.median(run.other_cpu for run in runs),
+    )
+    notes = dict.fromkeys(run.note for run in runs if run.note)
+    spread = ", ".join(f"{run.rps:,.0f}" for run in runs)
+    result.note = "; ".join([*notes, f"req/s of {spread}"])
+    return result
+
+
+def load_in_rounds(
+    targets: list[Target],
+    names: list[str],
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+) -> dict[str, dict[str, list[Result]]]:
+    """For each round, each URL, each target: wrk once (or --repeat times). Every run of
+    every (target, URL) is returned, in order.
+
+    Interleaving puts the same spells of a shared machine's noise on every target, where
+    one target after the other gave one target a quiet minute and the next a busy one.
+    The targets' order turns by one each round, so none always follows the same one. The
+    warm-up runs before a (target, URL)'s first measurement only: caches stay warm, as
+    the servers stay up for the whole run."""
+    runs: dict[str, dict[str, list[Result]]] = {t.name: {} for t in targets}
+    width = max((len(t.name) for t in targets), default=12)
+    for number in range(args.rounds):
+        if args.rounds > 1:
+            say(f"round {number + 1} of {args.rounds}")
+        turn = number % len(targets) if targets else 0
+        order = targets[turn:] + targets[:turn]
+        for name in names:
+            for target in order:
+                url = target.urls.get(name)
+                if url is None:
+                    continue
+                if target.process is not None and target.process.poll() is not None:
+                    raise RuntimeError(
+                        f"the server behind {target.name} exited during the run (code "
+                        f"{target.process.returncode}; was it stopped from outside?)"
+                    )
+                if args.quiet_wait:
+                    wait_until_quiet(args.quiet_wait)
+                if args.warmup and number == 0:
+                    wrk(target.base, url, args, duration=args.warmup)
+                for _ in range(args.repeat):
+                    result = wrk(target.base, url, args)
+                    runs[target.name].setdefault(name, []).append(result)
+                    say(
+                        f"  {target.name:<{width}} {name:<34} {result.rps:9.1f} req/s  p50 "
+                        f"{result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms"
+                        + (f"  errors {result.errors}" if result.errors else "")
+                        + (
+                            f"  other processes {result.other_cpu:.0%} CPU"
+                            if result.other_cpu >= 0.01
+                            else ""
+                        )
+                        + (f"  ({result.note})" if result.note else "")
+                    )
+    return runs
+
+
 # --- the run ----------------------------------------------------------------------
 
 
@@ -524,10 +685,15 @@ class Runner:
         self.db_url: str = args.database_url or default_url(args.size)
         self.urls: list[Url] = []  # plain URLs, then the conditional GETs
         self.files: dict[str, tuple[str, int]] = {}  # saved page file and size, by URL name
+        self.targets: list[Target] = []
+        self.runs: dict[str, dict[str, list[Result]]] = {}
         self.results: dict[str, dict[str, Result]] = {target: {} for target in TARGETS}
         self.memory_mib: dict[str, list[float]] = {}
         self.notes: list[str] = []
         self.revision = ""
+        # How each target is served, for the report; gunicorn's resolved settings.
+        self.settings: dict[str, str] = {}
+        self.resolved: dict[str, dict[str, Any]] = {}
 
     @property
     def plain(self) -> list[Url]:
@@ -545,45 +711,6 @@ class Runner:
         self.notes.append(text)
         self.say(f"  note: {text}")
 
-    def load(
-        self,
-        target: str,
-        base: str,
-        urls: list[Url],
-        server: subprocess.Popen[bytes] | None = None,
-    ) -> None:
-        """wrk on each URL for one target, each after a warm-up; stops if `server` dies."""
-        for url in urls:
-            if server is not None and server.poll() is not None:
-                raise RuntimeError(
-                    f"the server behind {target} exited during the run (code "
-                    f"{server.returncode}; was it stopped from outside?): see {self.out}"
-                )
-            if self.args.quiet_wait:
-                wait_until_quiet(self.args.quiet_wait)
-            if self.args.warmup:
-                wrk(base, url, self.args, duration=self.args.warmup)
-            # This machine has slow spells (every server at ~30 ms flat for a few
-            # seconds): with --repeat, the run with the median requests per second.
-            runs = sorted((wrk(base, url, self.args) for _ in range(self.args.repeat)),
-                          key=lambda run: run.rps)  # fmt: skip
-            result = runs[len(runs) // 2]
-            if len(runs) > 1:
-                spread = ", ".join(f"{run.rps:,.0f}" for run in runs)
-                result.note = "; ".join(filter(None, [result.note, f"req/s of {spread}"]))
-            self.results[target][url.name] = result
-            self.say(
-                f"  {target:<12} {url.name:<34} {result.rps:9.1f} req/s  p50 "
-                f"{result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms"
-                + (f"  errors {result.errors}" if result.errors else "")
-                + (
-                    f"  other processes {result.other_cpu:.0%} CPU"
-                    if result.other_cpu >= 0.01
-                    else ""
-                )
-                + (f"  ({result.note})" if result.note else "")
-            )
-
     def measure_memory(self, base: str, master: int) -> None:
         """Worker RSS at start, after 1,000 and after 20,000 requests over every URL."""
         self.say("kmblog: memory of the workers (requests cycle over every URL)")
@@ -598,77 +725,132 @@ class Runner:
             self.say(f"  worker RSS {moment}: " + ", ".join(f"{v:.1f} MiB" for v in values))
 
     def gunicorn(
-        self, app: str, env: dict[str, str], name: str
+        self, app: str, env: dict[str, str], name: str, options: list[str]
     ) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]:
-        """gunicorn_server() with this run's workers, threads and log folder."""
-        log = self.out / f"{name}.log"
-        return gunicorn_server(app, env, log, self.args.workers, self.args.threads)
+        """gunicorn_server() with this run's log folder; says how it serves."""
+        self.resolved[name] = gunicorn_settings(options, env)
+        settings = describe_gunicorn(options, self.resolved[name])
+        self.settings[name] = settings
+        self.say(f"{name}: {settings}")
+        return gunicorn_server(app, env, self.out / f"{name}.log", options)
 
-    def run_kmblog(self) -> None:
-        """kmblog alone, then behind nginx: save its pages, add conditional GETs, load."""
-        env = kmblog_env(self.args, self.db_url)
-        with self.gunicorn("kmblog:create_app()", env, "kmblog") as (base, master):
-            self.files = save_pages(base, self.urls, self.out / "pages")
-            for url in self.plain:
-                if url.kind != "feed":
-                    continue
-                variant, missing = conditional(url, fetch(base, url)[1])
-                if missing:
-                    self.note(f"kmblog sends {missing} for {url.path}")
-                if variant is not None:
-                    status = fetch(base, variant)[0]
-                    if status != 304:
-                        self.note(f"kmblog answered {status} to a conditional GET of {url.path}")
-                    self.urls.append(variant)
-            if not self.args.skip_memory:
-                self.measure_memory(base, master.pid)
-            if "kmblog" in self.only:
-                self.say("kmblog")
-                self.load("kmblog", base, self.urls, master)
-            if "nginx-front" in self.only:
-                self.run_front(base, master)
+    def add_target(
+        self,
+        name: str,
+        base: str,
+        urls: list[Url],
+        process: subprocess.Popen[bytes] | None,
+        master: int | None = None,
+    ) -> None:
+        """A target to load, with the run's URLs it answers."""
+        settings = self.settings.get(name, "")
+        self.targets.append(
+            Target(name, base, {url.name: url for url in urls}, process, settings, master)
+        )
 
-    def run_front(self, app_base: str, app: subprocess.Popen[bytes]) -> None:
-        """kmblog behind bench/nginx.conf."""
-        self.say("nginx-front (kmblog behind bench/nginx.conf)")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with nginx(self.out / "nginx-front", front_config(port, app_base, self.out)):
-            self.load("nginx-front", base, self.urls, app)
-            statuses = {url.name: fetch(base, url)[1].get("X-Cache-Status") for url in self.plain}
-        self.note(f"nginx-front X-Cache-Status after the run: {statuses}")
+    def start_servers(self, stack: ExitStack) -> None:
+        """Start kmblog (its pages are the others' content) and every target asked for;
+        they stay up until `stack` closes, so their runs can be interleaved."""
+        env = kmblog_env(self.db_url, self.args.cache)
+        options = kmblog_gunicorn(self.args)
+        base, master = stack.enter_context(
+            self.gunicorn("kmblog:create_app()", env, "kmblog", options)
+        )
+        self.files = save_pages(base, self.urls, self.out / "pages")
+        for url in self.plain:
+            if url.kind != "feed":
+                continue
+            variant, missing = conditional(url, fetch(base, url)[1])
+            if missing:
+                self.note(f"kmblog sends {missing} for {url.path}")
+            if variant is not None:
+                status = fetch(base, variant)[0]
+                if status != 304:
+                    self.note(f"kmblog answered {status} to a conditional GET of {url.path}")
+                self.urls.append(variant)
+        if not self.args.skip_memory:
+            self.measure_memory(base, master.pid)
+        if "kmblog" in self.only:
+            self.add_target("kmblog", base, self.urls, master, master.pid)
+        if "nginx-front" in self.only:
+            port = free_port()
+            stack.enter_context(nginx(self.out / "nginx-front", front_config(port, base, self.out)))
+            self.settings["nginx-front"] = "nginx (bench/nginx.conf) in front of kmblog's server"
+            self.add_target("nginx-front", f"http://127.0.0.1:{port}", self.urls, master)
+        if "nginx-static" in self.only:
+            self.start_static(stack)
+        reference = {
+            "bare": ("bare_app:create_app()", {"BENCH_PAGES": str(self.out / "pages")}),
+            "lean": ("lean_app:create_app()", {"DATABASE_URL": self.db_url}),
+            "naive": ("naive_app:create_app()", {"DATABASE_URL": self.db_url}),
+        }
+        for name, (app, app_env) in reference.items():
+            if name not in self.only:
+                continue
+            app_base, server = stack.enter_context(
+                self.gunicorn(app, app_env, name, REFERENCE_GUNICORN)
+            )
+            if name == "bare":
+                urls = self.plain
+            elif name == "naive":
+                urls = [url for url in self.plain if url.kind in NAIVE_KINDS]
+            else:
+                urls = self.urls
+            self.add_target(name, app_base, urls, server, server.pid)
+        for target in self.targets:
+            self.note_unconditional(target)
 
-    def run_static(self) -> None:
+    def start_static(self, stack: ExitStack) -> None:
         """nginx serving the saved pages as files, conditional GETs with its own ETags."""
-        self.say("nginx-static (the saved pages as files)")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = f"    server {{ listen 127.0.0.1:{port}; root {self.out / 'pages'}; }}"
-        with nginx(self.out / "nginx-static", server):
-            urls = []
-            for url in self.plain:
-                copy = Url(url.name, "/" + self.files[url.name][0], url.kind)
-                urls.append(copy)
-                if url.kind == "feed":
-                    variant, _ = conditional(copy, fetch(base, copy)[1])
-                    if variant is not None:
-                        urls.append(variant)
-            self.load("nginx-static", base, urls)
+        stack.enter_context(nginx(self.out / "nginx-static", server))
+        self.settings["nginx-static"] = "nginx, worker_processes 2, the saved pages as files"
+        self.say(f"nginx-static: {self.settings['nginx-static']}")
+        urls = []
+        for url in self.plain:
+            copy = Url(url.name, "/" + self.files[url.name][0], url.kind)
+            urls.append(copy)
+            if url.kind == "feed":
+                variant, _ = conditional(copy, fetch(base, copy)[1])
+                if variant is not None:
+                    urls.append(variant)
+        self.add_target("nginx-static", base, urls, None)
 
-    def run_bare(self) -> None:
-        """Flask serving the saved pages from memory."""
-        self.say("bare (Flask serving the saved pages from memory)")
-        env = {"BENCH_PAGES": str(self.out / "pages")}
-        with self.gunicorn("bare_app:create_app()", env, "bare") as (base, server):
-            self.load("bare", base, self.plain, server)
+    def note_unconditional(self, target: Target) -> None:
+        """Say which targets answer a conditional GET in full (no validators of their own)."""
+        full = [
+            url.conditional_of
+            for url in target.urls.values()
+            if url.conditional_of is not None and fetch(target.base, url)[0] != 304
+        ]
+        if full:
+            self.note(
+                f"{target.name} answers the conditional GETs of {', '.join(map(str, full))}"
+                " with the whole feed (200): it sends no ETag or Last-Modified"
+            )
 
-    def run_naive(self) -> None:
-        """The naive Flask app on the same database: home and post pages."""
-        self.say("naive (plain ORM, lazy loading, Markdown per request)")
-        env = {"DATABASE_URL": self.db_url}
-        with self.gunicorn("naive_app:create_app()", env, "naive") as (base, server):
-            naive = [url for url in self.plain if url.kind in NAIVE_KINDS]
-            self.load("naive", base, naive, server)
+    def measure(self) -> None:
+        """Every target on every URL it answers, in interleaved rounds; keep the medians."""
+        names = [url.name for url in self.urls]
+        self.runs = load_in_rounds(self.targets, names, self.args, self.say)
+        for target_name, found in self.runs.items():
+            for name, runs in found.items():
+                self.results[target_name][name] = median_result(runs)
+        for target in self.targets:
+            # gunicorn's own reading of its options, checked against the processes.
+            wanted = self.resolved.get(target.name, {}).get("workers")
+            if target.master is not None and wanted is not None:
+                seen = len(worker_pids(target.master))
+                if seen != wanted:
+                    self.note(f"{target.name}: {seen} workers running, {wanted} configured")
+        if "nginx-front" in self.only:
+            front = next(t for t in self.targets if t.name == "nginx-front")
+            statuses = {
+                url.name: fetch(front.base, url)[1].get("X-Cache-Status") for url in self.plain
+            }
+            self.note(f"nginx-front X-Cache-Status after the run: {statuses}")
 
     def write(self) -> None:
         """Print the report; write report.md and results.json."""
@@ -683,9 +865,14 @@ class Runner:
             "args": vars(self.args),
             "database_url": self.db_url,
             "app_revision": self.revision,
+            "gunicorn": self.settings,
             "urls": [asdict(url) for url in self.urls],
             "page_bytes": {name: size for name, (_, size) in self.files.items()},
             "results": results,
+            "runs": {
+                target: {name: [asdict(run) for run in runs] for name, runs in found.items()}
+                for target, found in self.runs.items()
+            },
             "memory_mib": self.memory_mib,
             "notes": self.notes,
         }
@@ -719,45 +906,71 @@ def app_revision() -> str:
     return (head or "unknown") + (" with uncommitted changes" if changed else "")
 
 
-def kmblog_env(args: argparse.Namespace, url: str) -> dict[str, str]:
-    """Production settings for the benchmark (rate limits off; cache as asked)."""
+def kmblog_env(url: str, cache: str) -> dict[str, str]:
+    """Production settings for the benchmark (rate limits off; the page cache on or off)."""
     env = {
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET_KEY,
         "KMBLOG_CONFIG": "production",
         "KMBLOG_RATELIMIT_ENABLED": "false",
     }
-    if args.cache == "off":
-        # Both switches: the cache backend that stores nothing, and the page cache off
-        # (ETags and 304 answers stay).
+    if cache == "off":
+        # The page cache is the only user of the cache backend, so this one switch
+        # turns caching off (ETags and 304 answers stay).
         env["KMBLOG_PAGE_CACHE"] = "false"
     return env
 
 
-def parse_args() -> tuple[argparse.Namespace, list[str]]:
-    """The options, and the targets asked for."""
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_load_options(parser: argparse.ArgumentParser, duration: int, rounds: int) -> None:
+    """The database and wrk options run.py and gunicorn_sweep.py share."""
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--database-url", help="SQLAlchemy URL (default bench/.data/SIZE.sqlite)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per URL")
+    parser.add_argument("--duration", type=int, default=duration, help="seconds of wrk per URL")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads-wrk", type=int, default=2, help="wrk threads (-t)")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per URL")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="wrk runs per URL; the median one is kept"
+        "--warmup",
+        type=int,
+        default=1,
+        help="seconds of warm-up before a target's first measurement of a URL",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--only", default=",".join(TARGETS), help="targets, comma-separated")
-    parser.add_argument("--cache", choices=("on", "off"), default="on")
-    parser.add_argument("--skip-memory", action="store_true", help="no RSS measurement")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=rounds,
+        help="rounds of every URL on every target, interleaved; each figure is the median",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="wrk runs per URL and target in each round"
+    )
     parser.add_argument(
         "--quiet-wait",
         type=float,
         default=0,
         help="before each URL, wait up to this many seconds for other processes to go quiet",
     )
+
+
+def parse_args() -> tuple[argparse.Namespace, list[str]]:
+    """The options, and the targets asked for."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_load_options(parser, duration=10, rounds=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="kmblog's gunicorn workers (default: gunicorn.conf.py's, as shipped)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="kmblog's gunicorn threads per worker (default: gunicorn.conf.py's, as shipped)",
+    )
+    parser.add_argument("--only", default=",".join(TARGETS), help="targets, comma-separated")
+    parser.add_argument("--cache", choices=("on", "off"), default="on")
+    parser.add_argument("--skip-memory", action="store_true", help="no RSS measurement")
     args = parser.parse_args()
+    if min(args.rounds, args.repeat) < 1:
+        parser.error("--rounds and --repeat take a number from 1")
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(only) - set(TARGETS)
     if unknown:
@@ -766,7 +979,7 @@ def parse_args() -> tuple[argparse.Namespace, list[str]]:
 
 
 def main() -> None:
-    """Run every target asked for, one after the other, and report."""
+    """Start every target asked for, load them in interleaved rounds, and report."""
     args, only = parse_args()
     tool("wrk")
     # A plain `kill` ends the run through the same clean-up as Ctrl-C: servers stopped.
@@ -779,9 +992,9 @@ def main() -> None:
     runner.revision = app_revision()
     runner.say(f"app code: {runner.revision}")
     runner.say(
-        f"gunicorn --workers {args.workers} --threads {args.threads}; wrk -t{args.threads_wrk} "
-        f"-c{args.connections} -d{args.duration}s --latency --timeout 30s; cache {args.cache}; "
-        f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+        f"wrk -t{args.threads_wrk} -c{args.connections} -d{args.duration}s --latency --timeout"
+        f" 30s; {args.rounds} round(s) x {args.repeat} run(s); cache {args.cache}; load"
+        f" average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
     )
     if any(t.startswith("nginx") for t in only) and not installed("nginx"):
         runner.only = [t for t in only if not t.startswith("nginx")]
@@ -792,13 +1005,9 @@ def main() -> None:
         runner.urls = discover(engine)
     finally:
         engine.dispose()
-    runner.run_kmblog()
-    if "nginx-static" in runner.only:
-        runner.run_static()
-    if "bare" in runner.only:
-        runner.run_bare()
-    if "naive" in runner.only:
-        runner.run_naive()
+    with ExitStack() as servers:
+        runner.start_servers(servers)
+        runner.measure()
     runner.note("WordPress: skipped, none is installed on this machine")
     runner.write()
 
@@ -819,6 +1028,7 @@ def _ratio(a: Result | None, b: Result | None) -> str:
 
 RATIOS = (
     ("kmblog", "bare"),
+    ("kmblog", "lean"),
     ("kmblog", "naive"),
     ("nginx-front", "nginx-static"),
 )
@@ -828,12 +1038,21 @@ def render_report(runner: Runner) -> str:
     """A Markdown table: req/s (p50 / p99 latency, ms) per URL and target, then ratios."""
     shown = [t for t in TARGETS if t in runner.only]
     ratios = [(a, b) for a, b in RATIOS if a in runner.only and b in runner.only]
+    args = runner.args
+    rounds = f"median of {args.rounds} interleaved rounds" if args.rounds > 1 else "one round"
+    runs = f", {args.repeat} wrk runs each" if args.repeat > 1 else ""
     lines = [
-        f"app code {runner.revision}; {runner.args.size} blog; cache {runner.args.cache}",
+        f"app code {runner.revision}; {args.size} blog; cache {args.cache}; {rounds}{runs}"
+        f" of wrk -c{args.connections} -d{args.duration}s",
         "",
-        "req/s (p50 / p99 latency, ms); ratios are of req/s; *N%: processes outside the"
-        f" benchmark used N% of the machine's CPU during that measurement (flagged above"
-        f" {BUSY:.0%})",
+        "How each target was served:",
+        "",
+        # kmblog's server runs in every run: its pages are the other targets' content.
+        *(f"- {name}: {runner.settings[name]}" for name in TARGETS if name in runner.settings),
+        "",
+        "req/s (p50 / p99 latency, ms), each the median of its runs; ratios are of req/s;"
+        " *N%: processes outside the benchmark used N% of the machine's CPU during that"
+        f" measurement (flagged above {BUSY:.0%})",
         "",
         "| URL | " + " | ".join(shown + [f"{a}/{b}" for a, b in ratios]) + " |",
         "|---" * (1 + len(shown) + len(ratios)) + "|",
