@@ -1,39 +1,54 @@
-"""The comment form's timer: the moment a form was shown, signed.
+"""The comment form's timer: when a form was shown, signed, so that a comment sent
+sooner than a person could write it is known for a bot's.
 
-A comment sent sooner after its form was drawn than a person could type it is a bot's.
-A leaf module: the comment form stamps and checks timers, and the page cache's front
-stamps a new one into each cached copy of a page it serves.
+Two kinds, told apart by what is signed:
+- a *page* timer is written into the post page when it is rendered. Cached pages are the
+  same bytes for every reader, so it says when the page was made, not when this reader
+  saw it: it proves the form came from this blog (the fallback against cross-site
+  posting for clients that send neither Sec-Fetch-Site nor Origin), never how fast the
+  reader was;
+- a *reader* timer is made for one reader: the page's script asks for one when the
+  comment form comes into view (/comments/form-timer), and a form shown again after a
+  POST carries one. Only a reader timer can tell how fast a comment came back.
+
+A leaf module: the comment form and its views use it; nothing in it keeps state.
 """
 
 from __future__ import annotations
 
+import enum
 import time
+from dataclasses import dataclass
 
-from flask import current_app, g
+from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner
 
-PAYLOAD = b"comment-form"
+
+class TimerKind(enum.StrEnum):
+    PAGE = "page"
+    READER = "reader"
 
 
-def timer_signer(secret_key: str | bytes) -> TimestampSigner:
-    """What signs and checks a form timer."""
-    return TimestampSigner(secret_key, salt="comment-form-shown")
+@dataclass(frozen=True)
+class Timer:
+    kind: TimerKind
+    age_seconds: float
 
 
-def new_form_timer() -> str:
-    """A timer for a form shown now, kept in g so that the page cache can find it in the
-    page and give each reader a timer of their own."""
-    g.comment_form_timer = timer_signer(current_app.config["SECRET_KEY"]).sign(PAYLOAD).decode()
-    return str(g.comment_form_timer)
+def _signer() -> TimestampSigner:
+    return TimestampSigner(current_app.config["SECRET_KEY"], salt="comment-form-shown")
 
 
-def shown_too_soon(timer: str, minimum_seconds: float) -> bool:
-    """True when the form came back sooner than `minimum_seconds` after it was shown, or
-    its timer is missing or forged."""
+def new_timer(kind: TimerKind) -> str:
+    """A timer of `kind` for a form shown now."""
+    return _signer().sign(kind.value.encode()).decode()
+
+
+def read_timer(value: str) -> Timer | None:
+    """What a timer sent back with a form says; None when it is missing or forged."""
     try:
-        _, shown_at = timer_signer(current_app.config["SECRET_KEY"]).unsign(
-            timer, return_timestamp=True
-        )
-    except BadSignature:
-        return True
-    return time.time() - shown_at.timestamp() < minimum_seconds
+        payload, signed_at = _signer().unsign(value, return_timestamp=True)
+        kind = TimerKind(payload.decode())
+    except (BadSignature, ValueError, UnicodeDecodeError):
+        return None
+    return Timer(kind, time.time() - signed_at.timestamp())

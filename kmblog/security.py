@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, abort, request
 from flask.wrappers import Response
+from werkzeug.datastructures import Headers
 
 # No inline script or style anywhere: every asset is the app's own. Images in posts
 # may come from other sites by URL (http or https).
@@ -28,6 +31,19 @@ HEADERS = {
 }
 
 
+def same_site_request(headers: Headers, host_url: str) -> bool:
+    """False when the request says it comes from another site: Sec-Fetch-Site other than
+    same-origin or none (typed, bookmarked), or else an Origin other than this blog's."""
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in {"same-origin", "none"}
+    origin = headers.get("Origin")
+    if origin is None:
+        return True
+    ours = urlsplit(host_url)
+    return origin.rstrip("/") == f"{ours.scheme}://{ours.netloc}"
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def refuse_undecodable_query() -> None:
@@ -40,6 +56,20 @@ def register(app: Flask) -> None:
         # No slug, label or name holds a NUL, and PostgreSQL refuses it in any text.
         if "\x00" in request.path:
             abort(400, description="The address holds a NUL character.")
+
+    @app.before_request
+    def refuse_cross_site_writes() -> None:
+        # Fetch Metadata first, then Origin: a browser that another site makes send a
+        # form says so in one or the other. A client that sends neither is no browser
+        # that can be led to post from elsewhere; the forms' own tokens still apply.
+        if request.method in {"GET", "HEAD", "OPTIONS"}:
+            return
+        if not same_site_request(request.headers, request.host_url):
+            abort(
+                403,
+                description="This form was sent from another site, so nothing was done. "
+                "Open the page on this blog and send the form from there.",
+            )
 
     @app.before_request
     def limit_body_size() -> None:

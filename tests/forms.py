@@ -45,3 +45,12 @@ def field_error(page: str, field_id: str) -> str:
     if f"{field_id}-error" not in fields[0].get("aria-describedby", ""):
         return ""
     return " ".join(n.text() for n in root.iter() if n.get("id") == f"{field_id}-error")
+
+
+def comment_form_fields(page: str, where: str = "the page") -> dict[str, str]:
+    """The hidden fields a browser sends back with the comment form on `page`: its timer,
+    and the CSRF token that only a signed-in author's form carries."""
+    fields = {"shown": hidden_field(page, "shown", where)}
+    if re.search(r'<input\b[^>]*\sname="csrf_token"', page):
+        fields["csrf_token"] = hidden_field(page, "csrf_token", where)
+    return fields

@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.forms import hidden_field
+from tests.forms import comment_form_fields, hidden_field
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,6 +124,11 @@ class Browser:
         """The CSRF token of the form on the page at `path`."""
         page = self.request(path)
         return hidden_field(page.body, "csrf_token", f"{path} ({page.status})")
+
+    def comment_fields(self, path: str) -> dict[str, str]:
+        """The hidden fields of the comment form under the post at `path`."""
+        page = self.request(path)
+        return comment_form_fields(page.body, f"{path} ({page.status})")
 
 
 class TcpProxy:

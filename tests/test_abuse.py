@@ -21,7 +21,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Role
 from tests.conftest import PASSWORD, SECRET_KEY
 from tests.factories import BlogBuilder
-from tests.forms import hidden_field
+from tests.forms import comment_form_fields, hidden_field
 
 HELD_MESSAGE = "your comment will appear once a moderator has approved it"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -31,11 +31,11 @@ IN_THE_BLOGS_LOOK = re.compile(r'<link rel="stylesheet" href="[^"]*/kmblog\b[^"]
 # --- helpers ----------------------------------------------------------------------------
 
 
-def comment_form_fields(client: FlaskClient, url: str, **environ: Any) -> dict[str, str]:
+def form_fields(client: FlaskClient, url: str, **environ: Any) -> dict[str, str]:
     """The hidden fields of the comment form under the post at `url`."""
     page = client.get(url, **environ)
     assert page.status_code == 200, url
-    return {name: hidden_field(page.text, name, url) for name in ("csrf_token", "shown")}
+    return comment_form_fields(page.text, url)
 
 
 def send_comment(
@@ -50,7 +50,7 @@ def send_comment(
     """Show the form, fill it in and send it; `extra` adds or (with None) drops fields."""
     environ = {"environ_base": {"REMOTE_ADDR": address}} if address else {}
     data: dict[str, str] = {
-        **comment_form_fields(client, url, **environ),
+        **form_fields(client, url, **environ),
         "body": body,
         "name": name,
         "url": web,
@@ -252,7 +252,8 @@ def test_without_the_environment_the_guards_are_on(monkeypatch, make_app, blog):
     assert strict.config["RATELIMIT_ENABLED"] is True
     assert strict.config["COMMENT_MIN_SECONDS"] == 3
     post = blog.post()
-    response = send_comment(strict.test_client(), post.url, body="Too quick")
+    client = strict.test_client()
+    response = send_comment(client, post.url, body="Too quick", shown=reader_timer(client))
     assert response.status_code == 303
     assert status_of(strict, "Too quick") == "spam"
 
@@ -308,8 +309,20 @@ class SignerFrom(TimestampSigner):
         return int(time.time()) + self.offset
 
 
-def shown_at(offset: int, key: str = SECRET_KEY, salt: str = "comment-form-shown") -> str:
-    return SignerFrom(offset, secret_key=key, salt=salt).sign(b"comment-form").decode()
+def shown_at(
+    offset: int, key: str = SECRET_KEY, salt: str = "comment-form-shown", kind: str = "reader"
+) -> str:
+    """A form timer of `kind` signed `offset` seconds from now."""
+    return SignerFrom(offset, secret_key=key, salt=salt).sign(kind.encode()).decode()
+
+
+def reader_timer(client: FlaskClient) -> str:
+    """What the post page's script asks for when the comment form comes into view."""
+    answer = client.get("/comments/form-timer")
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    assert answer.headers["Cache-Control"] == "no-store"
+    return str(answer.json["shown"])
 
 
 @pytest.fixture
@@ -317,9 +330,11 @@ def timed(make_app) -> Flask:  # type: ignore[no-untyped-def]
     return make_app(COMMENT_MIN_SECONDS=3)
 
 
-def test_a_comment_sent_right_after_the_form_is_shown_is_spam(timed, blog):
+def test_a_comment_sent_right_after_the_form_came_into_view_is_spam(timed, blog):
     post = blog.post()
-    response = send_comment(timed.test_client(), post.url, body="Instant reply")
+    client = timed.test_client()
+    shown = reader_timer(client)
+    response = send_comment(client, post.url, body="Instant reply", shown=shown)
     assert response.status_code == 303
     assert status_of(timed, "Instant reply") == "spam"
 
@@ -328,22 +343,33 @@ def test_a_comment_sent_right_after_the_form_is_shown_is_spam(timed, blog):
 FORGED_TIMERS: dict[str, Callable[[], str | None]] = {
     "missing": lambda: None,
     "empty": lambda: "",
-    "unsigned": lambda: "comment-form",
-    "forged": lambda: "comment-form.AAAAAA.forged-signature",
+    "unsigned": lambda: "reader",
+    "forged": lambda: "reader.AAAAAA.forged-signature",
     "other-key": lambda: shown_at(-60, key="another-secret-key"),
     "other-salt": lambda: shown_at(-60, salt="another-salt"),
-    "future": lambda: shown_at(+60),
+    "other-payload": lambda: shown_at(-60, kind="comment-form"),
     "nul": lambda: "\x00" * 10,
 }
 
 
 @pytest.mark.parametrize("kind", list(FORGED_TIMERS))
-def test_a_missing_or_forged_timer_is_spam(timed, blog, kind):
+def test_a_missing_or_forged_timer_stores_nothing_and_keeps_the_comment(timed, blog, kind):
+    """Without a timer signed here the form did not come from this blog: nothing is
+    stored, and the reader gets the form back with what they typed and a new timer."""
     post = blog.post()
     shown = FORGED_TIMERS[kind]()
     response = send_comment(timed.test_client(), post.url, body="Timer test", shown=shown)
-    assert response.status_code == 303
-    assert status_of(timed, "Timer test") == "spam"
+    assert response.status_code == 400
+    assert "This form had expired" in response.text
+    assert "Timer test" in response.text
+    assert "Set-Cookie" not in response.headers
+    assert stored(timed) == []
+
+
+def test_a_timer_from_the_future_is_spam(timed, blog):
+    post = blog.post()
+    send_comment(timed.test_client(), post.url, body="Time traveller", shown=shown_at(+60))
+    assert status_of(timed, "Time traveller") == "spam"
 
 
 def test_a_timer_signed_long_enough_ago_is_published(timed, blog):
@@ -358,7 +384,7 @@ def test_a_timer_signed_long_enough_ago_is_published(timed, blog):
 def test_a_reader_who_takes_a_few_seconds_is_published(timed, blog, monkeypatch):
     post = blog.post()
     client = timed.test_client()
-    fields = comment_form_fields(client, post.url)
+    fields = {**form_fields(client, post.url), "shown": reader_timer(client)}
     later = time.time() + 4
     monkeypatch.setattr(formtimer, "time", SimpleNamespace(time=lambda: later))
     response = client.post(post.url, data={**fields, "body": "Slow and steady", "name": "Ann"})
@@ -374,6 +400,41 @@ def test_the_timer_waits_the_configured_seconds(timed, blog):
     send_comment(client, post.url, body="Three seconds", shown=shown_at(-3))
     assert status_of(timed, "One second") == "spam"
     assert status_of(timed, "Three seconds") == "published"
+
+
+def test_without_the_script_a_reader_confirms_once_and_is_published(timed, blog, monkeypatch):
+    """A page every reader shares carries only the page's timer, which says nothing of
+    this reader's pace: the blog shows the comment once more with a timer of the
+    reader's own, and publishes it when it comes back (at a person's pace)."""
+    post = blog.post()
+    client = timed.test_client()
+    fields = form_fields(client, post.url)
+    typed = {"body": "Written without JavaScript", "name": "Ann", "url": ""}
+    first = client.post(post.url, data={**fields, **typed})
+    assert first.status_code == 200
+    assert "press Publish once more" in first.text
+    assert "Written without JavaScript" in first.text
+    assert "Set-Cookie" not in first.headers
+    assert stored(timed) == []
+    again = comment_form_fields(first.text, post.url)
+    assert again["shown"] != fields["shown"]
+    later = time.time() + 4
+    monkeypatch.setattr(formtimer, "time", SimpleNamespace(time=lambda: later))
+    second = client.post(post.url, data={**again, **typed})
+    assert second.status_code == 303
+    assert status_of(timed, "Written without JavaScript") == "published"
+
+
+def test_a_bot_that_confirms_at_once_is_spam(timed, blog):
+    """The confirmation stops a bot as the timer did: sent straight back, it is spam."""
+    post = blog.post()
+    client = timed.test_client()
+    typed = {"body": "Buy now", "name": "Bot", "url": ""}
+    first = client.post(post.url, data={**form_fields(client, post.url), **typed})
+    assert first.status_code == 200
+    second = client.post(post.url, data={**comment_form_fields(first.text, post.url), **typed})
+    assert second.status_code == 303
+    assert status_of(timed, "Buy now") == "spam"
 
 
 # --- rules in the settings --------------------------------------------------------------

@@ -7,16 +7,12 @@ import re
 import pytest
 
 from kmblog.models import Comment, CommentPolicy
-from tests.forms import hidden_field
-
-
-def csrf_token(client, url: str) -> str:  # type: ignore[no-untyped-def]
-    """The CSRF token of the comment form under the post at `url`."""
-    return hidden_field(client.get(url).text, "csrf_token", url)
+from tests.forms import comment_form_fields
 
 
 def post_comment(client, post_url: str, /, **fields: str):
-    data = {"csrf_token": csrf_token(client, post_url), "body": "", "name": "", "url": ""}
+    page = client.get(post_url).text
+    data = {**comment_form_fields(page, post_url), "body": "", "name": "", "url": ""}
     data.update(fields)
     return client.post(post_url, data=data)
 
@@ -86,13 +82,14 @@ def test_a_comment_of_exactly_4096_characters_is_accepted(client, blog):
     assert blog.count(Comment) == 1
 
 
-@pytest.mark.parametrize("token", [None, "", "not-a-real-token"])
-def test_a_missing_or_wrong_csrf_token_is_a_400_that_keeps_the_comment(client, blog, token):
+@pytest.mark.parametrize("timer", [None, "", "not-a-real-timer", "page.AAAAAA.forged"])
+def test_a_missing_or_forged_form_timer_is_a_400_that_keeps_the_comment(client, blog, timer):
+    """The signed timer proves the form came from this blog (a reader has no token)."""
     post = blog.post()
-    client.get(post.url)  # a session exists, as it would for a reader
+    client.get(post.url)
     data = {"body": "My carefully typed thoughts", "name": "Dave"}
-    if token is not None:
-        data["csrf_token"] = token
+    if timer is not None:
+        data["shown"] = timer
     response = client.post(post.url, data=data)
     assert response.status_code == 400
     assert "This form had expired" in response.text

@@ -11,7 +11,7 @@ import pytest
 
 from kmblog.models import Comment
 from tests.factories import PostRef
-from tests.forms import hidden_field
+from tests.forms import comment_form_fields
 from tests.html_tree import URL_ATTRIBUTES, Node, parse_html, script_url
 from tests.security.payloads import params
 
@@ -57,8 +57,8 @@ def post_comment(client, post: PostRef, body: str = "", name: str = "", url: str
     """Fill in the form under `post` as a reader does: its own token, then POST."""
     page = client.get(post.url)
     assert page.status_code == 200
-    token = hidden_field(page.text, "csrf_token", post.url)
-    return client.post(post.url, data={"csrf_token": token, "body": body, "name": name, "url": url})
+    hidden = comment_form_fields(page.text, post.url)
+    return client.post(post.url, data={**hidden, "body": body, "name": name, "url": url})
 
 
 def published_comment_id(response, post: PostRef) -> int:  # type: ignore[no-untyped-def]

@@ -25,9 +25,9 @@ def _post_comments(base: str, post_url: str, client_number: int) -> list[tuple[s
     results = []
     for n in range(COMMENTS_EACH):
         body = f"Client {client_number} comment {n}: knowledge flows both ways."
-        token = browser.csrf_token(post_url)
+        fields = browser.comment_fields(post_url)
         answer = browser.request(
-            post_url, {"csrf_token": token, "body": body, "name": f"Reader {client_number}"}
+            post_url, {**fields, "body": body, "name": f"Reader {client_number}"}
         )
         results.append((body, answer.status))
     return results

@@ -157,7 +157,7 @@ def test_post_page_shows_post_comments_form_and_neighbours(client, blog):
     assert re.search(r"Anonymous\s+said...", html)
     assert "Tacit knowledge travels with people." in html
     assert "Post a Comment" in html
-    assert 'name="csrf_token"' in html
+    assert 'name="shown"' in html and 'name="csrf_token"' not in html  # a reader's form
     assert "Subscribe to:" in html and "Post Comments (Atom)</a>" in html
     assert f'class="newer-link" href="{newer.url}"' in html
     assert f'class="older-link" href="{older.url}"' in html

@@ -27,7 +27,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentStatus, Post, PostKind, Role, User
 from tests.conftest import PASSWORD, SECRET_KEY, AuthActions
 from tests.factories import BlogBuilder, PostRef
-from tests.forms import hidden_field
+from tests.forms import comment_form_fields, hidden_field
 
 HOST = "blog.test"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -411,8 +411,12 @@ def _csrf(client: FlaskClient, path: str) -> str:
     return hidden_field(client.get(path).text, "csrf_token", path)
 
 
+def _comment_fields(client: FlaskClient, url: str) -> dict[str, str]:
+    return comment_form_fields(client.get(url).text, url)
+
+
 def _comment(client: FlaskClient, url: str, **fields: str):  # type: ignore[no-untyped-def]
-    data = {"csrf_token": _csrf(client, url), "body": "", "name": "", "url": ""}
+    data = {**_comment_fields(client, url), "body": "", "name": "", "url": ""}
     return client.post(url, data={**data, **fields})
 
 
@@ -488,7 +492,7 @@ PAGES: dict[str, tuple[int, Callable[[Pages], Any]]] = {
     "comments feed": (200, lambda p: p.client.get("/feeds/comments/default")),
     "static css": (200, lambda p: p.client.get("/static/css/kmblog.css")),
     "fingerprinted css": (200, lambda p: p.client.get(_stylesheet(p.client))),
-    "form token": (200, lambda p: p.client.get("/comments/form-token")),
+    "form timer": (200, lambda p: p.client.get("/comments/form-timer")),
     "static js": (200, lambda p: p.client.get("/static/js/labels.js")),
     "login": (200, lambda p: p.client.get("/login")),
     "login refused": (401, lambda p: p.auth.login("writer", password="wrong password")),
@@ -526,7 +530,7 @@ def _fetch(request, app, client, auth, site, make_app, monkeypatch):  # type: ig
         response.close()
 
 
-NOT_HTML = {"posts feed", "comments feed", "static css", "fingerprinted css", "form token",
+NOT_HTML = {"posts feed", "comments feed", "static css", "fingerprinted css", "form timer",
             "static js"}  # fmt: skip
 HTML_PAGES = [name for name in PAGES if name not in NOT_HTML]
 ERROR_PAGES = [name for name, (status, _) in PAGES.items() if status >= 400]
@@ -630,7 +634,7 @@ OVER_64_KIB = 64 * 1024 + 1
 
 def test_a_huge_comment_is_refused_with_a_readable_413(app, client, blog, site):
     before = blog.count(Comment)
-    data = {"csrf_token": _csrf(client, site.post.url), "body": "x" * OVER_64_KIB}
+    data = {**_comment_fields(client, site.post.url), "body": "x" * OVER_64_KIB}
     response = client.post(site.post.url, data=data)
     assert response.status_code == 413
     assert response.mimetype == "text/html"
@@ -648,7 +652,7 @@ def test_a_huge_sign_in_is_refused_with_a_readable_413(client, site):
 
 
 def test_a_form_just_under_the_limit_is_not_a_413(client, site):
-    data = {"csrf_token": _csrf(client, site.post.url), "body": "x" * 60_000}
+    data = {**_comment_fields(client, site.post.url), "body": "x" * 60_000}
     response = client.post(site.post.url, data=data)
     assert response.status_code == 422  # too long for a comment, but read and answered
 

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from kmblog.blog.services import CommentsAt, Sidebar, load_post_page
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
+from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
 from kmblog.urls import comment_time, post_url
 
@@ -43,11 +45,11 @@ def render_post_page(
     now: datetime,
     status: int = 200,
     notice: str = "",
-    timer: bool = True,
 ) -> Any:
     """A post, its comments and the comment form (also used to show form errors)."""
-    if timer and not form.shown.data:
-        form.start_timer()
+    if not form.shown.data:
+        # An author's page is made for them alone; a reader's is shared by every reader.
+        form.start_timer(TimerKind.READER if current_user.is_authenticated else TimerKind.PAGE)
     at = _comments_at()
     page = load_post_page(post, now, at, current_app.config["COMMENTS_PER_PAGE"])
     if not page.comments and at != CommentsAt():

@@ -33,7 +33,6 @@ from kmblog.context import (
     to_local,
 )
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
-from kmblog.pagecache import for_shared_cache
 from kmblog.urls import post_url
 
 blog = Blueprint("blog", __name__)
@@ -292,11 +291,9 @@ def post(year: int, month: int, slug: str) -> Any:
         if moved is None:
             abort(404, description="There is no post at this address.")
         return redirect(post_url(moved), 301)
-    if for_shared_cache():
-        # The same bytes for every reader: no session, no token; the page's script
-        # fetches the reader's own token and timer when they start to write.
-        return render_post_page(found, CommentForm(meta={"csrf": False}), now, timer=False)
-    return render_post_page(found, CommentForm(), now)
+    # The same bytes for every reader: no session, no token, a page timer (the page's
+    # script asks for the reader's own timer when the form comes into view).
+    return render_post_page(found, CommentForm.for_visitor(), now)
 
 
 @blog.get("/p/<slug>.html")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
+
 from flask import current_app
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from kmblog.formtimer import new_form_timer, shown_too_soon
+from kmblog.formtimer import TimerKind, new_timer, read_timer
 from kmblog.rendering import clean_line, clean_text, is_safe_url
 
 BODY_MAX = 4096
@@ -58,21 +61,65 @@ class CommentForm(FlaskForm):
     )
 
     # Spam traps. People never see the honeypot (hidden by CSS and from screen readers);
-    # bots fill every field. `shown` carries when the form was drawn, signed.
+    # bots fill every field. `shown` carries when the form was shown, signed
+    # (kmblog.formtimer: a page timer in the page, a reader timer from its script).
     website = StringField("Leave this field empty")
     shown = HiddenField()
 
-    def start_timer(self) -> None:
-        """Stamp the form with the time it is shown."""
-        self.shown.data = new_form_timer()
+    @classmethod
+    def for_visitor(cls) -> CommentForm:
+        """The form with a CSRF token bound to the session for a signed-in author (whose
+        comment is made in their name); for readers without one, and without a session:
+        the cross-site check (kmblog.security) and the form's timer guard theirs."""
+        return cls(meta={"csrf": bool(current_user.is_authenticated)})
 
-    def looks_automated(self) -> bool:
-        """True when the honeypot is filled or the form came back too fast (or unsigned)."""
+    def start_timer(self, kind: TimerKind) -> None:
+        """Stamp the form with the time it is shown: a page timer in a page every reader
+        shares, a reader timer in a form made for one reader."""
+        self.shown.data = new_timer(kind)
+
+    def keep_reader_timer(self) -> None:
+        """Shown again after a POST: keep this reader's own timer, or give them one."""
+        timer = read_timer(self.shown.data or "")
+        if timer is None or timer.kind != TimerKind.READER:
+            self.start_timer(TimerKind.READER)
+
+    def verdict(self) -> Verdict:
+        """What the honeypot and the timer say of a form sent back (see Verdict)."""
         if self.website.data:
-            return True
+            return Verdict.SPAM
+        timer = read_timer(self.shown.data or "")
+        if timer is None:
+            return Verdict.EXPIRED
+        # A page timer may be as old as a copy of the page kept in a cache or a browser:
+        # it proves where the form came from, not when. A reader timer is this reader's.
+        if timer.kind == TimerKind.READER and timer.age_seconds > self._reader_timer_limit():
+            return Verdict.EXPIRED
         minimum = current_app.config["COMMENT_MIN_SECONDS"]
-        return bool(minimum) and shown_too_soon(self.shown.data or "", minimum)
+        if not minimum:
+            return Verdict.ACCEPT
+        if timer.kind == TimerKind.PAGE:
+            return Verdict.CONFIRM
+        return Verdict.SPAM if timer.age_seconds < minimum else Verdict.ACCEPT
+
+    @staticmethod
+    def _reader_timer_limit() -> float:
+        return float(current_app.config["WTF_CSRF_TIME_LIMIT"])
 
     def csrf_failed(self) -> bool:
-        """True when the only thing wrong is a missing or stale form token."""
-        return bool(self.csrf_token.errors)
+        """True when the only thing wrong is a missing or stale form token (signed-in
+        authors' forms carry one; readers' forms carry none)."""
+        return bool(getattr(self, "csrf_token", None) and self.csrf_token.errors)
+
+
+class Verdict(enum.StrEnum):
+    """What becomes of a comment form sent back, before the blog's own rules."""
+
+    ACCEPT = "accept"  # on to the comment rules (published or held)
+    SPAM = "spam"  # the honeypot was filled, or a reader timer came back too soon
+    # Only the page's own timer: this reader's pace is unknown (no script ran), so the
+    # form is shown once more with a reader timer, to be sent again.
+    CONFIRM = "confirm"
+    # No timer from this blog, or a reader timer older than a form may be: the form
+    # again, with what was typed (400).
+    EXPIRED = "expired"

@@ -17,11 +17,10 @@ from flask import (
 from flask.wrappers import Response
 from flask_limiter import RequestLimit
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 
 from kmblog.blog.pages import render_post_page
 from kmblog.blog.services import find_post
-from kmblog.comments.forms import CommentForm
+from kmblog.comments.forms import CommentForm, Verdict
 from kmblog.comments.services import (
     CommentRules,
     CommentsClosed,
@@ -32,21 +31,31 @@ from kmblog.comments.services import (
 )
 from kmblog.context import current_settings
 from kmblog.extensions import csrf, limiter
-from kmblog.formtimer import new_form_timer
+from kmblog.formtimer import TimerKind, new_timer
 from kmblog.models import CommentStatus, utcnow
 from kmblog.urls import post_url
 
 comments = Blueprint("comments", __name__)
+
+EXPIRED = (
+    "This form had expired, so your comment was not published. "
+    "It is still below: please send it again."
+)
+CONFIRM = (
+    "Please check your comment below and press Publish once more: "
+    "this step keeps automated spam out (browsers that run the page's script skip it)."
+)
 
 # The nginx front (bench/nginx.conf) passes readers with this cookie to the app.
 FRESH_COOKIE = "kmblog_fresh"
 FRESH_SECONDS = 300
 
 
-@comments.get("/comments/form-token")
-def form_token() -> Response:
-    """This reader's CSRF token and form timer, for a comment form from a shared cache."""
-    response = jsonify(csrf_token=generate_csrf(), shown=new_form_timer())
+@comments.get("/comments/form-timer")
+def form_timer() -> Response:
+    """A reader timer for the comment form of a page every reader shares (its script asks
+    when the form comes into view). No cookie, no session: nothing of the reader's kept."""
+    response = jsonify(shown=new_timer(TimerKind.READER))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -62,7 +71,9 @@ def _too_many_comments(limit: RequestLimit) -> Response:
         "You have sent several comments in a short time. Your comment is still below: "
         "please wait a minute and send it again."
     )
-    return make_response(render_post_page(post, CommentForm(), now, status=429, notice=notice))
+    form = CommentForm.for_visitor()
+    form.keep_reader_timer()
+    return make_response(render_post_page(post, form, now, status=429, notice=notice))
 
 
 # The form checks its own CSRF token (FlaskForm), so that a stale token gives the
@@ -79,9 +90,17 @@ def add(year: int, month: int, slug: str) -> Any:
     rules = CommentRules.from_settings(current_settings())
     if not comments_open(post, rules.policy):
         abort(403, description="Comments on this post are closed.")
-    form = CommentForm()
+    form = CommentForm.for_visitor()
     if not form.validate_on_submit():
+        form.keep_reader_timer()
         return render_post_page(post, form, now, status=400 if form.csrf_failed() else 422)
+    verdict = form.verdict()
+    if verdict == Verdict.EXPIRED:
+        form.keep_reader_timer()
+        return render_post_page(post, form, now, status=400, notice=EXPIRED)
+    if verdict == Verdict.CONFIRM:
+        form.start_timer(TimerKind.READER)
+        return render_post_page(post, form, now, notice=CONFIRM)
     user = current_user if current_user.is_authenticated else None
     try:
         comment = add_comment(
@@ -91,7 +110,7 @@ def add(year: int, month: int, slug: str) -> Any:
             now,
             ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
             user=user,
-            bot_suspected=form.looks_automated(),
+            bot_suspected=verdict == Verdict.SPAM,
         )
     except CommentsClosed:
         abort(403, description="Comments on this post are closed.")

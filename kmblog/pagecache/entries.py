@@ -1,74 +1,68 @@
-"""What the page cache keeps: a page's key, and its bytes split where each reader's own
-form token and form timer go, so that one copy serves every reader."""
+"""What the page cache keeps: a page's key, and its bytes as sent, once in each encoding,
+the same for every reader (a reader's page carries nothing of their own)."""
 
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask.wrappers import Response
 from werkzeug.http import parse_date, parse_etags
 
+from kmblog.pagecache.compression import stored_variants
 from kmblog.pagecache.version import PageVersion
 from kmblog.security import HEADERS as SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-TOKEN_PLACEHOLDER = "\x00kmblog-csrf\x00"  # noqa: S105 - a marker, not a secret
-TIMER_PLACEHOLDER = "\x00kmblog-timer\x00"
-_PLACEHOLDERS = re.compile(f"({re.escape(TOKEN_PLACEHOLDER)}|{re.escape(TIMER_PLACEHOLDER)})")
+Headers = list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
 class CachedPage:
-    """A page's bytes, split where each reader's own form token and timer go, and the
-    headers it was first sent with (no cookie, no length)."""
+    """A page's bytes, its compressed copies and the headers it was first sent with (no
+    cookie, no length, no encoding)."""
 
-    parts: tuple[bytes, ...]
-    slots: tuple[tuple[int, str], ...]  # (index in parts, placeholder it stands for)
+    body: bytes
     headers: tuple[tuple[str, str], ...]
+    encoded: dict[str, bytes] = field(default_factory=dict)  # "br", "gzip"
 
-    def validators(self) -> list[tuple[str, str]]:
+    def validators(self) -> Headers:
         """What a 304 repeats of the page's headers."""
         return [(name, value) for name, value in self.headers if name != "Content-Type"]
 
-    def filled(self, token: bytes, timer: bytes) -> bytes:
-        """The page with one reader's own form token and timer in their places."""
-        fill = {TOKEN_PLACEHOLDER: token, TIMER_PLACEHOLDER: timer}
-        parts = list(self.parts)
-        for place, slot in self.slots:
-            parts[place] = fill[slot]
-        return b"".join(parts)
+    def answer(self, encoding: str | None) -> tuple[bytes, Headers]:
+        """The bytes and headers for a client that takes `encoding` (None: as is)."""
+        data = self.encoded.get(encoding) if encoding else None
+        headers = list(self.headers)
+        if data is None:
+            data = self.body
+        else:
+            headers.append(("Content-Encoding", str(encoding)))
+        headers.append(("Content-Length", str(len(data))))
+        return data, headers
 
 
-def cached_page(response: Response, token: str | None, timer: str | None) -> CachedPage:
-    """The entry to keep for a page just rendered with this reader's `token` and `timer`."""
-    body = response.get_data(as_text=True)
-    if token:
-        body = body.replace(token, TOKEN_PLACEHOLDER)
-    if timer:
-        body = body.replace(timer, TIMER_PLACEHOLDER)
-    pieces = _PLACEHOLDERS.split(body)
-    slots = tuple((n, piece) for n, piece in enumerate(pieces) if n % 2)
+def cached_page(response: Response) -> CachedPage:
+    """The entry to keep for a page just rendered for a reader."""
+    body = response.get_data()
     # The headers every reader gets: the security headers are added after the hook that
     # stores the page.
     headers = [
         (name, value)
         for name, value in response.headers.items()
-        if name not in {"Set-Cookie", "Content-Length"}
+        if name not in {"Set-Cookie", "Content-Length", "Content-Encoding"}
     ]
     present = {name for name, _ in headers}
     headers += [(name, value) for name, value in SECURITY_HEADERS.items() if name not in present]
-    return CachedPage(tuple(piece.encode() for piece in pieces), slots, tuple(headers))
+    return CachedPage(body, tuple(headers), stored_variants(body, response.content_type or ""))
 
 
-def page_key(environ: WSGIEnvironment, version: PageVersion, shared: bool) -> str:
-    """The cache key of a page: its version, whether it is the copy without any reader's
-    own form token, and the address exactly as asked (scheme and host too: feeds carry
-    absolute links)."""
+def page_key(environ: WSGIEnvironment, version: PageVersion) -> str:
+    """The cache key of a page: its version and the address exactly as asked (scheme and
+    host too: feeds carry absolute links)."""
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
     where = "{}://{}{}?{}".format(
         environ.get("wsgi.url_scheme", "http"),
@@ -77,7 +71,7 @@ def page_key(environ: WSGIEnvironment, version: PageVersion, shared: bool) -> st
         environ.get("QUERY_STRING", ""),
     )
     digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"page:{version.etag}:{'shared' if shared else 'own'}:{digest}"
+    return f"page:{version.etag}:{digest}"
 
 
 def not_modified(environ: WSGIEnvironment, version: PageVersion) -> bool:

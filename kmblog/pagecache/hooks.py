@@ -1,6 +1,6 @@
 """The page cache inside Flask: conditional GETs, cached pages for readers the front let
-through (a cookie that is not a session), storing what was rendered, and the per-request
-page version the views read."""
+through (a cookie that is not a session), storing what was rendered, compressing what
+goes out, and the per-request page version the views read."""
 
 from __future__ import annotations
 
@@ -9,24 +9,17 @@ from typing import cast
 
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
-from flask_wtf.csrf import generate_csrf
 
 from kmblog.extensions import cache
-from kmblog.formtimer import new_form_timer
 from kmblog.models import utcnow
-from kmblog.pagecache.entries import (
-    TIMER_PLACEHOLDER,
-    TOKEN_PLACEHOLDER,
-    CachedPage,
-    cached_page,
-    not_modified,
-    page_key,
-)
-from kmblog.pagecache.front import SHARED_CACHE_HEADER, VERSION_ENVIRON_KEY
+from kmblog.pagecache.compression import LIVE, compress, compressible, preferred_encoding
+from kmblog.pagecache.entries import CachedPage, cached_page, not_modified, page_key
+from kmblog.pagecache.front import VERSION_ENVIRON_KEY
 from kmblog.pagecache.version import PageVersion, VersionMemo, load_page_version
 
 CACHEABLE_BLUEPRINTS = {"blog", "feeds"}
-# How long the nginx front keeps a page before it asks again (browsers revalidate).
+# How long the nginx front (bench/nginx.conf) keeps a reader's page before it asks
+# again; nginx does not pass the header on, and browsers revalidate every time.
 SHARED_CACHE_SECONDS = 5
 
 
@@ -46,42 +39,38 @@ def current_content_version(now: datetime) -> PageVersion:
     return cast(PageVersion, g.content_version)
 
 
-def _anonymous_reader() -> bool:
-    """No signed-in author, no message waiting: the page is the same for everyone."""
-    if request.method not in {"GET", "HEAD"} or request.blueprint not in CACHEABLE_BLUEPRINTS:
-        return False
+def _without_session() -> bool:
+    """No signed-in author, no message waiting: nothing of the visitor's own."""
     if "_user_id" in session or "_flashes" in session:
         return False
     return "remember_token" not in request.cookies
 
 
-def for_shared_cache() -> bool:
-    """The request comes through a front cache (nginx) that will keep the page for every
-    anonymous reader: the page must carry nothing of this reader's own."""
-    return request.headers.get(SHARED_CACHE_HEADER) == "1" and _anonymous_reader()
+def _anonymous_reader() -> bool:
+    """A reader's page or feed, the same for everyone."""
+    if request.method not in {"GET", "HEAD"} or request.blueprint not in CACHEABLE_BLUEPRINTS:
+        return False
+    return _without_session()
 
 
 def _serve_cached(entry: CachedPage) -> Response:
-    """A cached page with this reader's own form token and timer filled in (made only
-    for a page that has them: a token starts a session)."""
-    needed = {slot for _, slot in entry.slots}
-    token = generate_csrf().encode() if TOKEN_PLACEHOLDER in needed else b""
-    timer = new_form_timer().encode() if TIMER_PLACEHOLDER in needed else b""
-    body = entry.filled(token, timer)
-    return Response(body, headers=list(entry.headers))
+    """A cached page, in the encoding the client takes."""
+    body, headers = entry.answer(preferred_encoding(request.headers.get("Accept-Encoding")))
+    return Response(body, headers=headers)
 
 
 def _with_validators(response: Response, version: PageVersion) -> Response:
     response.headers.extend(version.headers)
     response.vary.add("Cookie")
-    if for_shared_cache() and "Set-Cookie" not in response.headers:
-        # nginx keeps it briefly and does not pass this header on; browsers revalidate.
+    if "Set-Cookie" not in response.headers:
+        # Every reader's copy is the same bytes: any front cache may keep it briefly.
         response.headers["X-Accel-Expires"] = str(SHARED_CACHE_SECONDS)
     return response
 
 
 def register_hooks(app: Flask) -> None:
-    """Answer conditional and cached requests before the view; store what it rendered."""
+    """Answer conditional and cached requests before the view; store what it rendered;
+    compress what goes out."""
 
     @app.before_request
     def conditional_or_cached() -> Response | None:
@@ -100,13 +89,31 @@ def register_hooks(app: Flask) -> None:
         if not current_app.config["PAGE_CACHE"]:
             g.settings = row.to_settings()
             return None
-        g.cache_key = page_key(request.environ, version, for_shared_cache())
+        g.cache_key = page_key(request.environ, version)
         entry = cache.get(g.cache_key)
         if entry is not None:
             g.cache_hit = True
             return _serve_cached(entry)
         g.settings = row.to_settings()
         return None
+
+    # Flask runs after-request hooks last registered first: this one runs after the
+    # page was stored (which keeps each encoding of it, reused here).
+    @app.after_request
+    def compress_answer(response: Response) -> Response:
+        if g.get("cache_hit") or not _compressible(response):
+            return response
+        response.vary.add("Accept-Encoding")
+        encoding = preferred_encoding(request.headers.get("Accept-Encoding"))
+        if encoding is None or not _without_session():
+            return response
+        stored: CachedPage | None = g.get("stored_page")
+        data = stored.encoded.get(encoding) if stored else None
+        if data is None:
+            data = compress(response.get_data(), encoding, LIVE[encoding])
+        response.set_data(data)
+        response.headers["Content-Encoding"] = encoding
+        return response
 
     @app.after_request
     def store_and_stamp(response: Response) -> Response:
@@ -121,6 +128,17 @@ def register_hooks(app: Flask) -> None:
         _with_validators(response, version)
         key = g.get("cache_key")
         if key and response.status_code == 200 and not response.direct_passthrough:
-            entry = cached_page(response, g.get("csrf_token"), g.get("comment_form_timer"))
-            cache.set(key, entry)
+            if _compressible(response):
+                response.vary.add("Accept-Encoding")
+            g.stored_page = cached_page(response)
+            cache.set(key, g.stored_page)
         return response
+
+
+def _compressible(response: Response) -> bool:
+    """An answer with a body of text worth compressing, not yet compressed or streamed."""
+    if response.direct_passthrough or response.is_streamed or response.status_code in {204, 304}:
+        return False
+    if "Content-Encoding" in response.headers:
+        return False
+    return compressible(response.content_type or "", response.content_length or 0)

@@ -374,7 +374,7 @@ def comment_form_fields(site: Site, post: PostRef) -> dict[str, str]:
     assert tree is not None
     form = tree.find("form", class_="comment-form")
     assert form is not None
-    values = {name: form.find("input", name=name) for name in ("csrf_token", "shown", "website")}
+    values = {name: form.find("input", name=name) for name in ("shown", "website")}
     assert all(values.values()), values
     # The honeypot goes back empty, as a person leaves it.
     return {name: node.get("value") or "" for name, node in values.items() if node}
