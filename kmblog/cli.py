@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import Flask
@@ -50,13 +52,20 @@ def create_user_command(
 ) -> None:
     """Create an author; without --password-stdin the account cannot sign in yet."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    try:
+    with _refused_as_click_errors():
         user = create_user(
             username, password, Role(role), utcnow(), display_name=display_name, email=email
         )
+    click.echo(f"Created {user.role.value} {user.username!r}.")
+
+
+@contextmanager
+def _refused_as_click_errors() -> Iterator[None]:
+    """A service's refusal (UserError) as a command-line error: its message, exit 1."""
+    try:
+        yield
     except UserError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Created {user.role.value} {user.username!r}.")
 
 
 def _author(username: str) -> User:
@@ -80,10 +89,8 @@ def list_users_command() -> None:
 def set_role_command(username: str, role: str) -> None:
     """Make an author an admin or the reverse (the last active admin stays one)."""
     user = _author(username)
-    try:
+    with _refused_as_click_errors():
         set_role(user, Role(role))
-    except UserError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"{user.username} is now {user.role.value}.")
 
 
@@ -92,10 +99,8 @@ def set_role_command(username: str, role: str) -> None:
 def disable_command(username: str) -> None:
     """Stop an author from signing in and end their sessions (not the last admin)."""
     user = _author(username)
-    try:
+    with _refused_as_click_errors():
         set_active(user, False)
-    except UserError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"{user.username} is now disabled.")
 
 
@@ -114,10 +119,8 @@ def password_command(username: str) -> None:
     """Set an author's password from the first line of standard input (it ends every
     session of the old one)."""
     user = _author(username)
-    try:
+    with _refused_as_click_errors():
         set_password(user, sys.stdin.readline().rstrip("\r\n"))
-    except UserError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"New password set for {user.username}.")
 
 
