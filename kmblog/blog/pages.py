@@ -47,7 +47,10 @@ def render_post_page(
     notice: str = "",
 ) -> Any:
     """A post, its comments and the comment form (also used to show form errors)."""
-    if not form.shown.data:
+    if request.method == "POST":
+        # The form shown again to the one who sent it: a timer of their own.
+        form.keep_reader_timer()
+    else:
         # An author's page is made for them alone; a reader's is shared by every reader.
         form.start_timer(TimerKind.READER if current_user.is_authenticated else TimerKind.PAGE)
     at = _comments_at()

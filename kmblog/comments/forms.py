@@ -93,7 +93,8 @@ class CommentForm(FlaskForm):
             return Verdict.EXPIRED
         # A page timer may be as old as a copy of the page kept in a cache or a browser:
         # it proves where the form came from, not when. A reader timer is this reader's.
-        if timer.kind == TimerKind.READER and timer.age_seconds > self._reader_timer_limit():
+        limit = current_app.config["WTF_CSRF_TIME_LIMIT"]
+        if timer.kind == TimerKind.READER and timer.age_seconds > limit:
             return Verdict.EXPIRED
         minimum = current_app.config["COMMENT_MIN_SECONDS"]
         if not minimum:
@@ -101,10 +102,6 @@ class CommentForm(FlaskForm):
         if timer.kind == TimerKind.PAGE:
             return Verdict.CONFIRM
         return Verdict.SPAM if timer.age_seconds < minimum else Verdict.ACCEPT
-
-    @staticmethod
-    def _reader_timer_limit() -> float:
-        return float(current_app.config["WTF_CSRF_TIME_LIMIT"])
 
     def csrf_failed(self) -> bool:
         """True when the only thing wrong is a missing or stale form token (signed-in

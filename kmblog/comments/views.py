@@ -71,9 +71,9 @@ def _too_many_comments(limit: RequestLimit) -> Response:
         "You have sent several comments in a short time. Your comment is still below: "
         "please wait a minute and send it again."
     )
-    form = CommentForm.for_visitor()
-    form.keep_reader_timer()
-    return make_response(render_post_page(post, form, now, status=429, notice=notice))
+    return make_response(
+        render_post_page(post, CommentForm.for_visitor(), now, status=429, notice=notice)
+    )
 
 
 # The form checks its own CSRF token (FlaskForm), so that a stale token gives the
@@ -92,14 +92,12 @@ def add(year: int, month: int, slug: str) -> Any:
         abort(403, description="Comments on this post are closed.")
     form = CommentForm.for_visitor()
     if not form.validate_on_submit():
-        form.keep_reader_timer()
         return render_post_page(post, form, now, status=400 if form.csrf_failed() else 422)
     verdict = form.verdict()
     if verdict == Verdict.EXPIRED:
-        form.keep_reader_timer()
         return render_post_page(post, form, now, status=400, notice=EXPIRED)
     if verdict == Verdict.CONFIRM:
-        form.start_timer(TimerKind.READER)
+        # The page timer it came with is replaced by the reader's own (render_post_page).
         return render_post_page(post, form, now, notice=CONFIRM)
     user = current_user if current_user.is_authenticated else None
     try:
