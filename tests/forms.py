@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
+
+from flask.testing import FlaskClient
 
 from tests.html_tree import Node, parse_html
 
@@ -54,3 +57,11 @@ def comment_form_fields(page: str, where: str = "the page") -> dict[str, str]:
     if re.search(r'<input\b[^>]*\sname="csrf_token"', page):
         fields["csrf_token"] = hidden_field(page, "csrf_token", where)
     return fields
+
+
+def shown_comment_fields(client: FlaskClient, url: str, **request: Any) -> dict[str, str]:
+    """Open the post at `url` as a reader does and read its comment form's hidden fields
+    (`request`: the test client's options, such as environ_base)."""
+    page = client.get(url, **request)
+    assert page.status_code == 200, url
+    return comment_form_fields(page.text, url)

@@ -21,7 +21,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Role
 from tests.conftest import PASSWORD, SECRET_KEY
 from tests.factories import BlogBuilder
-from tests.forms import comment_form_fields, hidden_field
+from tests.forms import comment_form_fields, hidden_field, shown_comment_fields
 
 HELD_MESSAGE = "your comment will appear once a moderator has approved it"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -29,13 +29,6 @@ IN_THE_BLOGS_LOOK = re.compile(r'<link rel="stylesheet" href="[^"]*/kmblog\b[^"]
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def form_fields(client: FlaskClient, url: str, **environ: Any) -> dict[str, str]:
-    """The hidden fields of the comment form under the post at `url`."""
-    page = client.get(url, **environ)
-    assert page.status_code == 200, url
-    return comment_form_fields(page.text, url)
 
 
 def send_comment(
@@ -50,7 +43,7 @@ def send_comment(
     """Show the form, fill it in and send it; `extra` adds or (with None) drops fields."""
     environ = {"environ_base": {"REMOTE_ADDR": address}} if address else {}
     data: dict[str, str] = {
-        **form_fields(client, url, **environ),
+        **shown_comment_fields(client, url, **environ),
         "body": body,
         "name": name,
         "url": web,
@@ -384,7 +377,7 @@ def test_a_timer_signed_long_enough_ago_is_published(timed, blog):
 def test_a_reader_who_takes_a_few_seconds_is_published(timed, blog, monkeypatch):
     post = blog.post()
     client = timed.test_client()
-    fields = {**form_fields(client, post.url), "shown": reader_timer(client)}
+    fields = {**shown_comment_fields(client, post.url), "shown": reader_timer(client)}
     later = time.time() + 4
     monkeypatch.setattr(formtimer, "time", SimpleNamespace(time=lambda: later))
     response = client.post(post.url, data={**fields, "body": "Slow and steady", "name": "Ann"})
@@ -408,7 +401,7 @@ def test_without_the_script_a_reader_confirms_once_and_is_published(timed, blog,
     reader's own, and publishes it when it comes back (at a person's pace)."""
     post = blog.post()
     client = timed.test_client()
-    fields = form_fields(client, post.url)
+    fields = shown_comment_fields(client, post.url)
     typed = {"body": "Written without JavaScript", "name": "Ann", "url": ""}
     first = client.post(post.url, data={**fields, **typed})
     assert first.status_code == 200
@@ -430,7 +423,7 @@ def test_a_bot_that_confirms_at_once_is_spam(timed, blog):
     post = blog.post()
     client = timed.test_client()
     typed = {"body": "Buy now", "name": "Bot", "url": ""}
-    first = client.post(post.url, data={**form_fields(client, post.url), **typed})
+    first = client.post(post.url, data={**shown_comment_fields(client, post.url), **typed})
     assert first.status_code == 200
     second = client.post(post.url, data={**comment_form_fields(first.text, post.url), **typed})
     assert second.status_code == 303

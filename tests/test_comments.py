@@ -7,12 +7,11 @@ import re
 import pytest
 
 from kmblog.models import Comment, CommentPolicy
-from tests.forms import comment_form_fields
+from tests.forms import shown_comment_fields
 
 
 def post_comment(client, post_url: str, /, **fields: str):
-    page = client.get(post_url).text
-    data = {**comment_form_fields(page, post_url), "body": "", "name": "", "url": ""}
+    data = {**shown_comment_fields(client, post_url), "body": "", "name": "", "url": ""}
     data.update(fields)
     return client.post(post_url, data=data)
 

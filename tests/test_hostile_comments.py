@@ -11,7 +11,7 @@ import pytest
 
 from kmblog.models import Comment
 from tests.factories import PostRef
-from tests.forms import comment_form_fields
+from tests.forms import shown_comment_fields
 from tests.html_tree import URL_ATTRIBUTES, Node, parse_html, script_url
 from tests.security.payloads import params
 
@@ -55,9 +55,7 @@ def active_markup(node: Node) -> list[str]:
 
 def post_comment(client, post: PostRef, body: str = "", name: str = "", url: str = ""):  # type: ignore[no-untyped-def]
     """Fill in the form under `post` as a reader does: its own token, then POST."""
-    page = client.get(post.url)
-    assert page.status_code == 200
-    hidden = comment_form_fields(page.text, post.url)
+    hidden = shown_comment_fields(client, post.url)
     return client.post(post.url, data={**hidden, "body": body, "name": name, "url": url})
 
 

@@ -19,7 +19,7 @@ from kmblog import formtimer
 from kmblog.extensions import db
 from kmblog.models import Comment, Page, PostStatus, User, utcnow
 from tests.conftest import PASSWORD
-from tests.forms import comment_form_fields
+from tests.forms import comment_form_fields, shown_comment_fields
 
 # Every kind of reader's page and feed, with what a reader may follow from it.
 READER_PAGES = [
@@ -110,7 +110,7 @@ SAME_SITE = {
 
 
 def _comment(client: FlaskClient, url: str, headers: dict[str, str], body: str) -> Any:
-    fields = comment_form_fields(client.get(url).text, url)
+    fields = shown_comment_fields(client, url)
     return client.post(url, data={**fields, "body": body}, headers=headers)
 
 

@@ -27,7 +27,7 @@ from kmblog.extensions import db
 from kmblog.models import Comment, CommentStatus, Post, PostKind, Role, User
 from tests.conftest import PASSWORD, SECRET_KEY, AuthActions
 from tests.factories import BlogBuilder, PostRef
-from tests.forms import comment_form_fields, hidden_field
+from tests.forms import hidden_field, shown_comment_fields
 
 HOST = "blog.test"
 # The blog's own stylesheet (under a fingerprinted name or not).
@@ -411,12 +411,8 @@ def _csrf(client: FlaskClient, path: str) -> str:
     return hidden_field(client.get(path).text, "csrf_token", path)
 
 
-def _comment_fields(client: FlaskClient, url: str) -> dict[str, str]:
-    return comment_form_fields(client.get(url).text, url)
-
-
 def _comment(client: FlaskClient, url: str, **fields: str):  # type: ignore[no-untyped-def]
-    data = {**_comment_fields(client, url), "body": "", "name": "", "url": ""}
+    data = {**shown_comment_fields(client, url), "body": "", "name": "", "url": ""}
     return client.post(url, data={**data, **fields})
 
 
@@ -634,7 +630,7 @@ OVER_64_KIB = 64 * 1024 + 1
 
 def test_a_huge_comment_is_refused_with_a_readable_413(app, client, blog, site):
     before = blog.count(Comment)
-    data = {**_comment_fields(client, site.post.url), "body": "x" * OVER_64_KIB}
+    data = {**shown_comment_fields(client, site.post.url), "body": "x" * OVER_64_KIB}
     response = client.post(site.post.url, data=data)
     assert response.status_code == 413
     assert response.mimetype == "text/html"
@@ -652,7 +648,7 @@ def test_a_huge_sign_in_is_refused_with_a_readable_413(client, site):
 
 
 def test_a_form_just_under_the_limit_is_not_a_413(client, site):
-    data = {**_comment_fields(client, site.post.url), "body": "x" * 60_000}
+    data = {**shown_comment_fields(client, site.post.url), "body": "x" * 60_000}
     response = client.post(site.post.url, data=data)
     assert response.status_code == 422  # too long for a comment, but read and answered
 
