@@ -289,6 +289,15 @@ class Comment(Base):
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Blogger's comment id when imported: its old anchor #c<id> stays on the page.
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Threads. The comment this one answers (None: it answers the post), the top-level
+    # comment its thread starts from (None for a top-level comment; a page of threads
+    # loads with one query: its top-level ids, and root_id among them), and its depth
+    # (0 at the top).
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), index=True
+    )
+    root_id: Mapped[int | None] = mapped_column(index=True)
+    depth: Mapped[int] = mapped_column(default=0)
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
@@ -324,6 +333,8 @@ class Settings(Base):
     blocked_words: Mapped[str] = mapped_column(Text, default="")
     # Hold the first comment of a commenter (name and web address) never approved before.
     hold_first_comment: Mapped[bool] = mapped_column(default=False)
+    # Replies nest this many levels at most; deeper ones attach to the deepest level.
+    thread_depth: Mapped[int] = mapped_column(default=4)
     # Raised (with changed_at) in the same transaction as any write that changes what a
     # reader sees: page caches and ETags are keyed by it, so no stale page outlives it.
     content_version: Mapped[int] = mapped_column(default=1)
