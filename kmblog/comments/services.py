@@ -11,7 +11,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from kmblog.extensions import db
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, Settings, User
+from kmblog.mail.services import event_for, fan_out_later, record_event, subscribe
+from kmblog.models import (
+    Comment,
+    CommentPolicy,
+    CommentStatus,
+    Post,
+    Settings,
+    SubscriptionKind,
+    User,
+)
 from kmblog.rendering import clean_line, clean_text, render_comment
 
 _LINK = re.compile(r"https?://|<a\s", re.IGNORECASE)
@@ -28,6 +37,14 @@ class NewComment:
     body: str
     name: str = ""
     url: str = ""
+
+
+@dataclass(frozen=True)
+class MailWish:
+    """An address given with a comment, and what its writer wants to hear of."""
+
+    email: str
+    kind: SubscriptionKind
 
 
 @dataclass(frozen=True)
@@ -119,8 +136,12 @@ def add_comment(
     ip_hash: str = "",
     user: User | None = None,
     bot_suspected: bool = False,
+    parent: Comment | None = None,
+    mail: MailWish | None = None,
 ) -> Comment:
-    """Store a comment, rendered once now, as published, held or spam."""
+    """Store a comment, rendered once now, as published, held or spam; with it, in the
+    same transaction, its writer's wish for mail and the event that mail comes from
+    (kmblog/mail: nothing is sent from here, and nothing for a held comment or spam)."""
     if not comments_open(post, rules.policy):
         raise CommentsClosed(post.id)
     cleaned = NewComment(
@@ -138,7 +159,18 @@ def add_comment(
         status=decide_status(post, cleaned, rules, now, bot_suspected),
         ip_hash=ip_hash,
         user=user,
+        parent_id=parent.id if parent is not None else None,
     )
     db.session.add(stored)
+    db.session.flush()
+    event = event_for(stored.status)
+    events = []
+    if event is not None:  # spam: neither its address is kept nor anything sent
+        if mail is not None:
+            subscribe(stored, mail.email, mail.kind, now)
+        events.append(record_event(stored, event, now))
+        db.session.flush()
+    event_ids = [e.id for e in events]
     db.session.commit()
+    fan_out_later(event_ids)
     return stored

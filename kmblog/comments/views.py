@@ -24,6 +24,7 @@ from kmblog.comments.forms import CommentForm, Verdict
 from kmblog.comments.services import (
     CommentRules,
     CommentsClosed,
+    MailWish,
     NewComment,
     add_comment,
     comments_open,
@@ -100,6 +101,7 @@ def add(year: int, month: int, slug: str) -> Any:
         # The page timer it came with is replaced by the reader's own (render_post_page).
         return render_post_page(post, form, now, notice=CONFIRM)
     user = current_user if current_user.is_authenticated else None
+    wish = form.mail_wish()
     try:
         comment = add_comment(
             post,
@@ -109,6 +111,7 @@ def add(year: int, month: int, slug: str) -> Any:
             ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
             user=user,
             bot_suspected=verdict == Verdict.SPAM,
+            mail=MailWish(*wish) if wish else None,
         )
     except CommentsClosed:
         abort(403, description="Comments on this post are closed.")
