@@ -327,3 +327,38 @@ def test_a_confirmation_post_from_another_site_is_refused(mail_app, blog, smtp):
     assert answer.status_code == 403
     with mail_app.app_context():
         assert db.session.scalars(select(Subscriber.confirmed_at)).one() is None
+
+
+def test_a_commenters_address_is_in_no_page_feed_or_export(app, client, blog, runner, tmp_path):
+    """Given with two comments (one published, one held), the address appears nowhere a
+    reader or an export looks: post page, home, search, feeds (Atom and RSS), the
+    Blogger export and the JSON export."""
+    post = blog.post(title="Hidden addresses", body="Where do addresses go?")
+    address = "secret.reader@example.org"
+    for body in ("A published comment.", "A comment with http://a.example http://b.example "):
+        data = {"body": body, "name": "Ivy", "email": address, "notify": "post"}
+        assert post_comment(client, post.url, **data).status_code == 303
+    blog.post(title="Another post")
+    with app.app_context():  # kept (for mail), as typed but for the domain's case
+        assert db.session.scalars(select(Subscriber.email)).all() == [address]
+    places = [
+        post.url,
+        "/",
+        "/search?q=addresses",
+        "/feeds/comments/default",
+        f"/feeds/{post.id}/comments/default",
+        f"/feeds/{post.id}/comments/default?alt=rss",
+        "/feeds/posts/default",
+    ]
+    for place in places:
+        page = client.get(place)
+        assert page.status_code == 200, place
+        assert "secret.reader" not in page.text, place
+    assert "A published comment." in client.get(post.url).text
+    for kind in ("blogger", "json"):
+        out = tmp_path / f"export.{kind}"
+        result = runner.invoke(args=["export", kind, str(out)])
+        assert result.exit_code == 0, result.output
+        text = out.read_text()
+        assert "A published comment." in text
+        assert "secret.reader" not in text, kind
