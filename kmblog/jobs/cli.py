@@ -9,6 +9,7 @@ import logging
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from kmblog.jobs import queue_of, start_in_process
 
@@ -38,6 +39,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     consumer = start_in_process(app, workers)
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        # Werkzeug's server, as `flask run` starts it (app.run refuses inside a command).
+        run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
         consumer.stop(graceful=True)
