@@ -138,9 +138,7 @@ def test_200_replies_from_two_servers_and_two_workers_mail_each_subscriber_once_
         ):
             bases = [one, two]
             started = time.monotonic()
-            batches = list(
-                pool.map(lambda i: _reply(bases[i % 2], post.url, i), range(CLIENTS))
-            )
+            batches = list(pool.map(lambda i: _reply(bases[i % 2], post.url, i), range(CLIENTS)))
             posting = time.monotonic() - started
             assert {s for batch in batches for s in batch} == {303}
 

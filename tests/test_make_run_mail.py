@@ -26,10 +26,7 @@ def make_run_commands(port: int) -> list[str]:
     assert recipe, "the Makefile has a run target"
     flask = f"{shlex.quote(sys.executable)} -m flask"
     return [
-        line.strip()
-        .replace("$(BIN)/flask", flask)
-        .replace("$(PORT)", str(port))
-        .replace("$$", "$")
+        line.strip().replace("$(BIN)/flask", flask).replace("$(PORT)", str(port)).replace("$$", "$")
         for line in recipe.group(1).splitlines()
     ]
 
