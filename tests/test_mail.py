@@ -362,3 +362,19 @@ def test_a_commenters_address_is_in_no_page_feed_or_export(app, client, blog, ru
         text = out.read_text()
         assert "A published comment." in text
         assert "secret.reader" not in text, kind
+
+
+def test_a_held_comments_address_is_asked_to_confirm_only_once_approved(mail_app, blog, smtp):
+    post = blog.post()
+    held = comment(
+        mail_app, post.id, "Held.", email="jan@example.org", policy=CommentPolicy.MODERATED
+    )
+    comment(mail_app, post.id, "Spam.", email="spammed@example.org", bot=True)
+    quiet_for(SETTLE)
+    assert smtp.inbox.messages == []
+    with mail_app.app_context():
+        # A spam comment's address is not even kept.
+        assert db.session.scalars(select(Subscriber.email)).all() == ["jan@example.org"]
+        set_comment_status([db.session.get(Comment, held)], CommentStatus.PUBLISHED)
+    wait_until(lambda: len(smtp.inbox.to("jan@example.org")) == 1, what="the confirmation")
+    assert "confirm" in smtp.inbox.to("jan@example.org")[0]["Subject"].lower()
