@@ -481,6 +481,8 @@ class Notification(Base):
     due_at: Mapped[timestamp]
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The mail server refused it for good (5xx: no such mailbox...): never tried again.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
 

@@ -378,3 +378,24 @@ def test_a_held_comments_address_is_asked_to_confirm_only_once_approved(mail_app
         set_comment_status([db.session.get(Comment, held)], CommentStatus.PUBLISHED)
     wait_until(lambda: len(smtp.inbox.to("jan@example.org")) == 1, what="the confirmation")
     assert "confirm" in smtp.inbox.to("jan@example.org")[0]["Subject"].lower()
+
+
+def test_a_mailbox_refused_for_good_is_not_tried_again_and_blocks_no_other(mail_app, blog, smtp):
+    post = blog.post()
+    smtp.inbox.refused.add("gone@example.org")
+    confirmed_subscriber(mail_app, post.id, "gone@example.org", SubscriptionKind.POST)
+    confirmed_subscriber(mail_app, post.id, "kay@example.org", SubscriptionKind.POST)
+    comment(mail_app, post.id, "News for both.")
+    wait_until(lambda: len(smtp.inbox.to("kay@example.org")) >= 1, what="Kay's mail")
+    quiet_for(SETTLE)
+    with mail_app.app_context():
+        refused = db.session.scalars(
+            select(Notification)
+            .join(Subscriber, Subscriber.id == Notification.subscriber_id)
+            .where(Subscriber.email == "gone@example.org")
+        ).all()
+    assert refused
+    for notification in refused:  # each refused once, never tried again
+        assert notification.failed_at is not None and notification.sent_at is None
+        assert "550" in notification.last_error and notification.attempts == 0
+    assert smtp.inbox.rcpt_attempts.count("gone@example.org") == len(refused)

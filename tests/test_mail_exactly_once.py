@@ -152,7 +152,7 @@ def test_200_replies_from_two_servers_and_two_workers_mail_each_subscriber_once_
                     unsent = db.session.scalar(
                         select(func.count())
                         .select_from(Notification)
-                        .where(Notification.sent_at.is_(None))
+                        .where(Notification.sent_at.is_(None), Notification.failed_at.is_(None))
                     )
                     db.session.remove()
                 return waiting == 0 and unsent == 0

@@ -25,6 +25,7 @@ tell us otherwise); every other path sends it once.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -353,6 +354,7 @@ def _claim_due(now: datetime) -> int | None:
         select(Notification.id)
         .where(
             Notification.sent_at.is_(None),
+            Notification.failed_at.is_(None),
             Notification.due_at <= now,
             (Notification.claimed_at.is_(None)) | (Notification.claimed_at < now - STALE_CLAIM),
         )
@@ -388,6 +390,12 @@ def send_due(now_of: Any = utcnow, limit: int = 200) -> datetime | None:
             if message is not None:
                 send_message(message, settings)
         except Exception as error:
+            if _refused_for_good(error):
+                notification.failed_at = now_of()
+                notification.last_error = f"{type(error).__name__}: {error}"[:2000]
+                db.session.commit()
+                log.warning("mail %s refused for good: %s", notification.key, error)
+                continue
             wait = _retry_wait(notification.attempts)
             notification.claimed_at = None
             notification.attempts += 1
@@ -403,6 +411,15 @@ def send_due(now_of: Any = utcnow, limit: int = 200) -> datetime | None:
             notification.last_error = "nothing left to tell"
         db.session.commit()
     return retry_at
+
+
+def _refused_for_good(error: Exception) -> bool:
+    """A 5xx answer about this one mail (no such mailbox, message refused): trying again
+    would get the same. Anything else is tried again: no connection, a 4xx, and the
+    blog's own settings refused (login, sender), which an operator will fix."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
 
 
 def _retry_wait(attempts: int) -> timedelta:

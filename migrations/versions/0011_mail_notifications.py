@@ -104,6 +104,7 @@ def upgrade() -> None:
         sa.Column("due_at", UTCDateTime(), nullable=False),
         sa.Column("claimed_at", UTCDateTime(), nullable=True),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
+        sa.Column("failed_at", UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
