@@ -56,9 +56,11 @@ class Config:
     COMMENT_MIN_SECONDS = 3
 
     # The job queue (kmblog/jobs): Huey in a SQLite file (default instance/jobs.sqlite),
-    # or in Redis when REDIS_URL is set; JOBS_NAME keeps blogs sharing one Redis apart.
+    # or in Redis when REDIS_URL (or JOBS_REDIS_URL, for a Redis of its own) is set;
+    # JOBS_NAME keeps blogs sharing one Redis apart.
     JOBS_NAME = "kmblog"
     JOBS_SQLITE_PATH: str | None = None
+    JOBS_REDIS_URL: str | None = None
 
     # The blog's address for links in mail, which is sent with no request to take it
     # from (default: SERVER_NAME, else http://127.0.0.1:5000).

@@ -3,18 +3,21 @@ job queue (Huey on a SQLite file, its consumer in threads as `flask serve` runs 
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from flask import Flask
 from sqlalchemy import select
 
 from kmblog.comments.services import CommentRules, MailWish, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.jobs import start_in_process
+from kmblog.mail import sweep_job
 from kmblog.mail.services import confirm_subscriber
 from kmblog.manage.services import set_comment_status
 from kmblog.models import (
@@ -22,6 +25,7 @@ from kmblog.models import (
     CommentMail,
     CommentPolicy,
     CommentStatus,
+    MailEvent,
     Notification,
     Post,
     Subscriber,
@@ -29,6 +33,7 @@ from kmblog.models import (
     User,
     utcnow,
 )
+from tests.live_server import TcpProxy
 from tests.mail_server import MailServer, body_of, comment_ids_in, link_in, wait_until
 from tests.test_comments import post_comment
 
@@ -399,3 +404,45 @@ def test_a_mailbox_refused_for_good_is_not_tried_again_and_blocks_no_other(mail_
         assert notification.failed_at is not None and notification.sent_at is None
         assert "550" in notification.last_error and notification.attempts == 0
     assert smtp.inbox.rcpt_attempts.count("gone@example.org") == len(refused)
+
+
+def test_a_comment_is_accepted_at_once_with_the_job_queue_down_and_its_mail_follows(
+    make_app, smtp, tmp_path, blog
+):
+    """Redis (the queue) unreachable: the comment is stored and answered as usual; its
+    mail event waits in the database, and the sweep every worker runs once a minute
+    sends it when the queue is back."""
+    proxy = TcpProxy(("127.0.0.1", 6379))
+    name = f"kmblog-test-{secrets.token_hex(4)}"
+    app = _mail_app(
+        make_app, smtp, tmp_path, JOBS_REDIS_URL=f"redis://127.0.0.1:{proxy.port}/12",
+        JOBS_NAME=name,
+    )  # fmt: skip
+    post = blog.post()
+    lee = "lee@example.org"
+    proxy.start()
+    confirmed_subscriber(app, post.id, lee, SubscriptionKind.POST)
+    proxy.stop()
+    started = time.monotonic()
+    response = post_comment(app.test_client(), post.url, body="Said while Redis was away.")
+    assert response.status_code == 303
+    assert time.monotonic() - started < 3
+    with app.app_context():
+        waiting = db.session.scalars(
+            select(MailEvent.id).where(MailEvent.processed_at.is_(None))
+        ).all()
+    assert len(waiting) == 2  # the subscriber's own comment's, and this one's
+    proxy.start()
+    consumer = start_in_process(app)
+    try:
+        time.sleep(10)  # the sweep leaves events younger than 10 s to their own jobs
+        with app.app_context():
+            sweep_job()
+        wait_until(lambda: len(smtp.inbox.to(lee)) == 1, what="the mail once Redis is back")
+        assert "Said while Redis was away." in body_of(smtp.inbox.to(lee)[0])
+    finally:
+        consumer.stop(graceful=True)
+        proxy.stop()
+        queue = redis.Redis.from_url("redis://127.0.0.1:6379/12")
+        for key in queue.scan_iter(match=f"*{name.replace('-', '')}*"):
+            queue.delete(key)

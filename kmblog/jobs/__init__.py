@@ -111,7 +111,7 @@ def start_in_process(app: Flask, workers: int = 2) -> InProcessConsumer:
 def _make_huey(app: Flask) -> Huey:
     # .get: an app configured by an older config.py (an upgrade in place) still starts.
     name = app.config.get("JOBS_NAME") or "kmblog"
-    url = app.config.get("REDIS_URL")
+    url = app.config.get("JOBS_REDIS_URL") or app.config.get("REDIS_URL")
     if url:
         # Short timeouts: a request that queues a job must not hang on a Redis that
         # went away (the job is caught up from the database later).
