@@ -133,7 +133,13 @@ class SettingsForm(FlaskForm):
         "Mark as spam comments that contain (one word or phrase a line)",
         validators=[Length(max=20_000)],
     )
-    hold_first_comment = BooleanField("Hold the first comment of a commenter never approved before")
+    hold_first_comment = BooleanField(
+        "Hold the first comment of a commenter never approved before",
+        description="A commenter is known again by the same name and web address as an "
+        "approved comment of theirs. Comments without a name or without a web address "
+        "(anonymous ones among them) can never be known, so while this is on every one of "
+        "them waits for a moderator.",
+    )
 
 
 class UserForm(FlaskForm):
