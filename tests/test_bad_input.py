@@ -582,6 +582,7 @@ SETTINGS = Form(
         "moderation_links": "2",
         "moderation_words": "",
         "blocked_words": "",
+        "edit_window_minutes": "15",
     },
 )
 USERS = Form(

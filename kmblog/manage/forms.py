@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     Email,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -139,6 +140,16 @@ class SettingsForm(FlaskForm):
         "approved comment of theirs. Comments without a name or without a web address "
         "(anonymous ones among them) can never be known, so while this is on every one of "
         "them waits for a moderator.",
+    )
+    edit_window_minutes = IntegerField(
+        "Commenters may edit or delete their comment for (minutes)",
+        validators=[
+            InputRequired(message="Give a number of minutes (0: never)."),
+            NumberRange(min=0, max=1440, message="Between 0 and 1440 minutes (a day)."),
+        ],
+        default=15,
+        description="From the browser they posted it with, until someone replies to it; "
+        "0 turns editing off. An edit is checked by the rules above again.",
     )
 
 

@@ -40,9 +40,12 @@ class CachedPageFront:
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        # A session, "keep me signed in", and a commenter's claim on the comments they
+        # may still edit (their page shows Edit and Delete links): made for them alone.
         self.personal_cookies = {
             app.config["SESSION_COOKIE_NAME"],
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+            app.config["COMMENT_EDIT_COOKIE_NAME"],
         }
         # Found on first use, inside an app context; after that a hit needs none.
         self._engine: Any = None

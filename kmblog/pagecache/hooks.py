@@ -40,10 +40,15 @@ def current_content_version(now: datetime) -> PageVersion:
 
 
 def _without_session() -> bool:
-    """No signed-in author, no message waiting: nothing of the visitor's own."""
+    """No signed-in author, no message waiting, no comment of theirs they may still
+    edit: nothing of the visitor's own."""
     if "_user_id" in session or "_flashes" in session:
         return False
-    return "remember_token" not in request.cookies
+    cookies = request.cookies
+    return (
+        "remember_token" not in cookies
+        and current_app.config["COMMENT_EDIT_COOKIE_NAME"] not in cookies
+    )
 
 
 def _anonymous_reader() -> bool:
