@@ -54,10 +54,6 @@ class Config:
 
     # Spam: a comment posted sooner than this after the form was shown is a bot's.
     COMMENT_MIN_SECONDS = 3
-    # The cookie that lets a browser edit the comments it just posted (for the edit
-    # window of the settings). The page cache and nginx (bench/nginx.conf) pass a browser
-    # that carries it to the app, so that it sees its own Edit and Delete links.
-    COMMENT_EDIT_COOKIE_NAME = "kmblog_edit"
 
     # Sessions and sign-in.
     SESSION_COOKIE_HTTPONLY = True

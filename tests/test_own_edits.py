@@ -432,3 +432,18 @@ def test_the_settings_page_sets_the_window(app, client, auth, admin):
         assert response.status_code == status, value
     with app.app_context():
         assert db.session.scalar(select(Settings.edit_window_minutes)) == 30
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [[["1", 2]], [[True, 1]], [[1]], {"1": 2}, "text", [[2**70, 1]], [[-1, 1]], [[0, 0]], None],
+    ids=["text-id", "bool", "short", "object", "string", "huge", "negative", "zero", "null"],
+)
+def test_a_rightly_signed_claim_of_the_wrong_shape_is_no_claim(app, client, post, claims):
+    """Only the blog can sign a claim; still, one of any other shape is read as none."""
+    comment_id = comment_on(client, post)
+    odd = app.test_client()
+    value = URLSafeSerializer(SECRET_KEY, salt="comment-edit-claims").dumps(claims)
+    odd.set_cookie(EDIT_COOKIE, value, domain="blog.test")
+    assert odd.get(post.url).status_code == 200
+    assert_refused(edit(odd, comment_id, "Odd"), 403, "Only the browser")

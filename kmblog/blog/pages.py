@@ -11,7 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from kmblog.blog.services import CommentsAt, Sidebar, load_post_page
-from kmblog.comments.edit_claims import cookie_name, read_claims
+from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
 from kmblog.comments.forms import CommentForm
 from kmblog.comments.services import comments_open, editable_comments
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
@@ -87,7 +87,7 @@ def render_post_page(
 def _own_comments(now: datetime, window_minutes: int) -> set[int]:
     """The comments this browser posted and may still edit: none for a reader who
     carries no claim (and no query then)."""
-    claims = read_claims(request.cookies.get(cookie_name()))
+    claims = read_claims(request.cookies.get(EDIT_COOKIE))
     if not claims:
         return set()
     return editable_comments(claims, now, timedelta(minutes=window_minutes))

@@ -21,14 +21,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
 from kmblog.comments.services import comment_moment
+from kmblog.models import MAX_ID
 
+# The cookie's name. The page cache (kmblog.pagecache) and nginx (bench/nginx.conf) pass
+# a browser that carries it to the app, so that it sees its own Edit and Delete links.
+EDIT_COOKIE = "kmblog_edit"
 # Claims a cookie keeps at most: the newest ones (a browser edits what it just posted).
 MAX_CLAIMS = 20
-
-
-def cookie_name() -> str:
-    """The cookie's name (config COMMENT_EDIT_COOKIE_NAME: the page cache reads it too)."""
-    return str(current_app.config["COMMENT_EDIT_COOKIE_NAME"])
 
 
 def _serializer() -> URLSafeSerializer:
@@ -51,6 +50,7 @@ def read_claims(value: str | None) -> dict[int, int]:
             isinstance(item, list)
             and len(item) == 2
             and all(isinstance(part, int) and not isinstance(part, bool) for part in item)
+            and 0 < item[0] <= MAX_ID
         ):
             claims[item[0]] = item[1]
     return claims
@@ -72,11 +72,11 @@ def store_claims(response: Response, claims: dict[int, int], window: timedelta) 
     config = current_app.config
     if not claims:
         response.delete_cookie(
-            cookie_name(), httponly=True, samesite="Lax", secure=config["SESSION_COOKIE_SECURE"]
+            EDIT_COOKIE, httponly=True, samesite="Lax", secure=config["SESSION_COOKIE_SECURE"]
         )
         return
     response.set_cookie(
-        cookie_name(),
+        EDIT_COOKIE,
         _serializer().dumps([[number, made] for number, made in claims.items()]),
         max_age=int(window.total_seconds()),
         httponly=True,

@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from kmblog.blog.pages import render_post_page
 from kmblog.blog.services import find_post
-from kmblog.comments.edit_claims import cookie_name, read_claims, store_claims, with_claim
+from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims, store_claims, with_claim
 from kmblog.comments.forms import CommentForm, EditCommentForm, Verdict
 from kmblog.comments.services import (
     CommentRules,
@@ -134,7 +134,7 @@ def add(year: int, month: int, slug: str) -> Any:
     window = edit_window()
     if window > timedelta(0):
         claims = with_claim(
-            read_claims(request.cookies.get(cookie_name())),
+            read_claims(request.cookies.get(EDIT_COOKIE)),
             comment.id,
             comment_moment(comment.created_at),
             now,
@@ -195,7 +195,7 @@ def _personal(response: Response) -> Response:
 
 def _own_comment(comment_id: int) -> Comment | Response:
     """The comment this browser may change, or the page that says why not."""
-    claims = read_claims(request.cookies.get(cookie_name()))
+    claims = read_claims(request.cookies.get(EDIT_COOKIE))
     try:
         return own_comment(comment_id, claims, utcnow(), edit_window())
     except EditRefused as refused:
@@ -264,7 +264,7 @@ def delete(comment_id: int) -> Any:
     delete_own_comment(comment)
     flash("Your comment was deleted.")
     response = redirect(post_url(post) + "#comments", 303)
-    claims = read_claims(request.cookies.get(cookie_name()))
+    claims = read_claims(request.cookies.get(EDIT_COOKIE))
     claims.pop(comment_id, None)
     store_claims(response, claims, edit_window())
     return response

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from werkzeug.http import parse_cookie
 
+from kmblog.comments.edit_claims import EDIT_COOKIE
 from kmblog.extensions import cache, db
 from kmblog.models import utcnow
 from kmblog.pagecache.compression import preferred_encoding
@@ -45,7 +46,7 @@ class CachedPageFront:
         self.personal_cookies = {
             app.config["SESSION_COOKIE_NAME"],
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-            app.config["COMMENT_EDIT_COOKIE_NAME"],
+            EDIT_COOKIE,
         }
         # Found on first use, inside an app context; after that a hit needs none.
         self._engine: Any = None

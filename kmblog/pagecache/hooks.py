@@ -10,6 +10,7 @@ from typing import cast
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 
+from kmblog.comments.edit_claims import EDIT_COOKIE
 from kmblog.extensions import cache
 from kmblog.models import utcnow
 from kmblog.pagecache.compression import LIVE, compress, compressible, preferred_encoding
@@ -45,10 +46,7 @@ def _without_session() -> bool:
     if "_user_id" in session or "_flashes" in session:
         return False
     cookies = request.cookies
-    return (
-        "remember_token" not in cookies
-        and current_app.config["COMMENT_EDIT_COOKIE_NAME"] not in cookies
-    )
+    return "remember_token" not in cookies and EDIT_COOKIE not in cookies
 
 
 def _anonymous_reader() -> bool:
