@@ -67,19 +67,22 @@ def with_claim(
     return dict(newest)
 
 
-def store_claims(response: Response, claims: dict[int, int], window: timedelta) -> None:
-    """Set the cookie to `claims` for as long as the window lasts, or clear it."""
-    config = current_app.config
-    if not claims:
-        response.delete_cookie(
-            EDIT_COOKIE, httponly=True, samesite="Lax", secure=config["SESSION_COOKIE_SECURE"]
-        )
+def store_claims(
+    response: Response, claims: dict[int, int], now: datetime, window: timedelta
+) -> None:
+    """Set the cookie to `claims` until the newest one's window ends, or clear it."""
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+    remaining = (max(claims.values(), default=0) - comment_moment(now)) // 1_000_000 + int(
+        window.total_seconds()
+    )
+    if remaining <= 0:
+        response.delete_cookie(EDIT_COOKIE, httponly=True, samesite="Lax", secure=secure)
         return
     response.set_cookie(
         EDIT_COOKIE,
         _serializer().dumps([[number, made] for number, made in claims.items()]),
-        max_age=int(window.total_seconds()),
+        max_age=remaining,
         httponly=True,
         samesite="Lax",
-        secure=config["SESSION_COOKIE_SECURE"],
+        secure=secure,
     )

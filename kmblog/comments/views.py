@@ -140,7 +140,7 @@ def add(year: int, month: int, slug: str) -> Any:
             now,
             window,
         )
-        store_claims(response, claims, window)
+        store_claims(response, claims, now, window)
     return response
 
 
@@ -266,5 +266,5 @@ def delete(comment_id: int) -> Any:
     response = redirect(post_url(post) + "#comments", 303)
     claims = read_claims(request.cookies.get(EDIT_COOKIE))
     claims.pop(comment_id, None)
-    store_claims(response, claims, edit_window())
+    store_claims(response, claims, utcnow(), edit_window())
     return response
