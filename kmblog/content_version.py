@@ -44,7 +44,13 @@ def _changes_pages(session: Session) -> bool:
             if obj in session.new:
                 if obj.status == CommentStatus.PUBLISHED:
                     return True
-            elif obj in session.deleted or inspect(obj).attrs.status.history.has_changes():
+            elif (
+                obj in session.deleted
+                or inspect(obj).attrs.status.history.has_changes()
+                # A published comment changed in place (its commenter's edit, a
+                # re-render): readers see its new text. A held one's is seen by none.
+                or (obj.status == CommentStatus.PUBLISHED and session.is_modified(obj))
+            ):
                 return True
         elif isinstance(obj, Post | Page | Label | PostRedirect | User):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):

@@ -298,6 +298,8 @@ class Comment(Base):
     )
     root_id: Mapped[int | None] = mapped_column(index=True)
     depth: Mapped[int] = mapped_column(default=0)
+    # When its commenter last changed its text (None: as first posted); shown as "edited".
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
@@ -335,6 +337,9 @@ class Settings(Base):
     hold_first_comment: Mapped[bool] = mapped_column(default=False)
     # Replies nest this many levels at most; deeper ones attach to the deepest level.
     thread_depth: Mapped[int] = mapped_column(default=4)
+    # For this many minutes after posting, and until someone replies, the browser that
+    # posted a comment may edit or delete it; 0: never.
+    edit_window_minutes: Mapped[int] = mapped_column(default=15)
     # Raised (with changed_at) in the same transaction as any write that changes what a
     # reader sees: page caches and ETags are keyed by it, so no stale page outlives it.
     content_version: Mapped[int] = mapped_column(default=1)

@@ -12,7 +12,7 @@ import html
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -362,17 +362,24 @@ def commenter_link(name: str, url: str) -> Markup:
     return shown
 
 
-def comment_items(comments: Iterable[Any], said_at: Callable[[datetime], str]) -> Markup:
+def comment_items(
+    comments: Iterable[Any],
+    said_at: Callable[[datetime], str],
+    own: Container[int] = frozenset(),
+    own_links: Callable[[int], str] | None = None,
+) -> Markup:
     """Each comment of a post page as its <li>: "At <time>, NAME said..." and its text.
 
     Built here rather than in a template loop, which cost 25 microseconds a comment
     (three quarters of a post page with a hundred comments): names and addresses are
     escaped by commenter_link, Blogger ids escaped, bodies are this module's stored
     output, ids are numbers and `said_at` gives a <time> element of digits and month
-    names.
+    names. The comments in `own` (the visitor's own, still theirs to change) get
+    `own_links` (the Edit and Delete links, our own markup).
     """
     items = []
     for comment in comments:
+        footer = _comment_footer(comment, said_at, own, own_links)
         anchor = (
             f'<span id="c{escape(comment.blogger_id)}" class="blogger-anchor"></span>'
             if comment.blogger_id
@@ -383,9 +390,25 @@ def comment_items(comments: Iterable[Any], said_at: Callable[[datetime], str]) -
             f'<p class="comment-author">At <a href="#c{int(comment.id)}">'
             f"{said_at(comment.created_at)}</a>,\n"
             f"{commenter_link(comment.author_name, comment.author_url)} said...</p>\n"
-            f'<div class="comment-body">{comment.body_html}</div>\n</li>\n'
+            f'<div class="comment-body">{comment.body_html}</div>\n{footer}</li>\n'
         )
     return Markup("".join(items))  # noqa: S704 - escaped or our own output, as above
+
+
+def _comment_footer(
+    comment: Any,
+    said_at: Callable[[datetime], str],
+    own: Container[int],
+    own_links: Callable[[int], str] | None,
+) -> str:
+    """'Edited <time>' under a comment its commenter changed, and the commenter's own
+    links while they may change it; empty for most comments."""
+    parts = []
+    if comment.edited_at is not None:
+        parts.append(f'<span class="comment-edited">Edited {said_at(comment.edited_at)}</span>')
+    if own_links is not None and comment.id in own:
+        parts.append(own_links(int(comment.id)))
+    return f'<p class="comment-footer">{" · ".join(parts)}</p>\n' if parts else ""
 
 
 def as_html(stored: str) -> Markup:

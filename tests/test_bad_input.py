@@ -327,6 +327,8 @@ READER_GETS = [
     "/feeds/comments/default?max-results={x}",
     "/login?next={x}",
     "/comments/form-timer?{x}={x}",
+    "/comments/{x}/edit",
+    "/comments/{x}/delete",
     "/assets/{x}",
     "/assets/css/{x}.0123456789.css",
     "/assets/css/kmblog.{x}.css",
@@ -343,6 +345,8 @@ NUMBER_GETS = [
     "/feeds/posts/default?max-results={n}",
     "/feeds/comments/default?max-results={n}",
     "/feeds/{n}/comments/default",
+    "/comments/{n}/edit",
+    "/comments/{n}/delete",
     "/{n}/",
     "/2009/{n}/",
 ]
@@ -582,6 +586,7 @@ SETTINGS = Form(
         "moderation_links": "2",
         "moderation_words": "",
         "blocked_words": "",
+        "edit_window_minutes": "15",
     },
 )
 USERS = Form(

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, update
 
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
-from kmblog.models import CommentStatus, Post, Settings, utcnow
+from kmblog.models import Comment, CommentStatus, Post, Settings, utcnow
 from tests.conftest import PASSWORD
 from tests.forms import hidden_field
 from tests.test_comments import post_comment
@@ -249,3 +249,26 @@ def test_a_new_reader_can_comment_with_the_form_of_a_cached_page(client, post, c
     answer = reader.post(post.url, data={"shown": shown, "body": "Mine"})
     assert answer.status_code == 303
     assert not [r for r in caplog.records if r.name.startswith("kmblog.pagecache")], caplog.text
+
+
+def _content_version(app) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.get(Settings, 1).content_version
+
+
+@pytest.mark.parametrize(
+    ("status", "raises"),
+    [(CommentStatus.PUBLISHED, True), (CommentStatus.PENDING, False)],
+    ids=["published", "held"],
+)
+def test_a_comment_whose_text_changes_in_place_raises_the_version(app, blog, post, status, raises):
+    """Not only a comment's status: new text on a published comment is a new page (a
+    commenter's edit, a re-render); a held comment's text is seen by no reader."""
+    comment = blog.comment(post, body="Before the change.", status=status)
+    before = _content_version(app)
+    with app.app_context():
+        stored = db.session.get(Comment, comment.id)
+        stored.body_source = "After the change."
+        stored.body_html = "<p>After the change.</p>"
+        db.session.commit()
+    assert (_content_version(app) > before) is raises

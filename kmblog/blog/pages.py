@@ -4,15 +4,16 @@ context of the layout around every page, and the post page with its comments and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kmblog.blog.services import CommentsAt, Sidebar, load_post_page
+from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
 from kmblog.comments.forms import CommentForm
-from kmblog.comments.services import comments_open
+from kmblog.comments.services import comments_open, editable_comments
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
 from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
@@ -73,6 +74,7 @@ def render_post_page(
             form=form,
             comments_open=comments_open(post, context["settings"].comment_policy),
             notice=notice,
+            own_comments=_own_comments(now, context["settings"].edit_window_minutes),
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,
@@ -80,6 +82,15 @@ def render_post_page(
         ),
         status,
     )
+
+
+def _own_comments(now: datetime, window_minutes: int) -> set[int]:
+    """The comments this browser posted and may still edit: none for a reader who
+    carries no claim (and no query then)."""
+    claims = read_claims(request.cookies.get(EDIT_COOKIE))
+    if not claims:
+        return set()
+    return editable_comments(claims, now, timedelta(minutes=window_minutes))
 
 
 # Blogger's comment links give the comment's time in milliseconds; up to the year 9999.

@@ -144,6 +144,7 @@ SHOWN_COMMENT = (
     Comment.author_name,
     Comment.author_url,
     Comment.body_html,
+    Comment.edited_at,
 )
 ShownComment = Any  # a Row with the attributes above
 

@@ -109,6 +109,23 @@ class CommentForm(FlaskForm):
         return bool(getattr(self, "csrf_token", None) and self.csrf_token.errors)
 
 
+class EditCommentForm(FlaskForm):
+    """A commenter's new text for their comment. No form token: the browser's signed
+    claim (kmblog.comments.edit_claims) and the cross-site check guard it."""
+
+    body = TextAreaField(
+        "Your comment",
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Write a comment before you save it, or delete it instead."),
+            Length(max=BODY_MAX, message="A comment is at most %(max)d characters."),
+        ],
+    )
+
+    class Meta:
+        csrf = False
+
+
 class Verdict(enum.StrEnum):
     """What becomes of a comment form sent back, before the blog's own rules."""
 

@@ -1,20 +1,24 @@
-"""Adding a reader's comment, and deciding whether it is published, held or spam."""
+"""Adding a reader's comment (its fate decided by the rules of kmblog.comments.spam),
+and its commenter's own edits while they may."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
+from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
 from kmblog.extensions import db
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, Settings, User
+from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, User
 from kmblog.rendering import clean_line, clean_text, render_comment
 
-_LINK = re.compile(r"https?://|<a\s", re.IGNORECASE)
+__all__ = ["CommentRules"]  # the rules live in kmblog.comments.spam; callers find them here
 
 
 class CommentsClosed(Exception):
@@ -30,34 +34,6 @@ class NewComment:
     url: str = ""
 
 
-@dataclass(frozen=True)
-class CommentRules:
-    """The blog's settings that decide a new comment's fate."""
-
-    policy: CommentPolicy = CommentPolicy.OPEN
-    moderate_after_days: int | None = None
-    moderation_links: int = 2
-    moderation_words: tuple[str, ...] = ()
-    blocked_words: tuple[str, ...] = ()
-    hold_first_comment: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CommentRules:
-        return cls(
-            policy=settings.comment_policy,
-            moderate_after_days=settings.moderate_after_days,
-            moderation_links=settings.moderation_links,
-            moderation_words=word_list(settings.moderation_words),
-            blocked_words=word_list(settings.blocked_words),
-            hold_first_comment=settings.hold_first_comment,
-        )
-
-
-def word_list(text: str) -> tuple[str, ...]:
-    """One word or phrase a line, compared without regard to case."""
-    return tuple(line.strip().casefold() for line in text.splitlines() if line.strip())
-
-
 def comments_open(post: Post, policy: CommentPolicy) -> bool:
     return post.comments_open and policy != CommentPolicy.CLOSED
 
@@ -65,50 +41,6 @@ def comments_open(post: Post, policy: CommentPolicy) -> bool:
 def hash_ip(address: str, secret: str) -> str:
     """A salted (keyed) hash of the poster's address: enough to spot a flood, no more."""
     return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
-
-
-def _mentions(comment: NewComment, words: tuple[str, ...]) -> bool:
-    text = " ".join((comment.body, comment.name, comment.url)).casefold()
-    return any(word in text for word in words)
-
-
-def _known_commenter(comment: NewComment) -> bool:
-    """Has someone with this name (in any case) and web address had a comment approved?"""
-    if not comment.name:
-        return False
-    # Compared in Python: SQLite's lower() folds ASCII letters only.
-    names = db.session.scalars(
-        select(Comment.author_name)
-        .where(
-            Comment.status == CommentStatus.PUBLISHED,
-            Comment.author_url == comment.url,
-            func.length(Comment.author_name) == len(comment.name),
-        )
-        .distinct()
-        .limit(500)
-    )
-    wanted = comment.name.casefold()
-    return any(name.casefold() == wanted for name in names)
-
-
-def decide_status(
-    post: Post, comment: NewComment, rules: CommentRules, now: datetime, bot_suspected: bool
-) -> CommentStatus:
-    """Spam, held for a moderator, or published at once."""
-    if bot_suspected or _mentions(comment, rules.blocked_words):
-        return CommentStatus.SPAM
-    held = (
-        rules.policy == CommentPolicy.MODERATED
-        or (
-            rules.moderate_after_days is not None
-            and post.published_at is not None
-            and post.published_at < now - timedelta(days=rules.moderate_after_days)
-        )
-        or len(_LINK.findall(comment.body)) > rules.moderation_links
-        or _mentions(comment, rules.moderation_words)
-        or (rules.hold_first_comment and not _known_commenter(comment))
-    )
-    return CommentStatus.PENDING if held else CommentStatus.PUBLISHED
 
 
 def add_comment(
@@ -128,17 +60,112 @@ def add_comment(
         name=clean_line(comment.name),
         url=clean_line(comment.url),
     )
+    body_html = render_comment(cleaned.body)
+    commenter = Commenter(cleaned.name, cleaned.url, user)
     stored = Comment(
         post=post,
         author_name=cleaned.name,
         author_url=cleaned.url,
         body_source=cleaned.body,
-        body_html=render_comment(cleaned.body),
+        body_html=body_html,
         created_at=now,
-        status=decide_status(post, cleaned, rules, now, bot_suspected),
+        status=decide_status(post, cleaned.body, body_html, commenter, rules, now, bot_suspected),
         ip_hash=ip_hash,
         user=user,
     )
     db.session.add(stored)
     db.session.commit()
     return stored
+
+
+# --- commenters' own edits ----------------------------------------------------------------
+#
+# For a while after posting (Settings.edit_window_minutes) and until someone answers it,
+# the browser that posted a comment may edit or delete it, as Isso allows. What proves the
+# browser is a signed claim it carries (kmblog.comments.edit_claims, in a cookie): "comment
+# N, made at this moment". The moment guards against a number used again (SQLite may give
+# a removed row's number to the next comment).
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# Statuses a commenter may still edit: what readers see, and what waits for a moderator.
+_EDITABLE = (CommentStatus.PUBLISHED, CommentStatus.PENDING)
+
+
+def comment_moment(created_at: datetime) -> int:
+    """A comment's time as whole microseconds since 1970: exact, unlike a float."""
+    return (created_at - _EPOCH) // _MICROSECOND
+
+
+class EditRefusal(enum.StrEnum):
+    """Why a commenter may not change a comment (each with its own answer)."""
+
+    GONE = "gone"  # no such comment, or deleted or marked as spam
+    NOT_YOURS = "not-yours"  # this browser did not post it (no claim, or a forged one)
+    TOO_LATE = "too-late"  # the edit window has passed
+    ANSWERED = "answered"  # someone has replied to it
+
+
+class EditRefused(Exception):
+    """A commenter may not change this comment; `comment` is it, when there is one."""
+
+    def __init__(self, reason: EditRefusal, comment: Comment | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.comment = comment
+
+
+def own_comment(
+    comment_id: int, claims: Mapping[int, int], now: datetime, window: timedelta
+) -> Comment:
+    """The comment `comment_id` if the browser's `claims` (comment id: its moment) show it
+    posted it, within `window` of posting, and nobody has answered it yet."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status not in _EDITABLE or not comment.post.is_visible(now):
+        raise EditRefused(EditRefusal.GONE)
+    if claims.get(comment.id) != comment_moment(comment.created_at):
+        raise EditRefused(EditRefusal.NOT_YOURS, comment)
+    if now - comment.created_at > window:
+        raise EditRefused(EditRefusal.TOO_LATE, comment)
+    if db.session.scalar(select(exists().where(Comment.parent_id == comment.id))):
+        raise EditRefused(EditRefusal.ANSWERED, comment)
+    return comment
+
+
+_REPLY = aliased(Comment, name="reply")
+
+
+def editable_comments(claims: Mapping[int, int], now: datetime, window: timedelta) -> set[int]:
+    """Which of the claimed comments their browser may still edit: one query."""
+    if not claims or window <= timedelta(0):
+        return set()
+    rows = db.session.execute(
+        select(Comment.id, Comment.created_at).where(
+            Comment.id.in_(list(claims)),
+            Comment.status.in_(_EDITABLE),
+            Comment.created_at >= now - window,
+            ~select(_REPLY.id).where(_REPLY.parent_id == Comment.id).exists(),
+        )
+    )
+    return {row.id for row in rows if claims.get(row.id) == comment_moment(row.created_at)}
+
+
+def edit_comment(comment: Comment, body: str, rules: CommentRules, now: datetime) -> Comment:
+    """Replace a comment's text with its commenter's new text, sanitised as a new
+    comment is; the rules on what it says apply again. Commits."""
+    source = clean_text(body).strip()
+    body_html = render_comment(source)
+    commenter = Commenter(comment.author_name, comment.author_url, comment.user)
+    comment.status = decide_edited_status(comment.status, source, body_html, commenter, rules)
+    comment.body_source = source
+    comment.body_html = body_html
+    comment.edited_at = now
+    db.session.commit()
+    return comment
+
+
+def delete_own_comment(comment: Comment) -> None:
+    """The commenter takes their comment back (it has no replies: a reply ends the
+    window). Kept as deleted, as a moderator's deletion is. Commits."""
+    comment.status = CommentStatus.DELETED
+    db.session.commit()

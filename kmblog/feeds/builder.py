@@ -91,7 +91,9 @@ def build_comments_feed(
     rss: bool = False,
 ) -> bytes:
     """Atom (or RSS 2.0) for a list of comments, newest first."""
-    updated = max((comment.created_at for comment in comments), default=info.fallback_updated)
+    updated = max(
+        (_comment_updated(comment) for comment in comments), default=info.fallback_updated
+    )
     feed = _new_feed(info, updated, rss)
     for comment in comments:
         entry = feed.add_entry(order="append")
@@ -99,10 +101,15 @@ def build_comments_feed(
         entry.title(plain_excerpt(comment.body_source) or f"Comment on {comment.post.title}")
         entry.link(href=comment_url(comment), rel="alternate", type="text/html")
         entry.published(comment.created_at)
-        entry.updated(comment.created_at)
+        entry.updated(_comment_updated(comment))
         entry.author(name=comment.display_name)
         entry.content(comment.body_html, type="html")
     return _serialise(feed, rss)
+
+
+def _comment_updated(comment: Comment) -> datetime:
+    """A comment's entry changes when its commenter edits it."""
+    return comment.edited_at or comment.created_at
 
 
 def _serialise(feed: FeedGenerator, rss: bool) -> bytes:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from werkzeug.http import parse_cookie
 
+from kmblog.comments.edit_claims import EDIT_COOKIE
 from kmblog.extensions import cache
 from kmblog.models import utcnow
 from kmblog.pagecache.compression import preferred_encoding
@@ -41,9 +42,12 @@ class CachedPageFront:
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        # A session, "keep me signed in", and a commenter's claim on the comments they
+        # may still edit (their page shows Edit and Delete links): made for them alone.
         self.personal_cookies = {
             app.config["SESSION_COOKIE_NAME"],
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+            EDIT_COOKIE,
         }
         # Found on first use, inside an app context; after that a hit needs none.
         self._watch: VersionWatch | None = None

@@ -10,6 +10,7 @@ from typing import cast
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 
+from kmblog.comments.edit_claims import EDIT_COOKIE
 from kmblog.extensions import cache
 from kmblog.models import utcnow
 from kmblog.pagecache.compression import LIVE, compress, compressible, preferred_encoding
@@ -40,10 +41,12 @@ def current_content_version(now: datetime) -> PageVersion:
 
 
 def _without_session() -> bool:
-    """No signed-in author, no message waiting: nothing of the visitor's own."""
+    """No signed-in author, no message waiting, no comment of theirs they may still
+    edit: nothing of the visitor's own."""
     if "_user_id" in session or "_flashes" in session:
         return False
-    return "remember_token" not in request.cookies
+    cookies = request.cookies
+    return "remember_token" not in cookies and EDIT_COOKIE not in cookies
 
 
 def _anonymous_reader() -> bool:
