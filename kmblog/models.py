@@ -301,6 +301,9 @@ class Comment(Base):
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
+    # The comment this one answers (feeds, the Blogger export and the moderation queue
+    # name it); loaded on purpose where it is shown, never by a template.
+    parent: Mapped[Comment | None] = relationship(remote_side="Comment.id")
 
     @property
     def display_name(self) -> str:

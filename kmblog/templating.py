@@ -36,7 +36,10 @@ def register_template_helpers(app: Flask) -> None:
         app.add_template_global(enum_class, enum_class.__name__)
     app.add_template_global(post_url)
     app.add_template_global(label_url)
-    app.add_template_global(lambda comments: comment_items(comments, time_tag), "comment_items")
+    app.add_template_global(
+        lambda threads, can_reply=False: comment_items(threads, time_tag, can_reply),
+        "comment_items",
+    )
 
     @app.context_processor
     def blog_title() -> dict[str, Any]:
