@@ -134,6 +134,16 @@ class SettingsForm(FlaskForm):
         validators=[Length(max=20_000)],
     )
     hold_first_comment = BooleanField("Hold the first comment of a commenter never approved before")
+    # Threaded replies.
+    thread_depth = IntegerField(
+        "Replies nest at most this many levels deep",
+        validators=[NumberRange(min=1, max=10, message="Give a depth from 1 to 10.")],
+        default=4,
+        description=(
+            "A reply to a comment at the deepest level is shown beside it, "
+            "with a link to the comment it answers."
+        ),
+    )
 
 
 class UserForm(FlaskForm):

@@ -351,6 +351,7 @@ def settings() -> Any:
                 "moderation_words": form.moderation_words.data or "",
                 "blocked_words": form.blocked_words.data or "",
                 "hold_first_comment": form.hold_first_comment.data,
+                "thread_depth": form.thread_depth.data,
             },
         )
         flash("Settings saved.")
