@@ -384,3 +384,29 @@ def test_the_moderation_queue_says_whom_a_held_reply_answers(auth, client, blog,
     page = client.get("/manage/comments").text
     assert "Held answer" in page
     assert "(a reply to Ann)" in re.sub(r"\s+", " ", page)
+
+
+# --- feeds -----------------------------------------------------------------------------
+
+
+def in_reply_to(entry) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    """An entry's thr:in-reply-to (RFC 4685) as feedparser reads it, if it has one."""
+    return entry.get("thr_in-reply-to")
+
+
+@pytest.mark.parametrize("feed", ["/feeds/comments/default", "/feeds/{post_id}/comments/default"])
+def test_a_reply_in_the_comment_feeds_names_the_comment_it_answers(client, talk, feed):
+    post, ann, ben = talk
+    parsed = feedparser.parse(client.get(feed.format(post_id=post.id)).data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    entries = {entry.id.rsplit("-", 1)[1]: entry for entry in parsed.entries}
+    assert in_reply_to(entries[str(ann.id)]) is None
+    answered = in_reply_to(entries[str(ben.id)])
+    assert answered is not None
+    # The parent's own Atom id and its permalink, as its entry gives them.
+    assert answered["ref"] == entries[str(ann.id)].id
+    assert answered["href"] == entries[str(ann.id)].link
+    assert answered["type"] == "text/html"
+    # RSS (Blogger's alt=rss) has no place for it, and still lists the reply.
+    rss = feedparser.parse(client.get(feed.format(post_id=post.id) + "?alt=rss").data)
+    assert not rss.bozo and len(rss.entries) == len(parsed.entries)

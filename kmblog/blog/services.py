@@ -544,7 +544,8 @@ def latest_comments(
     query = (
         select(Comment)
         .where(Comment.status == CommentStatus.PUBLISHED, on_visible_post)
-        .options(joinedload(Comment.post))
+        # A reply's entry names the comment it answers: loaded in the same query.
+        .options(joinedload(Comment.post), joinedload(Comment.parent))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
         .offset(offset)
