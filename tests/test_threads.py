@@ -5,12 +5,15 @@ cut by thread, comment links to replies, and the settings and moderation pages."
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import feedparser
 import pytest
 from sqlalchemy import select
 
+from kmblog import formtimer
 from kmblog.extensions import db
 from kmblog.models import Comment, CommentPolicy, CommentStatus
 from tests.factories import BASE_TIME, CommentRef
@@ -410,3 +413,24 @@ def test_a_reply_in_the_comment_feeds_names_the_comment_it_answers(client, talk,
     # RSS (Blogger's alt=rss) has no place for it, and still lists the reply.
     rss = feedparser.parse(client.get(feed.format(post_id=post.id) + "?alt=rss").data)
     assert not rss.bozo and len(rss.entries) == len(parsed.entries)
+
+
+def test_a_reply_asked_to_be_confirmed_keeps_its_parent(make_app, blog, talk, monkeypatch):
+    """Without the page's script and with a minimum time set, the blog asks to press
+    Publish once more: the form comes back still answering the same comment."""
+    post, ann, ben = talk
+    reader = make_app(COMMENT_MIN_SECONDS=3).test_client()
+    first = send(reader, f"{post.url}?reply={ben.id}", body="Confirmed answer", name="Gil")
+    assert first.status_code == 200
+    assert "Please check your comment below" in first.text
+    form = form_values(parse_html(first.text).one("form", class_="comment-form"))
+    assert form["parent"] == str(ben.id)
+    line = parse_html(first.text).one("p", class_="replying-to")
+    assert "Replying to Ben" in re.sub(r"\s+", " ", line.text())
+    later = time.time() + 5  # the reader took their time over it
+    monkeypatch.setattr(formtimer, "time", SimpleNamespace(time=lambda: later))
+    again = reader.post(post.url, data=form)
+    assert again.status_code == 303
+    page = reader.get(again.headers["Location"].removeprefix(SITE).split("#")[0]).text
+    new_id = int(again.headers["Location"].rsplit("#c", 1)[1])
+    assert threads(page) == [(ann.id, [(ben.id, [(new_id, [])])])]
