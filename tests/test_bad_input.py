@@ -313,6 +313,7 @@ READER_GETS = [
     "/2009/{x}/",
     "/2009/06/{x}.html",
     "/2009/06/what-is-km.html?{x}={x}",
+    "/2009/06/what-is-km.html?reply={x}",
     "/{x}_06_01_archive.html",
     "/2009_{x}_01_archive.html",
     "/plans/?{x}={x}",
@@ -345,6 +346,8 @@ NUMBER_GETS = [
     "/feeds/{n}/comments/default",
     "/{n}/",
     "/2009/{n}/",
+    "/2009/06/what-is-km.html?reply={n}",
+    "/2009/06/what-is-km.html?comments-after={n}&reply={n}",
 ]
 DATE_GETS = [
     "/search?updated-max={d}",
@@ -582,6 +585,7 @@ SETTINGS = Form(
         "moderation_links": "2",
         "moderation_words": "",
         "blocked_words": "",
+        "thread_depth": "4",
     },
 )
 USERS = Form(
@@ -607,6 +611,8 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("comment", COMMENT, "website", HOSTILE, ANY),
     # The form timer is the reader's form's only proof that it came from this blog.
     ("comment", COMMENT, "shown", HOSTILE, REFUSED),
+    # The comment a reply answers: a number of a comment that may be answered, or refused.
+    ("comment", COMMENT, "parent", {**HOSTILE, **NUMBERS}, ANY),
     ("login", LOGIN, "username", HOSTILE, REFUSED),
     ("login", LOGIN, "password", HOSTILE, REFUSED),
     ("login", LOGIN, "next", HOSTILE, REFUSED),
@@ -641,6 +647,7 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("settings", SETTINGS, "moderation_links", {**HOSTILE, **NUMBERS}, ANY),
     ("settings", SETTINGS, "moderation_words", HOSTILE, ANY),
     ("settings", SETTINGS, "blocked_words", HOSTILE, ANY),
+    ("settings", SETTINGS, "thread_depth", {**HOSTILE, **NUMBERS}, ANY),
     ("users", USERS, "username", HOSTILE, REFUSED),
     ("users", USERS, "display_name", HOSTILE, ANY),
     ("users", USERS, "email", HOSTILE, REFUSED),
