@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.helpers import navigate
+from tests.browser.helpers import navigate, scroll_width
 from tests.browser.test_accessibility import axe_violations
 from tests.browser.test_reader_journeys import _open_post, _send_comment
 
@@ -84,7 +84,9 @@ def test_a_threaded_post_has_no_serious_accessibility_violations(new_context, sc
     assert page.locator(".comment-replies .comment-replies").count() > 0  # nested
     violations = axe_violations(page)
     assert not violations, "\n".join(violations)
-    # And with the form moved under a comment, replying.
+    # And with the form moved under a comment, replying; the nesting fits a phone.
     _comment_by(page, "Dave").locator(":scope > .comment-actions .comment-reply").click()
     violations = axe_violations(page)
     assert not violations, "\n".join(violations)
+    width = (DESKTOP if screen == "desktop" else PHONE)["width"]
+    assert scroll_width(page) <= width, f"the threaded post scrolls sideways: {scroll_width(page)}"
