@@ -273,6 +273,36 @@ def test_a_removed_comment_keeps_its_place_for_its_replies(client, blog, talk):
     assert "2 Comments:" in page
 
 
+@pytest.mark.parametrize("status", [CommentStatus.DELETED, CommentStatus.SPAM])
+def test_a_removed_top_comment_keeps_its_thread_and_its_place_in_the_pages(make_app, blog, status):
+    reader = make_app(COMMENTS_PER_PAGE=2).test_client()
+    post = blog.post()
+    tops = [
+        blog.comment(post, body=f"Top {i}", at=BASE_TIME + timedelta(hours=i + 1)) for i in range(4)
+    ]
+    late = BASE_TIME + timedelta(days=1)
+    kept = blog.comment(post, body="Still worth reading", reply_to=tops[1], at=late)
+    # An answer that was itself removed keeps nothing on the page.
+    blog.comment(post, body="Removed answer", reply_to=tops[2], at=late, status=status)
+    with blog.app.app_context():
+        for top in (tops[1], tops[2]):
+            removed = db.session.get(Comment, top.id)
+            assert removed is not None
+            removed.status = status
+        db.session.commit()
+    newest = reader.get(post.url).text
+    assert threads(newest) == [(-tops[1].id, [(kept.id, [])]), (tops[3].id, [])]
+    assert "Top 1" not in newest and "Removed answer" not in newest
+    assert "3 Comments:" in newest  # Top 0, Top 3 and the reply
+    older = re.search(r'<a class="older-comments" href="([^"]+)"', newest)
+    assert older is not None
+    page = reader.get(older.group(1).replace("&amp;", "&")).text
+    assert threads(page) == [(tops[0].id, [])]
+    assert 'class="newer-comments"' in page
+    # A link to the reply lands on the page of its thread.
+    assert f'id="c{kept.id}"' in reader.get(f"{post.url}?showComment={kept.millis}").text
+
+
 def test_no_reply_links_when_comments_are_closed(client, blog, talk):
     post, _, _ = talk
     blog.settings(comment_policy=CommentPolicy.CLOSED)

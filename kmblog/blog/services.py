@@ -367,6 +367,10 @@ _BEYOND = aliased(Comment, name="beyond")
 _CURSOR = aliased(Comment, name="cursor")
 _HEAD = aliased(Comment, name="head")
 _TOP = aliased(Comment, name="top")
+_KEPT = aliased(Comment, name="kept")
+_BEYOND_KEPT = aliased(Comment, name="beyond_kept")
+_KEPT_REPLY = aliased(Comment, name="kept_reply")
+_BEYOND_KEPT_REPLY = aliased(Comment, name="beyond_kept_reply")
 _CHILD = aliased(Comment, name="child")
 
 
@@ -378,8 +382,9 @@ def load_post_page(
     thread_depth: int = 4,
 ) -> PostPage:
     """One page of a post's published comments, by thread: `per_page` top-level comments,
-    oldest first, each with all its replies; how many comments there are in all; and the
-    post's neighbours. Two queries, whatever the number of comments and replies: the
+    oldest first, each with all its replies (a removed one that still heads published
+    replies keeps its place); how many comments there are in all; and the post's
+    neighbours. Two queries, whatever the number of comments and replies: the
     page's top-level comments and every reply whose thread starts among them (with the
     count), then the neighbours."""
     at = at or CommentsAt()
@@ -389,19 +394,41 @@ def load_post_page(
     if at == CommentsAt():
         others: Any = false()
     else:  # whether threads lie on the side of the cursor not fetched
-        others = (
-            select(_BEYOND.id)
-            .where(*_published_on(post, _BEYOND), _BEYOND.root_id.is_(None), ~start(_BEYOND))
-            .exists()
+        others = or_(
+            *(
+                select(beyond.id).where(*condition, ~start(beyond)).exists()
+                for beyond, condition in (
+                    (_BEYOND, _shown_tops(post, _BEYOND)),
+                    (_BEYOND_KEPT, _kept_tops(post, _BEYOND_KEPT, _BEYOND_KEPT_REPLY)),
+                )
+            )
         )
-    ordering = (_TOP.created_at, _TOP.id)
-    # The page's top-level comments, and one more to tell whether more follow; only the
-    # page's own threads bring their replies.
-    tops = (
-        select(_TOP.id)
-        .where(*_published_on(post, _TOP), _TOP.root_id.is_(None), start(_TOP))
-        .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
-    )
+
+    def tops(limit: int) -> Select[Any]:
+        """The page's top-level comments (and with one more, whether more follow):
+        published ones, and removed ones that still head a thread, each walked on its
+        own index in order."""
+        walks = []
+        for top, condition in (
+            (_TOP, _shown_tops(post, _TOP)),
+            (_KEPT, _kept_tops(post, _KEPT, _KEPT_REPLY)),
+        ):
+            ordering = (top.created_at, top.id)
+            walks.append(
+                select(top.id, top.created_at)
+                .where(*condition, start(top))
+                .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
+                .limit(limit)
+                .subquery()
+            )
+        both = union_all(*(select(walk.c.id, walk.c.created_at) for walk in walks)).subquery()
+        merged = (both.c.created_at, both.c.id)
+        return (
+            select(both.c.id)
+            .order_by(*(merged if oldest_first else (key.desc() for key in merged)))
+            .limit(limit)
+        )
+
     # A removed comment stays (as a placeholder) while a published reply answers it.
     answered = (
         select(_CHILD.id)
@@ -413,9 +440,9 @@ def load_post_page(
             select(*SHOWN_REPLY, total.label("total"), others.label("others"))
             .where(
                 or_(
-                    Comment.id.in_(tops.limit(per_page + 1)),
+                    Comment.id.in_(tops(per_page + 1)),
                     and_(
-                        Comment.root_id.in_(tops.limit(per_page)),
+                        Comment.root_id.in_(tops(per_page)),
                         or_(Comment.status == CommentStatus.PUBLISHED, answered),
                     ),
                 )
@@ -464,8 +491,10 @@ def _threads(
     """The page's top-level comments with their replies under them, oldest first. A
     reply sits under the nearest comment above it in its thread that is shown less deep
     than itself; one answering a comment it sits beside names it."""
-    nodes = {head.id: CommentNode(head) for head in heads}
-    shown = {head.id: head for head in heads}
+    nodes = {
+        head.id: CommentNode(head, removed=head.status != CommentStatus.PUBLISHED) for head in heads
+    }
+    shown = {head.id: head for head in heads if not nodes[head.id].removed}
     replies = [row for row in rows if row.root_id is not None and row.root_id in nodes]
     parents: dict[int, int | None] = {}
     for reply in replies:
@@ -494,6 +523,30 @@ def _threads(
 
 def _published_on(post: Post, comment: Any) -> tuple[ColumnElement[bool], ...]:
     return comment.post_id == post.id, comment.status == CommentStatus.PUBLISHED
+
+
+def _shown_tops(post: Post, top: Any) -> tuple[ColumnElement[bool], ...]:
+    """A published top-level comment of `post`."""
+    return (*_published_on(post, top), top.root_id.is_(None))
+
+
+# A top-level comment removed (or held again) after it was answered.
+_NOT_SHOWN = (CommentStatus.DELETED, CommentStatus.SPAM, CommentStatus.PENDING)
+
+
+def _kept_tops(post: Post, top: Any, reply: Any) -> tuple[ColumnElement[bool], ...]:
+    """A top-level comment of `post` that is not shown but heads a thread with published
+    replies (`reply`: an alias to look for them): it keeps its place, as a placeholder
+    (walked on ix_comments_post_id_replied_status_created_at)."""
+    return (
+        top.post_id == post.id,
+        top.replied == true(),
+        top.status.in_(_NOT_SHOWN),
+        top.root_id.is_(None),
+        select(reply.id)
+        .where(reply.root_id == top.id, reply.status == CommentStatus.PUBLISHED)
+        .exists(),
+    )
 
 
 def _thread_place(post: Post, comment_id: Any) -> Any:

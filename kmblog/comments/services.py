@@ -162,6 +162,7 @@ def place_reply(comment: Comment, parent: Comment | None, thread_depth: int) -> 
         comment.parent, comment.root_id, comment.depth = None, None, 0
         return
     comment.parent = parent
+    parent.replied = True
     comment.root_id = parent.root_id if parent.root_id is not None else parent.id
     comment.depth = max(1, min(parent.depth + 1, thread_depth))
 
