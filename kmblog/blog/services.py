@@ -221,13 +221,15 @@ def list_posts(
     after: Cursor | None = None,
     titles_only: bool = False,
     offset: int = 0,
+    with_counts: bool = True,
 ) -> PostListing:
     """One page of visible posts, newest first, with labels, authors and comment counts.
 
     `before` pages towards older posts ("Older Posts"), `after` towards newer ones
-    ("Newer Posts", Blogger's reverse-paginate). Three queries in all; one when
-    `titles_only` (no labels, no comment counts). `offset` skips the newest posts
-    (Blogger's start-index in old feed addresses), without cursors only.
+    ("Newer Posts", Blogger's reverse-paginate). Three queries in all; two without
+    counts (`with_counts` False: feeds show none); one when `titles_only` (no labels, no
+    comment counts). `offset` skips the newest posts (Blogger's start-index in old feed
+    addresses), without cursors only.
     """
     # The page's ids first, sorted on the index's narrow columns; then their whole rows.
     # Sorting whole rows (bodies included) cost 16 ms for a label of 2,000 posts.
@@ -257,7 +259,7 @@ def list_posts(
         older = Cursor.of(posts[-1]) if more else None
         # Any page reached through a cursor has newer posts before it.
         newer = None if before is None else Cursor.of(posts[0]) if posts else before
-    counts = {} if titles_only else comment_counts([post.id for post in posts])
+    counts = {} if titles_only or not with_counts else comment_counts([p.id for p in posts])
     return PostListing(posts, counts, older, newer)
 
 
@@ -585,6 +587,12 @@ def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement
     return lambda comment: tuple_(comment.created_at, comment.id) < place
 
 
+# What a link to a post (and a comment's fallback title) reads of it.
+_POST_ADDRESS = (Post.id, Post.title, Post.slug, Post.year, Post.month, Post.status)
+# What a link to the comment a reply answers reads of it (its Atom id and permalink).
+_PARENT_LINK = (Comment.id, Comment.post_id, Comment.created_at)
+
+
 def latest_comments(
     now: datetime, limit: int, post_id: int | None = None, offset: int = 0
 ) -> list[Comment]:
@@ -597,12 +605,18 @@ def latest_comments(
     query = (
         select(Comment)
         .where(Comment.status == CommentStatus.PUBLISHED, on_visible_post)
-        # A reply's entry names the comment it answers: loaded in the same query.
-        .options(joinedload(Comment.post), joinedload(Comment.parent))
+        # A reply's entry names the comment it answers, by its id and time: loaded in
+        # the same query, without its text.
+        .options(joinedload(Comment.parent).load_only(*_PARENT_LINK))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
         .offset(offset)
     )
     if post_id is not None:
+        # The caller holds the post (it found it visible): each comment's post comes
+        # from the session, not from 25 joined copies of its row, body and all.
         query = query.where(Comment.post_id == post_id)
+    else:
+        # A comment's link and title need its post's address and title, not its body.
+        query = query.options(joinedload(Comment.post).load_only(*_POST_ADDRESS))
     return list(db.session.scalars(query))

@@ -126,13 +126,14 @@ def build_comments_feed(
     feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
     for comment in comments:
         entry = feed.add_entry(order="append")
-        if comment.parent is not None:
-            entry.thr.in_reply_to(
-                comment_atom_id(blog_atom_id, comment.parent), comment_url(comment.parent)
-            )
         entry.id(comment_atom_id(blog_atom_id, comment))
         entry.title(plain_excerpt(comment.body_source) or f"Comment on {comment.post.title}")
         entry.link(href=comment_url(comment), rel="alternate", type="text/html")
+        if comment.parent is not None:
+            # Its parent is on the same post: its link reuses the post's address.
+            entry.thr.in_reply_to(
+                comment_atom_id(blog_atom_id, comment.parent), comment_url(comment.parent)
+            )
         entry.published(comment.created_at)
         entry.updated(comment.created_at)
         entry.author(name=comment.display_name)
