@@ -271,6 +271,14 @@ class Comment(Base):
         Index("ix_comments_post_id_status_created_at", "post_id", "status", "created_at"),
         # The blog-wide comments feed.
         Index("ix_comments_status_created_at", "status", "created_at"),
+        # The few removed top-level comments that still head a thread (0011).
+        Index(
+            "ix_comments_post_id_replied_status_created_at",
+            "post_id",
+            "replied",
+            "status",
+            "created_at",
+        ),
     )
 
     id: Mapped[intpk]
@@ -300,9 +308,15 @@ class Comment(Base):
     depth: Mapped[int] = mapped_column(default=0)
     # When its commenter last changed its text (None: as first posted); shown as "edited".
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a reply answers it, never unset: a top-level comment removed after being
+    # answered still heads its thread on the post page, as a placeholder for its replies.
+    replied: Mapped[bool] = mapped_column(default=False)
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
+    # The comment this one answers (feeds, the Blogger export and the moderation queue
+    # name it); loaded on purpose where it is shown, never by a template.
+    parent: Mapped[Comment | None] = relationship(remote_side="Comment.id")
 
     @property
     def display_name(self) -> str:

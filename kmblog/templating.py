@@ -47,7 +47,9 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(post_url)
     app.add_template_global(label_url)
     app.add_template_global(
-        lambda comments, own=frozenset(): comment_items(comments, time_tag, own, own_comment_links),
+        lambda threads, can_reply=False, own=frozenset(): comment_items(
+            threads, time_tag, can_reply, own, own_comment_links
+        ),
         "comment_items",
     )
 

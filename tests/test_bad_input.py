@@ -313,6 +313,7 @@ READER_GETS = [
     "/2009/{x}/",
     "/2009/06/{x}.html",
     "/2009/06/what-is-km.html?{x}={x}",
+    "/2009/06/what-is-km.html?reply={x}",
     "/{x}_06_01_archive.html",
     "/2009_{x}_01_archive.html",
     "/plans/?{x}={x}",
@@ -349,6 +350,8 @@ NUMBER_GETS = [
     "/comments/{n}/delete",
     "/{n}/",
     "/2009/{n}/",
+    "/2009/06/what-is-km.html?reply={n}",
+    "/2009/06/what-is-km.html?comments-after={n}&reply={n}",
 ]
 DATE_GETS = [
     "/search?updated-max={d}",
@@ -587,6 +590,7 @@ SETTINGS = Form(
         "moderation_words": "",
         "blocked_words": "",
         "edit_window_minutes": "15",
+        "thread_depth": "4",
     },
 )
 USERS = Form(
@@ -612,6 +616,8 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("comment", COMMENT, "website", HOSTILE, ANY),
     # The form timer is the reader's form's only proof that it came from this blog.
     ("comment", COMMENT, "shown", HOSTILE, REFUSED),
+    # The comment a reply answers: a number of a comment that may be answered, or refused.
+    ("comment", COMMENT, "parent", {**HOSTILE, **NUMBERS}, ANY),
     ("login", LOGIN, "username", HOSTILE, REFUSED),
     ("login", LOGIN, "password", HOSTILE, REFUSED),
     ("login", LOGIN, "next", HOSTILE, REFUSED),
@@ -646,6 +652,7 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("settings", SETTINGS, "moderation_links", {**HOSTILE, **NUMBERS}, ANY),
     ("settings", SETTINGS, "moderation_words", HOSTILE, ANY),
     ("settings", SETTINGS, "blocked_words", HOSTILE, ANY),
+    ("settings", SETTINGS, "thread_depth", {**HOSTILE, **NUMBERS}, ANY),
     ("users", USERS, "username", HOSTILE, REFUSED),
     ("users", USERS, "display_name", HOSTILE, ANY),
     ("users", USERS, "email", HOSTILE, REFUSED),

@@ -131,6 +131,59 @@ def test_a_cached_page_costs_one_query(make_app, blog, count_queries, writer):
     assert set(counts.values()) == {1}, counts
 
 
+THREAD_PAGES = [
+    "{post}",
+    "{post}?showComment={millis}",
+    "{post}?comments-before={last}",
+    "{post}?reply={reply}",
+    "/feeds/comments/default",
+    "/feeds/{post_id}/comments/default",
+]
+
+
+def measure_thread(client, count_queries, post: PostRef, top: CommentRef, reply: CommentRef):  # type: ignore[no-untyped-def]
+    counts = {}
+    for page in THREAD_PAGES:
+        url = page.format(
+            post=post.url, post_id=post.id, millis=reply.millis, last=top.id, reply=reply.id
+        )
+        client.get(url)
+        with count_queries() as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[page] = len(queries)
+    return counts
+
+
+def test_threads_cost_no_more_queries_than_flat_comments(
+    uncached_client, blog, count_queries, writer
+):
+    """A post page loads its top-level comments and every reply of their threads in one
+    query: the same count for flat comments, a few replies, and long deep threads."""
+
+    def talk(title: str, replies_each: int) -> tuple[PostRef, CommentRef, CommentRef]:
+        post = blog.post(title=title)
+        tops = []
+        reply = None
+        for i in range(4):
+            top = blog.comment(post, name="Dave", at=BASE_TIME + timedelta(hours=i + 1))
+            tops.append(top)
+            answered = top
+            for j in range(replies_each):
+                # Each answers the one before: threads deeper than the depth limit.
+                at = BASE_TIME + timedelta(days=1, hours=i, minutes=j)
+                answered = blog.comment(post, name="Eve", reply_to=answered, at=at)
+                reply = answered
+        return post, tops[-1], reply or tops[0]
+
+    flat = measure_thread(uncached_client, count_queries, *talk("Flat", 0))
+    threaded = measure_thread(uncached_client, count_queries, *talk("Threaded", 2))
+    deep = measure_thread(uncached_client, count_queries, *talk("Deep", 12))
+    assert flat == threaded == deep
+    for page, count in deep.items():
+        assert count <= MAX_QUERIES, f"{page}: {count} queries"
+
+
 def test_an_unchanged_blog_costs_no_query_to_date(make_app, blog, count_queries, writer):
     """On SQLite, a process trusts the version it read last until a write raises the
     change signal: a cached page then costs no query at all; after any write, from

@@ -11,6 +11,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from kmblog.formtimer import TimerKind, new_timer, read_timer
+from kmblog.models import MAX_ID
 from kmblog.rendering import clean_line, clean_text, is_safe_url
 
 BODY_MAX = 4096
@@ -29,6 +30,22 @@ def _one_line(value: str | None) -> str:
 def _web_address(form: FlaskForm, field: StringField) -> None:
     if field.data and not is_safe_url(field.data):
         raise ValidationError("Give a web address starting with http:// or https://, or none.")
+
+
+def comment_number(value: str | None) -> int | None:
+    """A comment's number as a form or an address gives it; None for anything else."""
+    raw = (value or "").strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
+def _comment_number(form: FlaskForm, field: HiddenField) -> None:
+    if field.data and comment_number(field.data) is None:
+        raise ValidationError(
+            "The comment you replied to could not be found. Your reply was not posted; "
+            "please cancel the reply and publish it as a comment on the post."
+        )
 
 
 class CommentForm(FlaskForm):
@@ -65,6 +82,8 @@ class CommentForm(FlaskForm):
     # (kmblog.formtimer: a page timer in the page, a reader timer from its script).
     website = StringField("Leave this field empty")
     shown = HiddenField()
+    # The comment a reply answers (its number), empty for a comment on the post.
+    parent = HiddenField(validators=[_comment_number])
 
     @classmethod
     def for_visitor(cls) -> CommentForm:
@@ -102,6 +121,11 @@ class CommentForm(FlaskForm):
         if timer.kind == TimerKind.PAGE:
             return Verdict.CONFIRM
         return Verdict.SPAM if timer.age_seconds < minimum else Verdict.ACCEPT
+
+    @property
+    def parent_id(self) -> int | None:
+        """The comment this reply answers, or None for a comment on the post."""
+        return comment_number(self.parent.data)
 
     def csrf_failed(self) -> bool:
         """True when the only thing wrong is a missing or stale form token (signed-in

@@ -25,6 +25,11 @@ class CommentsClosed(Exception):
     """The post or the blog takes no new comments."""
 
 
+class ReplyRefused(Exception):
+    """The comment a reply answers cannot be answered: it is held, spam or removed, or
+    it is on another post. The message says why, in the reader's terms."""
+
+
 @dataclass(frozen=True)
 class NewComment:
     """What a reader typed into the comment form."""
@@ -43,6 +48,54 @@ def hash_ip(address: str, secret: str) -> str:
     return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
+# What a reader is told when the comment they answer cannot be answered. The reply is
+# not stored; the form comes back with their text, ready to post on the post itself.
+REPLY_TO_HELD = (
+    "The comment you replied to is waiting for a moderator, so it cannot be answered yet. "
+    "Your reply was not posted; it is still below, to publish as a comment on the post."
+)
+REPLY_TO_REMOVED = (
+    "The comment you replied to has been removed, so it cannot be answered. "
+    "Your reply was not posted; it is still below, to publish as a comment on the post."
+)
+REPLY_TO_ELSEWHERE = (
+    "The comment you replied to is not on this post. "
+    "Your reply was not posted; it is still below, to publish as a comment on the post."
+)
+
+
+def find_parent(post: Post, parent_id: int | None) -> Comment | None:
+    """The published comment of `post` a reply answers; None when there is none to
+    answer (no parent asked for, or the comment is gone: the reply goes to the post).
+
+    Raises ReplyRefused for a held, spam or removed comment, or one of another post."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None:
+        return None
+    if parent.post_id != post.id:
+        raise ReplyRefused(REPLY_TO_ELSEWHERE)
+    if parent.status == CommentStatus.PENDING:
+        raise ReplyRefused(REPLY_TO_HELD)
+    if parent.status != CommentStatus.PUBLISHED:
+        raise ReplyRefused(REPLY_TO_REMOVED)
+    return parent
+
+
+def place_reply(comment: Comment, parent: Comment | None, thread_depth: int) -> None:
+    """Put `comment` in its parent's thread: the thread's top comment, and a depth no
+    deeper than `thread_depth` (a deeper reply sits at the deepest level and names the
+    comment it answers, which stays its parent)."""
+    if parent is None:
+        comment.parent, comment.root_id, comment.depth = None, None, 0
+        return
+    comment.parent = parent
+    parent.replied = True
+    comment.root_id = parent.root_id if parent.root_id is not None else parent.id
+    comment.depth = max(1, min(parent.depth + 1, thread_depth))
+
+
 def add_comment(
     post: Post,
     comment: NewComment,
@@ -51,10 +104,13 @@ def add_comment(
     ip_hash: str = "",
     user: User | None = None,
     bot_suspected: bool = False,
+    parent_id: int | None = None,
 ) -> Comment:
-    """Store a comment, rendered once now, as published, held or spam."""
+    """Store a comment, rendered once now, as published, held or spam; with `parent_id`,
+    a reply to that comment (see find_parent for when a reply is refused)."""
     if not comments_open(post, rules.policy):
         raise CommentsClosed(post.id)
+    parent = find_parent(post, parent_id)
     cleaned = NewComment(
         body=clean_text(comment.body).strip(),
         name=clean_line(comment.name),
@@ -73,6 +129,7 @@ def add_comment(
         ip_hash=ip_hash,
         user=user,
     )
+    place_reply(stored, parent, rules.thread_depth)
     db.session.add(stored)
     db.session.commit()
     return stored

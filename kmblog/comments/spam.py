@@ -28,6 +28,8 @@ class CommentRules:
     moderation_words: tuple[str, ...] = ()
     blocked_words: tuple[str, ...] = ()
     hold_first_comment: bool = False
+    # Replies nest this many levels at most (Settings.thread_depth).
+    thread_depth: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CommentRules:
@@ -38,6 +40,7 @@ class CommentRules:
             moderation_words=word_list(settings.moderation_words),
             blocked_words=word_list(settings.blocked_words),
             hold_first_comment=settings.hold_first_comment,
+            thread_depth=settings.thread_depth,
         )
 
 

@@ -30,6 +30,7 @@ from kmblog.comments.services import (
     EditRefusal,
     EditRefused,
     NewComment,
+    ReplyRefused,
     add_comment,
     comment_moment,
     comments_open,
@@ -42,13 +43,17 @@ from kmblog.context import current_settings
 from kmblog.extensions import csrf, limiter
 from kmblog.formtimer import TimerKind, new_timer
 from kmblog.models import MAX_ID, Comment, CommentStatus, utcnow
-from kmblog.urls import post_url
+from kmblog.urls import comment_link, post_url
 
 comments = Blueprint("comments", __name__)
 
 EXPIRED = (
     "This form had expired, so your comment was not published. "
     "It is still below: please send it again."
+)
+REPLY_TO_GONE = (
+    "The comment you replied to is no longer there, so your reply is posted as a comment "
+    "on the post."
 )
 CONFIRM = (
     "Please check your comment below and press Publish once more: "
@@ -118,13 +123,23 @@ def add(year: int, month: int, slug: str) -> Any:
             ip_hash=hash_ip(request.remote_addr or "", current_app.config["SECRET_KEY"]),
             user=user,
             bot_suspected=verdict == Verdict.SPAM,
+            parent_id=form.parent_id,
         )
     except CommentsClosed:
         abort(403, description="Comments on this post are closed.")
+    except ReplyRefused as refused:
+        # Nothing is lost: the text comes back, as a comment on the post.
+        form.parent.data = ""
+        return render_post_page(post, form, now, status=422, notice=str(refused))
+    if form.parent_id is not None and comment.parent_id is None:
+        flash(REPLY_TO_GONE)
     # Spam is told the same as a held comment: a bot learns nothing from the answer.
     if comment.status != CommentStatus.PUBLISHED:
         flash("Thank you: your comment will appear once a moderator has approved it.")
         response = redirect(post_url(post) + "#comment-form", 303)
+    elif comment.parent_id is not None:
+        # A reply may sit on an older page of comments: the page of its thread.
+        response = redirect(comment_link(post_url(post), comment.created_at, comment.id), 303)
     else:
         response = redirect(post_url(post) + f"#c{comment.id}", 303)
     # A front cache lets this reader through for a while, so they see their comment.

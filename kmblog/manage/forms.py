@@ -151,6 +151,16 @@ class SettingsForm(FlaskForm):
         description="From the browser they posted it with, until someone replies to it; "
         "0 turns editing off. An edit is checked by the rules above again.",
     )
+    # Threaded replies.
+    thread_depth = IntegerField(
+        "Replies nest at most this many levels deep",
+        validators=[NumberRange(min=1, max=10, message="Give a depth from 1 to 10.")],
+        default=4,
+        description=(
+            "A reply to a comment at the deepest level is shown beside it, "
+            "with a link to the comment it answers."
+        ),
+    )
 
 
 class UserForm(FlaskForm):

@@ -352,6 +352,7 @@ def settings() -> Any:
                 "blocked_words": form.blocked_words.data or "",
                 "hold_first_comment": form.hold_first_comment.data,
                 "edit_window_minutes": form.edit_window_minutes.data,
+                "thread_depth": form.thread_depth.data,
             },
         )
         flash("Settings saved.")
