@@ -12,7 +12,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall when the project's metadata changes; the stamp keeps repeat runs quick.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# config.py too: the editable install keeps a copy of it (pyproject's force-include).
+$(VENV)/.installed: pyproject.toml config.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 

@@ -48,6 +48,11 @@ class Config:
     # CACHE_REDIS_URL to share between servers. PAGE_CACHE=false turns it off (ETags and
     # 304 answers stay).
     PAGE_CACHE = True
+    # On SQLite, pages trust the last page version read until a write signals a change
+    # (kmblog.change_signal), a scheduled post comes due, or this many seconds pass (a
+    # change made behind the app's back, such as a restored database file, shows within
+    # it). 0: read the version on every page.
+    PAGE_VERSION_RECHECK_SECONDS = 1.0
     CACHE_TYPE = "SimpleCache"
     CACHE_DEFAULT_TIMEOUT = 600
     CACHE_THRESHOLD = 2000

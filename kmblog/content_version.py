@@ -4,7 +4,9 @@ Settings.content_version (with changed_at) names the state of everything a reade
 the page cache keys pages and makes ETags from it (kmblog.pagecache). It is a data rule,
 so it lives with the data: a flush that adds, changes or removes a post, a page, a
 label, an author, the settings, or a comment readers see (or saw) raises the version in
-the same transaction, so no service can forget it.
+the same transaction, so no service can forget it. On SQLite, the commit then raises the
+database's change signal (kmblog.change_signal), which tells the other processes' page
+caches to read the version again.
 
 The listeners attach to the app's own session class, not to every SQLAlchemy Session in
 the process (a bench script's or another library's sessions are not ours to watch).
@@ -18,6 +20,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Table, event, inspect, update
 from sqlalchemy.orm import Session
 
+from kmblog.change_signal import change_signal
 from kmblog.models import (
     Comment,
     CommentStatus,
@@ -41,7 +44,13 @@ def _changes_pages(session: Session) -> bool:
             if obj in session.new:
                 if obj.status == CommentStatus.PUBLISHED:
                     return True
-            elif obj in session.deleted or inspect(obj).attrs.status.history.has_changes():
+            elif (
+                obj in session.deleted
+                or inspect(obj).attrs.status.history.has_changes()
+                # A published comment changed in place (its commenter's edit, a
+                # re-render): readers see its new text. A held one's is seen by none.
+                or (obj.status == CommentStatus.PUBLISHED and session.is_modified(obj))
+            ):
                 return True
         elif isinstance(obj, Post | Page | Label | PostRedirect | User):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
@@ -62,6 +71,22 @@ def _raise_content_version(session: Session, flush_context: Any) -> None:
     if session.info.pop("content_changed", False):
         table = cast(Table, Settings.__table__)
         # Core, not ORM: inside a flush, and the same transaction as the change itself.
-        session.connection().execute(
+        connection = session.connection()
+        connection.execute(
             update(table).values(content_version=table.c.content_version + 1, changed_at=utcnow())
         )
+        session.info["signal_on_commit"] = change_signal(connection.engine)
+
+
+@event.listens_for(BlogSession, "after_commit")
+def _signal_change(session: Session) -> None:
+    # After the commit, never before: a process that sees the signal move must find
+    # the new version when it reads.
+    signal = session.info.pop("signal_on_commit", None)
+    if signal is not None:
+        signal.raise_()
+
+
+@event.listens_for(BlogSession, "after_rollback")
+def _forget_change(session: Session) -> None:
+    session.info.pop("signal_on_commit", None)

@@ -55,13 +55,17 @@ def load_demo(now: datetime) -> int:
             publish_at=published,
         )
         posts[spec["title"]] = post
+        added: list[int] = []
         for comment in spec["comments"]:
-            add_comment(
+            answered = comment.get("reply_to")
+            stored = add_comment(
                 post,
                 NewComment(body=comment["body"], name=comment["name"], url=comment["url"]),
                 CommentRules(),
                 local(comment["at"]),
+                parent_id=added[answered] if answered is not None else None,
             )
+            added.append(stored.id)
     for spec in demo_content.ARTICLES:
         companion = spec.get("companion")
         if companion and spec["kind"] == PostKind.PLAN:

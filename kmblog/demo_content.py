@@ -228,6 +228,41 @@ probably still a plan wearing a strategy's clothes.
                 ),
                 "at": "2009-03-04T10:11",
             },
+            # A threaded exchange: "reply_to" is the place, in this list, of the
+            # comment answered.
+            {
+                "name": "Margaret Hollis",
+                "url": "",
+                "reply_to": 1,
+                "body": (
+                    "Pick the kind of KM that serves the goal the executives already "
+                    "fund. If the goal is faster proposals, that is reuse of past work; "
+                    "the department that wants a social network can wait a year. Saying "
+                    "no out loud is part of the strategy, not a failure of it."
+                ),
+                "at": "2009-03-04T18:40",
+            },
+            {
+                "name": "",
+                "url": "",
+                "reply_to": 2,
+                "body": (
+                    "That helps. But what do I tell the department that was told to "
+                    "wait? They will build their own thing in a corner."
+                ),
+                "at": "2009-03-05T09:02",
+            },
+            {
+                "name": "Dave",
+                "url": "https://example.org/dave",
+                "reply_to": 3,
+                "body": (
+                    "Give them a date and a small role in the first project. Ours "
+                    "waited happily once they knew their turn was on the plan, with a "
+                    "name against it."
+                ),
+                "at": "2009-03-05T12:15",
+            },
         ],
     },
     {

@@ -283,6 +283,14 @@ class Comment(Base):
         Index("ix_comments_post_id_status_created_at", "post_id", "status", "created_at"),
         # The blog-wide comments feed.
         Index("ix_comments_status_created_at", "status", "created_at"),
+        # The few removed top-level comments that still head a thread (0011).
+        Index(
+            "ix_comments_post_id_replied_status_created_at",
+            "post_id",
+            "replied",
+            "status",
+            "created_at",
+        ),
     )
 
     id: Mapped[intpk]
@@ -310,9 +318,17 @@ class Comment(Base):
     )
     root_id: Mapped[int | None] = mapped_column(index=True)
     depth: Mapped[int] = mapped_column(default=0)
+    # When its commenter last changed its text (None: as first posted); shown as "edited".
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a reply answers it, never unset: a top-level comment removed after being
+    # answered still heads its thread on the post page, as a placeholder for its replies.
+    replied: Mapped[bool] = mapped_column(default=False)
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
+    # The comment this one answers (feeds, the Blogger export and the moderation queue
+    # name it); loaded on purpose where it is shown, never by a template.
+    parent: Mapped[Comment | None] = relationship(remote_side="Comment.id")
 
     @property
     def display_name(self) -> str:
@@ -347,6 +363,9 @@ class Settings(Base):
     hold_first_comment: Mapped[bool] = mapped_column(default=False)
     # Replies nest this many levels at most; deeper ones attach to the deepest level.
     thread_depth: Mapped[int] = mapped_column(default=4)
+    # For this many minutes after posting, and until someone replies, the browser that
+    # posted a comment may edit or delete it; 0: never.
+    edit_window_minutes: Mapped[int] = mapped_column(default=15)
     # Raised (with changed_at) in the same transaction as any write that changes what a
     # reader sees: page caches and ETags are keyed by it, so no stale page outlives it.
     content_version: Mapped[int] = mapped_column(default=1)

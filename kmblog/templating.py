@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, g
-from markupsafe import Markup
+from flask import Flask, g, url_for
+from markupsafe import Markup, escape
 
 from kmblog import timefmt
 from kmblog.context import to_local
@@ -24,6 +24,16 @@ def time_tag(moment: datetime) -> Markup:
     return Markup(f'<time datetime="{local.isoformat()}">{shown}</time>')  # noqa: S704 - digits and month names
 
 
+def own_comment_links(comment_id: int) -> str:
+    """The Edit and Delete links under a comment its visitor may still change."""
+    edit = url_for("comments.edit", comment_id=comment_id)
+    delete = url_for("comments.delete", comment_id=comment_id)
+    return (
+        f'<span class="own-comment-links"><a class="edit-comment" href="{escape(edit)}">Edit</a>'
+        f' · <a class="delete-comment" href="{escape(delete)}">Delete</a></span>'
+    )
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda moment: timefmt.clock(to_local(moment)), "clock")
     app.add_template_filter(lambda moment: timefmt.long_date(to_local(moment)), "long_date")
@@ -36,7 +46,12 @@ def register_template_helpers(app: Flask) -> None:
         app.add_template_global(enum_class, enum_class.__name__)
     app.add_template_global(post_url)
     app.add_template_global(label_url)
-    app.add_template_global(lambda comments: comment_items(comments, time_tag), "comment_items")
+    app.add_template_global(
+        lambda threads, can_reply=False, own=frozenset(): comment_items(
+            threads, time_tag, can_reply, own, own_comment_links
+        ),
+        "comment_items",
+    )
 
     @app.context_processor
     def blog_title() -> dict[str, Any]:

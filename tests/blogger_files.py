@@ -142,8 +142,10 @@ def entry(
     uri: str = "",
     reply_to: str = "",
     draft: bool = False,
+    answers: str = "",
 ) -> str:
-    """One Blogger entry, with content escaped as Blogger does (type="html")."""
+    """One Blogger entry, with content escaped as Blogger does (type="html"); a comment
+    with `answers` is a threaded reply to that comment (Blogger's rel="related" link)."""
     escaped = content.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     parts = [
         f"<entry><id>{BLOG}.{'page' if kind == 'page' else 'post'}-{item_id}</id>",
@@ -154,6 +156,10 @@ def entry(
         f'<title type="text">{title}</title><content type="html">{escaped}</content>',
         f'<link rel="alternate" type="text/html" href="http://kip.example.org{path}"/>'
         if path
+        else "",
+        f'<link rel="related" type="application/atom+xml" href="https://www.blogger.com/feeds/'
+        f'{BLOG.rpartition("-")[2]}/{reply_to}/comments/default/{answers}"/>'
+        if answers
         else "",
         f"<author><name>{author}</name>{f'<uri>{uri}</uri>' if uri else ''}</author>",
         f'<thr:in-reply-to ref="{BLOG}.post-{reply_to}"/>' if reply_to else "",

@@ -132,15 +132,19 @@ class BlogBuilder:
         url: str = "",
         at: datetime | None = None,
         status: CommentStatus | None = None,
+        reply_to: CommentRef | None = None,
+        thread_depth: int = 4,
     ) -> CommentRef:
+        """A comment on `post`, or with `reply_to` a reply to that comment."""
         with self.app.app_context():
             stored_post = db.session.get(Post, post.id)
             assert stored_post is not None
             comment = add_comment(
                 stored_post,
                 NewComment(body=body, name=name, url=url),
-                CommentRules(),
+                CommentRules(thread_depth=thread_depth),
                 at or (post.published_at or BASE_TIME) + timedelta(hours=1),
+                parent_id=reply_to.id if reply_to is not None else None,
             )
             if status is not None:
                 comment.status = status

@@ -313,6 +313,7 @@ READER_GETS = [
     "/2009/{x}/",
     "/2009/06/{x}.html",
     "/2009/06/what-is-km.html?{x}={x}",
+    "/2009/06/what-is-km.html?reply={x}",
     "/{x}_06_01_archive.html",
     "/2009_{x}_01_archive.html",
     "/plans/?{x}={x}",
@@ -327,6 +328,8 @@ READER_GETS = [
     "/feeds/comments/default?max-results={x}",
     "/login?next={x}",
     "/comments/form-timer?{x}={x}",
+    "/comments/{x}/edit",
+    "/comments/{x}/delete",
     "/assets/{x}",
     "/assets/css/{x}.0123456789.css",
     "/assets/css/kmblog.{x}.css",
@@ -343,8 +346,12 @@ NUMBER_GETS = [
     "/feeds/posts/default?max-results={n}",
     "/feeds/comments/default?max-results={n}",
     "/feeds/{n}/comments/default",
+    "/comments/{n}/edit",
+    "/comments/{n}/delete",
     "/{n}/",
     "/2009/{n}/",
+    "/2009/06/what-is-km.html?reply={n}",
+    "/2009/06/what-is-km.html?comments-after={n}&reply={n}",
 ]
 DATE_GETS = [
     "/search?updated-max={d}",
@@ -582,6 +589,8 @@ SETTINGS = Form(
         "moderation_links": "2",
         "moderation_words": "",
         "blocked_words": "",
+        "edit_window_minutes": "15",
+        "thread_depth": "4",
     },
 )
 USERS = Form(
@@ -607,6 +616,8 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("comment", COMMENT, "website", HOSTILE, ANY),
     # The form timer is the reader's form's only proof that it came from this blog.
     ("comment", COMMENT, "shown", HOSTILE, REFUSED),
+    # The comment a reply answers: a number of a comment that may be answered, or refused.
+    ("comment", COMMENT, "parent", {**HOSTILE, **NUMBERS}, ANY),
     ("login", LOGIN, "username", HOSTILE, REFUSED),
     ("login", LOGIN, "password", HOSTILE, REFUSED),
     ("login", LOGIN, "next", HOSTILE, REFUSED),
@@ -641,6 +652,7 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("settings", SETTINGS, "moderation_links", {**HOSTILE, **NUMBERS}, ANY),
     ("settings", SETTINGS, "moderation_words", HOSTILE, ANY),
     ("settings", SETTINGS, "blocked_words", HOSTILE, ANY),
+    ("settings", SETTINGS, "thread_depth", {**HOSTILE, **NUMBERS}, ANY),
     ("users", USERS, "username", HOSTILE, REFUSED),
     ("users", USERS, "display_name", HOSTILE, ANY),
     ("users", USERS, "email", HOSTILE, REFUSED),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from flask import Flask
+from sqlalchemy import create_engine, update
 
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
-from kmblog.models import CommentStatus, Post, utcnow
+from kmblog.models import Comment, CommentStatus, Post, Settings, utcnow
 from tests.conftest import PASSWORD
 from tests.forms import hidden_field
 from tests.test_comments import post_comment
@@ -24,6 +26,10 @@ def post(blog):  # type: ignore[no-untyped-def]
     made = blog.post(title="Cached reading", labels=("Tools",))
     blog.comment(made, body="First thoughts.")
     return made
+
+
+def db_url(app: Flask) -> str:
+    return str(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _url(page: str, post) -> str:  # type: ignore[no-untyped-def]
@@ -98,16 +104,30 @@ def test_moderation_settings_and_edits_show_at_once(client, auth, blog, post):
     assert "A Renamed Blog" in reader.get("/").text
 
 
-def test_a_scheduled_post_shows_when_its_time_comes_without_a_write(app, client, blog, post):
-    """No cron and no write: the page version moves with the clock."""
-    later = blog.post(title="Due soon", published=utcnow() + timedelta(hours=1))
-    assert "Due soon" not in client.get("/").text
-    assert "Due soon" not in client.get("/").text  # cached
-    with app.app_context():
-        # Let the hour pass (a Core update: no ORM flush, no version change).
-        db.session.execute(update(Post).where(Post.id == later.id).values(published_at=utcnow()))
-        db.session.commit()
-    assert "Due soon" in client.get("/").text
+def test_a_scheduled_post_shows_when_its_time_comes_without_a_write(blog, post, make_app):
+    """No cron and no write: the page version moves with the clock. The reader's app
+    would trust its last version for an hour; the post's time comes before that."""
+    reader = make_app(PAGE_VERSION_RECHECK_SECONDS=3600).test_client()
+    due = utcnow() + timedelta(seconds=1.5)
+    blog.post(title="Due soon", published=due)
+    assert "Due soon" not in reader.get("/").text
+    assert "Due soon" not in reader.get("/").text  # cached
+    time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.1)
+    assert "Due soon" in reader.get("/").text
+
+
+def test_a_version_changed_behind_the_apps_back_shows_within_the_recheck(blog, post, make_app):
+    """A database file restored or written by another program raises no change signal:
+    the app reads the version again after PAGE_VERSION_RECHECK_SECONDS."""
+    reader = make_app(PAGE_VERSION_RECHECK_SECONDS=0.5).test_client()
+    assert "Cached reading" in reader.get("/").text
+    engine = create_engine(db_url(reader.application))
+    with engine.begin() as connection:  # a plain engine: not the app's session
+        connection.execute(update(Post).values(title="Restored title"))
+        connection.execute(update(Settings).values(content_version=Settings.content_version + 1))
+    engine.dispose()
+    time.sleep(0.6)
+    assert "Restored title" in reader.get("/").text
 
 
 def test_signed_in_authors_always_get_a_fresh_page(client, auth, blog, post):
@@ -229,3 +249,26 @@ def test_a_new_reader_can_comment_with_the_form_of_a_cached_page(client, post, c
     answer = reader.post(post.url, data={"shown": shown, "body": "Mine"})
     assert answer.status_code == 303
     assert not [r for r in caplog.records if r.name.startswith("kmblog.pagecache")], caplog.text
+
+
+def _content_version(app) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.get(Settings, 1).content_version
+
+
+@pytest.mark.parametrize(
+    ("status", "raises"),
+    [(CommentStatus.PUBLISHED, True), (CommentStatus.PENDING, False)],
+    ids=["published", "held"],
+)
+def test_a_comment_whose_text_changes_in_place_raises_the_version(app, blog, post, status, raises):
+    """Not only a comment's status: new text on a published comment is a new page (a
+    commenter's edit, a re-render); a held comment's text is seen by no reader."""
+    comment = blog.comment(post, body="Before the change.", status=status)
+    before = _content_version(app)
+    with app.app_context():
+        stored = db.session.get(Comment, comment.id)
+        stored.body_source = "After the change."
+        stored.body_html = "<p>After the change.</p>"
+        db.session.commit()
+    assert (_content_version(app) > before) is raises

@@ -82,7 +82,7 @@ def comment(
     policy: CommentPolicy = CommentPolicy.OPEN,
     bot: bool = False,
 ) -> int:
-    """A comment through the real service (replies: the thread form is another part's)."""
+    """A comment (or a reply) through the real service."""
     with app.app_context():
         post = db.session.get(Post, post_id)
         assert post is not None
@@ -91,7 +91,7 @@ def comment(
             NewComment(body=body, name="Reader"),
             CommentRules(policy=policy),
             utcnow(),
-            parent=db.session.get(Comment, parent) if parent else None,
+            parent_id=parent,
             mail=MailWish(email, kind) if email else None,
             bot_suspected=bot,
         )

@@ -69,13 +69,20 @@ def job_worker(database_url: str, log: Path, **env: str) -> Iterator[None]:
                 process.wait()
 
 
-def _reply(base: str, post_url: str, client: int) -> list[int]:
+def _reply(base: str, post_url: str, parent: int, client: int) -> list[int]:
+    """One reader answering the thread's first comment REPLIES_EACH times, by its form."""
     browser = Browser(base)
     statuses = []
     for n in range(REPLIES_EACH):
         fields = browser.comment_fields(post_url)
         answer = browser.request(
-            post_url, {**fields, "body": f"Reply {client}.{n}: agreed.", "name": f"R{client}"}
+            post_url,
+            {
+                **fields,
+                "body": f"Reply {client}.{n}: agreed.",
+                "name": f"R{client}",
+                "parent": str(parent),
+            },
         )
         statuses.append(answer.status)
     return statuses
@@ -95,7 +102,7 @@ def test_200_replies_from_two_servers_and_two_workers_mail_each_subscriber_once_
     addresses = [f"reader{n}@example.org" for n in range(SUBSCRIBERS)]
     with app.app_context():
         now = utcnow()
-        for address in addresses:
+        for n, address in enumerate(addresses):
             subscriber = Subscriber(email=address, confirmed_at=now, created_at=now)
             db.session.add(subscriber)
             db.session.flush()
@@ -104,7 +111,8 @@ def test_200_replies_from_two_servers_and_two_workers_mail_each_subscriber_once_
                     subscriber_id=subscriber.id,
                     post_id=post.id,
                     comment_id=root.id,
-                    kind=SubscriptionKind.POST,
+                    # Some want replies to the thread's comment, some every comment.
+                    kind=SubscriptionKind.REPLIES if n % 2 else SubscriptionKind.POST,
                     created_at=now,
                 )
             )
@@ -138,7 +146,9 @@ def test_200_replies_from_two_servers_and_two_workers_mail_each_subscriber_once_
         ):
             bases = [one, two]
             started = time.monotonic()
-            batches = list(pool.map(lambda i: _reply(bases[i % 2], post.url, i), range(CLIENTS)))
+            batches = list(
+                pool.map(lambda i: _reply(bases[i % 2], post.url, root.id, i), range(CLIENTS))
+            )
             posting = time.monotonic() - started
             assert {s for batch in batches for s in batch} == {303}
 
@@ -179,6 +189,9 @@ def test_200_replies_from_two_servers_and_two_workers_mail_each_subscriber_once_
             if not key.startswith("confirm:")
         }
     assert len(replies) == CLIENTS * REPLIES_EACH
+    with app.app_context():  # each a reply in the thread, not a comment on the post
+        parents = set(db.session.scalars(select(Comment.parent_id).where(Comment.id.in_(replies))))
+    assert parents == {root.id}
     for address in [*addresses, "host@example.org"]:
         mails = smtp.inbox.to(address)
         told = [comment_id for mail in mails for comment_id in comment_ids_in(mail)]

@@ -1,5 +1,6 @@
-"""`make run` on a fresh clone: a comment's mail lands in instance/outbox/ as an .eml
-file, with no command but the ones `make run` runs (read from the Makefile)."""
+"""`make run` on a fresh clone: a reply to a subscribed comment writes its mail under
+instance/outbox/ as an .eml file, with no command but the ones `make run` runs (read
+from the Makefile)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def fresh_clone(target: Path) -> Path:
     return target
 
 
-def test_make_run_writes_a_comments_mail_under_instance_outbox(tmp_path):
+def test_make_run_writes_a_replys_mail_under_instance_outbox(tmp_path):
     clone = fresh_clone(tmp_path / "clone")
     port = free_port()
     *setup, serve = make_run_commands(port)
@@ -77,10 +78,11 @@ def test_make_run_writes_a_comments_mail_under_instance_outbox(tmp_path):
         assert post, "the demo blog has posts"
         post_url = post.group(1)
 
-        def say(body: str, **more: str) -> None:
+        def say(body: str, **more: str) -> int:
             fields = reader.comment_fields(post_url)
             answer = reader.request(post_url, {**fields, "body": body, **more})
             assert answer.status == 303, answer.body[-500:]
+            return int(answer.location.rsplit("#c", 1)[1])
 
         def mails_to(address: str) -> list[str]:
             found = []
@@ -90,12 +92,12 @@ def test_make_run_writes_a_comments_mail_under_instance_outbox(tmp_path):
                     found.append(str(message.get_body(("plain",)).get_content()))  # type: ignore[union-attr]
             return found
 
-        say("Tell me of replies.", name="Jo", email="jo@example.org", notify="post")
+        jo = say("Tell me of replies.", name="Jo", email="jo@example.org", notify="replies")
         wait_until(lambda: len(mails_to("jo@example.org")) == 1, what="the confirmation .eml")
         confirm = re.search(rf"{base}(/mail/confirm/\S+)", mails_to("jo@example.org")[0])
         assert confirm, mails_to("jo@example.org")[0]
         assert reader.request(confirm.group(1), {}).status == 200
-        say("An answer for Jo.", name="Kim")
+        say("An answer for Jo.", name="Kim", parent=str(jo))
         wait_until(lambda: len(mails_to("jo@example.org")) == 2, what="the notification .eml")
         assert "An answer for Jo." in mails_to("jo@example.org")[1]
     finally:

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from kmblog.change_signal import change_signal
+from kmblog.extensions import db
 from tests.factories import BASE_TIME, CommentRef, PostRef
 
 MAX_QUERIES = 6
@@ -84,8 +86,13 @@ def writer(blog):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def uncached_client(make_app):  # type: ignore[no-untyped-def]
-    """A client of an app with the page cache off: every request renders its page."""
-    return make_app(PAGE_CACHE=False, COMMENTS_PER_PAGE=2).test_client()
+    """A client of an app with the page cache off: every request renders its page. It
+    reads the page version on every page too, so that each count holds whatever the
+    clock does (test_an_unchanged_blog_costs_no_query_to_date counts what trusting the
+    last version read saves)."""
+    return make_app(
+        PAGE_CACHE=False, COMMENTS_PER_PAGE=2, PAGE_VERSION_RECHECK_SECONDS=0
+    ).test_client()
 
 
 def test_query_counts_do_not_grow_with_posts_labels_and_comments(
@@ -116,7 +123,80 @@ def test_the_first_page_after_a_change_stays_within_the_limit(
             assert warm[page] == cold[page] - 1, page
 
 
-def test_a_cached_page_costs_one_query(client, blog, count_queries, writer):
-    """Served from the cache, any page or feed costs the one query that dates the blog."""
+def test_a_cached_page_costs_one_query(make_app, blog, count_queries, writer):
+    """Served from the cache, any page or feed costs at most the one query that dates
+    the blog (here read on every page)."""
+    client = make_app(PAGE_VERSION_RECHECK_SECONDS=0).test_client()
     counts = measure(client, count_queries, grow(blog, 40, comments_each=6, labels=8))
     assert set(counts.values()) == {1}, counts
+
+
+THREAD_PAGES = [
+    "{post}",
+    "{post}?showComment={millis}",
+    "{post}?comments-before={last}",
+    "{post}?reply={reply}",
+    "/feeds/comments/default",
+    "/feeds/{post_id}/comments/default",
+]
+
+
+def measure_thread(client, count_queries, post: PostRef, top: CommentRef, reply: CommentRef):  # type: ignore[no-untyped-def]
+    counts = {}
+    for page in THREAD_PAGES:
+        url = page.format(
+            post=post.url, post_id=post.id, millis=reply.millis, last=top.id, reply=reply.id
+        )
+        client.get(url)
+        with count_queries() as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[page] = len(queries)
+    return counts
+
+
+def test_threads_cost_no_more_queries_than_flat_comments(
+    uncached_client, blog, count_queries, writer
+):
+    """A post page loads its top-level comments and every reply of their threads in one
+    query: the same count for flat comments, a few replies, and long deep threads."""
+
+    def talk(title: str, replies_each: int) -> tuple[PostRef, CommentRef, CommentRef]:
+        post = blog.post(title=title)
+        tops = []
+        reply = None
+        for i in range(4):
+            top = blog.comment(post, name="Dave", at=BASE_TIME + timedelta(hours=i + 1))
+            tops.append(top)
+            answered = top
+            for j in range(replies_each):
+                # Each answers the one before: threads deeper than the depth limit.
+                at = BASE_TIME + timedelta(days=1, hours=i, minutes=j)
+                answered = blog.comment(post, name="Eve", reply_to=answered, at=at)
+                reply = answered
+        return post, tops[-1], reply or tops[0]
+
+    flat = measure_thread(uncached_client, count_queries, *talk("Flat", 0))
+    threaded = measure_thread(uncached_client, count_queries, *talk("Threaded", 2))
+    deep = measure_thread(uncached_client, count_queries, *talk("Deep", 12))
+    assert flat == threaded == deep
+    for page, count in deep.items():
+        assert count <= MAX_QUERIES, f"{page}: {count} queries"
+
+
+def test_an_unchanged_blog_costs_no_query_to_date(make_app, blog, count_queries, writer):
+    """On SQLite, a process trusts the version it read last until a write raises the
+    change signal: a cached page then costs no query at all; after any write, from
+    another app (another worker), the one query again. A server database has no
+    signal: one query, always."""
+    grown = grow(blog, 40, comments_each=6, labels=8)
+    client = make_app(PAGE_VERSION_RECHECK_SECONDS=3600).test_client()
+    with client.application.app_context():
+        signalled = change_signal(db.engine) is not None
+    unchanged = measure(client, count_queries, grown)
+    assert set(unchanged.values()) == ({0} if signalled else {1}), unchanged
+    # A write made through the other app: every page reads the version again (and is
+    # built again, since the version names its cache entry); then none is read.
+    after_write = measure(client, count_queries, grown, touch=lambda: blog.comment(grown.post))
+    assert all(count >= 1 for count in after_write.values()), after_write
+    assert measure(client, count_queries, grown) == unchanged

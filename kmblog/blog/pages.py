@@ -4,15 +4,16 @@ context of the layout around every page, and the post page with its comments and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kmblog.blog.services import CommentsAt, Sidebar, load_post_page
-from kmblog.comments.forms import CommentForm
-from kmblog.comments.services import comments_open
+from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
+from kmblog.comments.forms import CommentForm, comment_number
+from kmblog.comments.services import comments_open, editable_comments
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
 from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
@@ -46,15 +47,37 @@ def render_post_page(
     status: int = 200,
     notice: str = "",
 ) -> Any:
-    """A post, its comments and the comment form (also used to show form errors)."""
+    """A post, its comments and the comment form (also used to show form errors).
+
+    A reply (`?reply=<comment>` without the page's script, or a reply sent back with
+    errors) shows the page of comments with the comment it answers, named above the
+    form."""
     if request.method == "POST":
         # The form shown again to the one who sent it: a timer of their own.
         form.keep_reader_timer()
     else:
         # An author's page is made for them alone; a reader's is shared by every reader.
         form.start_timer(TimerKind.READER if current_user.is_authenticated else TimerKind.PAGE)
-    at = _comments_at()
-    page = load_post_page(post, now, at, current_app.config["COMMENTS_PER_PAGE"])
+        asked = request.args.get("reply")
+        if asked is not None:
+            number = comment_number(asked)
+            form.parent.data = str(number) if number is not None else ""
+            if number is None:
+                notice = notice or CANNOT_REPLY
+    reply_to = form.parent_id
+    at = _comments_at(reply_to)
+    settings = current_settings()
+    per_page = current_app.config["COMMENTS_PER_PAGE"]
+    page = load_post_page(post, now, at, per_page, settings.thread_depth)
+    if reply_to is not None and reply_to not in page.shown:
+        # Not a comment that can be answered here (held, removed, of another post):
+        # the post's newest comments, and the form for a comment on the post.
+        notice = notice or CANNOT_REPLY
+        form.parent.data = ""
+        reply_to = None
+        if at.thread is not None:
+            at = CommentsAt()
+            page = load_post_page(post, now, at, per_page, settings.thread_depth)
     if not page.comments and at != CommentsAt():
         # A page of comments that is gone (its comment removed since the link was
         # made, or none older): the post's own page, with its newest comments.
@@ -73,6 +96,8 @@ def render_post_page(
             form=form,
             comments_open=comments_open(post, context["settings"].comment_policy),
             notice=notice,
+            own_comments=_own_comments(now, context["settings"].edit_window_minutes),
+            replying_to=page.shown[reply_to] if reply_to is not None else None,
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,
@@ -82,16 +107,32 @@ def render_post_page(
     )
 
 
+def _own_comments(now: datetime, window_minutes: int) -> set[int]:
+    """The comments this browser posted and may still edit: none for a reader who
+    carries no claim (and no query then)."""
+    claims = read_claims(request.cookies.get(EDIT_COOKIE))
+    if not claims:
+        return set()
+    return editable_comments(claims, now, timedelta(minutes=window_minutes))
+
+
 # Blogger's comment links give the comment's time in milliseconds; up to the year 9999.
 MAX_MILLIS = 253_402_300_799_999
 
 
-def _comments_at() -> CommentsAt:
+CANNOT_REPLY = (
+    "The comment you wanted to answer cannot be answered: it is waiting for a moderator, "
+    "has been removed, or is not on this post. You can still comment on the post below."
+)
+
+
+def _comments_at(reply_to: int | None = None) -> CommentsAt:
     """The page of comments the address asks for: `comments-before` / `comments-after` a
-    comment's number, or Blogger's `showComment` (milliseconds since 1970)."""
+    comment's number, or Blogger's `showComment` (milliseconds since 1970); without
+    those, the page with the comment being answered, if any."""
     names = [name for name in COMMENT_PAGING if name in request.args]
     if not names:
-        return CommentsAt()
+        return CommentsAt(thread=reply_to) if reply_to is not None else CommentsAt()
     if len(names) > 1:
         abort(400, description="Give one of comments-before, comments-after and showComment.")
     name = names[0]

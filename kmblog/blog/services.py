@@ -16,9 +16,11 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     false,
     func,
     literal,
+    or_,
     select,
     true,
     tuple_,
@@ -125,14 +127,18 @@ COMMON_LABEL_POSTS = 500
 class CommentsAt:
     """Which page of a post's comments to show: keyset paging, never OFFSET.
 
-    Nothing set: the newest page. `before` / `after`: the page of comments just older or
-    newer than that comment. `since`: the page starting at the first comment made at or
-    after that moment (Blogger's `showComment=<milliseconds>` comment links).
+    Comments are paged by thread (a top-level comment with every reply under it), so a
+    thread is never cut between pages. Nothing set: the newest page. `before` / `after`:
+    the page of threads just older or newer than that comment's thread. `since`: the page
+    starting at the thread of the first comment made at or after that moment (Blogger's
+    `showComment=<milliseconds>` comment links, replies included). `thread`: the page
+    starting at that comment's thread (the page of a comment being answered).
     """
 
     before: int | None = None
     after: int | None = None
     since: datetime | None = None
+    thread: int | None = None
 
 
 # What a post page shows of a comment: plain rows, not ORM objects, which cost three
@@ -144,20 +150,40 @@ SHOWN_COMMENT = (
     Comment.author_name,
     Comment.author_url,
     Comment.body_html,
+    Comment.edited_at,
 )
+# A reply also says where it sits in its thread, and whether it is still shown (a
+# removed comment that has shown replies stays as a placeholder, so they keep their
+# place).
+SHOWN_REPLY = (*SHOWN_COMMENT, Comment.parent_id, Comment.root_id, Comment.depth, Comment.status)
 ShownComment = Any  # a Row with the attributes above
+
+
+@dataclass
+class CommentNode:
+    """A comment as a post page shows it: its row, the replies shown under it (oldest
+    first), and, for a reply placed beside the comment it answers (a thread is only so
+    deep), that comment."""
+
+    comment: ShownComment
+    replies: list[CommentNode] = field(default_factory=list)
+    answers: ShownComment | None = None
+    removed: bool = False  # a placeholder: the comment is gone, its replies are not
+    level: int = 0  # how deep it is shown
 
 
 @dataclass
 class PostPage:
     post: Post
-    comments: list[ShownComment]  # one page of them, oldest first
+    comments: list[CommentNode]  # one page of threads, oldest first
     newer: Post | None
     older: Post | None
-    comment_count: int = 0  # all the post's published comments
-    # The comment to page on from, for the "Older comments" and "Newer comments" links.
+    comment_count: int = 0  # all the post's published comments, replies included
+    # The thread to page on from, for the "Older comments" and "Newer comments" links.
     older_comments: int | None = None
     newer_comments: int | None = None
+    # Every published comment shown, by id (the comment a reader answers is named).
+    shown: dict[int, ShownComment] = field(default_factory=dict)
 
 
 def _filtered(query: Select[Any], post_filter: PostFilter) -> Select[Any]:
@@ -196,13 +222,15 @@ def list_posts(
     after: Cursor | None = None,
     titles_only: bool = False,
     offset: int = 0,
+    with_counts: bool = True,
 ) -> PostListing:
     """One page of visible posts, newest first, with labels, authors and comment counts.
 
     `before` pages towards older posts ("Older Posts"), `after` towards newer ones
-    ("Newer Posts", Blogger's reverse-paginate). Three queries in all; one when
-    `titles_only` (no labels, no comment counts). `offset` skips the newest posts
-    (Blogger's start-index in old feed addresses), without cursors only.
+    ("Newer Posts", Blogger's reverse-paginate). Three queries in all; two without
+    counts (`with_counts` False: feeds show none); one when `titles_only` (no labels, no
+    comment counts). `offset` skips the newest posts (Blogger's start-index in old feed
+    addresses), without cursors only.
     """
     # The page's ids first, sorted on the index's narrow columns; then their whole rows.
     # Sorting whole rows (bodies included) cost 16 ms for a label of 2,000 posts.
@@ -232,7 +260,7 @@ def list_posts(
         older = Cursor.of(posts[-1]) if more else None
         # Any page reached through a cursor has newer posts before it.
         newer = None if before is None else Cursor.of(posts[0]) if posts else before
-    counts = {} if titles_only else comment_counts([post.id for post in posts])
+    counts = {} if titles_only or not with_counts else comment_counts([p.id for p in posts])
     return PostListing(posts, counts, older, newer)
 
 
@@ -334,45 +362,107 @@ def find_page(slug: str, now: datetime) -> Page | None:
     ).one_or_none()
 
 
-# The count, the look beyond a page and its cursor read the comments table as well as
-# the page does: aliases, so that none is correlated with the page's rows. Made once
-# (an alias costs as much to build as the rest of the query).
+# The count, the look beyond a page, its cursor and a thread's replies read the comments
+# table as well as the page does: aliases, so that none is correlated with the page's
+# rows. Made once (an alias costs as much to build as the rest of the query).
 _COUNTED = aliased(Comment, name="counted")
 _BEYOND = aliased(Comment, name="beyond")
 _CURSOR = aliased(Comment, name="cursor")
+_HEAD = aliased(Comment, name="head")
+_TOP = aliased(Comment, name="top")
+_KEPT = aliased(Comment, name="kept")
+_BEYOND_KEPT = aliased(Comment, name="beyond_kept")
+_KEPT_REPLY = aliased(Comment, name="kept_reply")
+_BEYOND_KEPT_REPLY = aliased(Comment, name="beyond_kept_reply")
+_CHILD = aliased(Comment, name="child")
 
 
 def load_post_page(
-    post: Post, now: datetime, at: CommentsAt | None = None, per_page: int = 100
+    post: Post,
+    now: datetime,
+    at: CommentsAt | None = None,
+    per_page: int = 100,
+    thread_depth: int = 4,
 ) -> PostPage:
-    """One page of a post's published comments, oldest first, how many there are in all,
-    and the post's neighbours: two queries, whatever the number of comments."""
+    """One page of a post's published comments, by thread: `per_page` top-level comments,
+    oldest first, each with all its replies (a removed one that still heads published
+    replies keeps its place); how many comments there are in all; and the post's
+    neighbours. Two queries, whatever the number of comments and replies: the
+    page's top-level comments and every reply whose thread starts among them (with the
+    count), then the neighbours."""
     at = at or CommentsAt()
     total = select(func.count()).where(*_published_on(post, _COUNTED)).scalar_subquery()
-    oldest_first = at.after is not None or at.since is not None
+    oldest_first = at != CommentsAt() and at.before is None
     start = _comments_start(post, at)
     if at == CommentsAt():
         others: Any = false()
-    else:  # whether comments lie on the side of the cursor not fetched
-        others = select(_BEYOND.id).where(*_published_on(post, _BEYOND), ~start(_BEYOND)).exists()
-    ordering = (Comment.created_at, Comment.id)
+    else:  # whether threads lie on the side of the cursor not fetched
+        others = or_(
+            *(
+                select(beyond.id).where(*condition, ~start(beyond)).exists()
+                for beyond, condition in (
+                    (_BEYOND, _shown_tops(post, _BEYOND)),
+                    (_BEYOND_KEPT, _kept_tops(post, _BEYOND_KEPT, _BEYOND_KEPT_REPLY)),
+                )
+            )
+        )
+
+    def tops(limit: int) -> Select[Any]:
+        """The page's top-level comments (and with one more, whether more follow):
+        published ones, and removed ones that still head a thread, each walked on its
+        own index in order."""
+        walks = []
+        for top, condition in (
+            (_TOP, _shown_tops(post, _TOP)),
+            (_KEPT, _kept_tops(post, _KEPT, _KEPT_REPLY)),
+        ):
+            ordering = (top.created_at, top.id)
+            walks.append(
+                select(top.id, top.created_at)
+                .where(*condition, start(top))
+                .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
+                .limit(limit)
+                .subquery()
+            )
+        both = union_all(*(select(walk.c.id, walk.c.created_at) for walk in walks)).subquery()
+        merged = (both.c.created_at, both.c.id)
+        return (
+            select(both.c.id)
+            .order_by(*(merged if oldest_first else (key.desc() for key in merged)))
+            .limit(limit)
+        )
+
+    # A removed comment stays (as a placeholder) while a published reply answers it.
+    answered = (
+        select(_CHILD.id)
+        .where(_CHILD.parent_id == Comment.id, _CHILD.status == CommentStatus.PUBLISHED)
+        .exists()
+    )
     rows = list(
         db.session.execute(
-            select(*SHOWN_COMMENT, total.label("total"), others.label("others"))
-            .where(*_published_on(post, Comment), start(Comment))
-            .order_by(*(ordering if oldest_first else (key.desc() for key in ordering)))
-            .limit(per_page + 1)
+            select(*SHOWN_REPLY, total.label("total"), others.label("others"))
+            .where(
+                or_(
+                    Comment.id.in_(tops(per_page + 1)),
+                    and_(
+                        Comment.root_id.in_(tops(per_page)),
+                        or_(Comment.status == CommentStatus.PUBLISHED, answered),
+                    ),
+                )
+            )
+            .order_by(Comment.created_at, Comment.id)
         ).all()
     )
     count = rows[0].total if rows else 0
-    newer_follow = len(rows) > per_page
-    older_precede = bool(rows and rows[0].others)
-    comments = rows[:per_page]
-    if not oldest_first:
-        comments.reverse()
-        newer_follow, older_precede = older_precede, newer_follow
-    older_comments = comments[0].id if comments and older_precede else None
-    newer_comments = comments[-1].id if comments and newer_follow else None
+    heads = [row for row in rows if row.root_id is None]
+    more = len(heads) > per_page
+    if more:
+        heads = heads[:per_page] if oldest_first else heads[1:]
+    beyond = bool(rows and rows[0].others)
+    newer_follow, older_precede = (more, beyond) if oldest_first else (beyond, more)
+    older_comments = heads[0].id if heads and older_precede else None
+    newer_comments = heads[-1].id if heads and newer_follow else None
+    threads, shown = _threads(heads, rows, thread_depth)
     here = Cursor.of(post)
     newer_id = (
         select(Post.id)
@@ -395,29 +485,113 @@ def load_post_page(
             newer = neighbour
         else:
             older = neighbour
-    return PostPage(post, comments, newer, older, count, older_comments, newer_comments)
+    return PostPage(post, threads, newer, older, count, older_comments, newer_comments, shown)
+
+
+def _threads(
+    heads: list[ShownComment], rows: list[ShownComment], thread_depth: int
+) -> tuple[list[CommentNode], dict[int, ShownComment]]:
+    """The page's top-level comments with their replies under them, oldest first. A
+    reply sits under the nearest comment above it in its thread that is shown less deep
+    than itself; one answering a comment it sits beside names it."""
+    nodes = {
+        head.id: CommentNode(head, removed=head.status != CommentStatus.PUBLISHED) for head in heads
+    }
+    shown = {head.id: head for head in heads if not nodes[head.id].removed}
+    replies = [row for row in rows if row.root_id is not None and row.root_id in nodes]
+    parents: dict[int, int | None] = {}
+    for reply in replies:
+        removed = reply.status != CommentStatus.PUBLISHED
+        level = max(1, min(reply.depth, thread_depth))
+        nodes[reply.id] = CommentNode(reply, removed=removed, level=level)
+        parents[reply.id] = reply.parent_id
+        if not removed:
+            shown[reply.id] = reply
+    for reply in replies:
+        node = nodes[reply.id]
+        # Up from the comment it answers to the first one shown less deep.
+        above, steps = reply.parent_id, 0
+        while above in nodes and nodes[above].level >= node.level and steps < len(nodes):
+            above, steps = parents.get(above), steps + 1  # steps: no loop in bad data
+        if above is None or above not in nodes:
+            # The comments between are gone for good: under the thread's top comment.
+            above = reply.root_id
+        if reply.parent_id is not None and reply.parent_id != above:
+            answered = nodes.get(reply.parent_id)
+            if answered is not None and not answered.removed:
+                node.answers = answered.comment
+        nodes[above].replies.append(node)
+    return [nodes[head.id] for head in heads], shown
 
 
 def _published_on(post: Post, comment: Any) -> tuple[ColumnElement[bool], ...]:
     return comment.post_id == post.id, comment.status == CommentStatus.PUBLISHED
 
 
-def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement[bool]]:
-    """Where a page of comments starts, as a condition on a (possibly aliased) table."""
-    if at.since is not None:
-        since = literal(at.since, UTCDateTime())
-        return lambda comment: comment.created_at >= since
-    if at.after is None and at.before is None:
-        return lambda comment: true()
-    place = (
-        select(_CURSOR.created_at, _CURSOR.id)
-        .where(_CURSOR.id == (at.after if at.after is not None else at.before))
-        .where(_CURSOR.post_id == post.id)
+def _shown_tops(post: Post, top: Any) -> tuple[ColumnElement[bool], ...]:
+    """A published top-level comment of `post`."""
+    return (*_published_on(post, top), top.root_id.is_(None))
+
+
+# A top-level comment removed (or held again) after it was answered.
+_NOT_SHOWN = (CommentStatus.DELETED, CommentStatus.SPAM, CommentStatus.PENDING)
+
+
+def _kept_tops(post: Post, top: Any, reply: Any) -> tuple[ColumnElement[bool], ...]:
+    """A top-level comment of `post` that is not shown but heads a thread with published
+    replies (`reply`: an alias to look for them): it keeps its place, as a placeholder
+    (walked on ix_comments_post_id_replied_status_created_at)."""
+    return (
+        top.post_id == post.id,
+        top.replied == true(),
+        top.status.in_(_NOT_SHOWN),
+        top.root_id.is_(None),
+        select(reply.id)
+        .where(reply.root_id == top.id, reply.status == CommentStatus.PUBLISHED)
+        .exists(),
+    )
+
+
+def _thread_place(post: Post, comment_id: Any) -> Any:
+    """(created_at, id) of the top-level comment of the thread of `comment_id` (a number
+    or a scalar query giving one), on `post`: where a page of threads starts or stops."""
+    head_id = (
+        select(func.coalesce(_CURSOR.root_id, _CURSOR.id))
+        .where(_CURSOR.id == comment_id, _CURSOR.post_id == post.id)
         .scalar_subquery()
     )
+    return select(_HEAD.created_at, _HEAD.id).where(_HEAD.id == head_id).scalar_subquery()
+
+
+def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement[bool]]:
+    """Where a page of threads starts, as a condition on a (possibly aliased) table of
+    top-level comments."""
+    if at.since is not None:
+        since = literal(at.since, UTCDateTime())
+        first = (
+            select(_COUNTED.id)
+            .where(*_published_on(post, _COUNTED), _COUNTED.created_at >= since)
+            .order_by(_COUNTED.created_at, _COUNTED.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        place = _thread_place(post, first)
+        return lambda comment: tuple_(comment.created_at, comment.id) >= place
+    if at.thread is not None:
+        place = _thread_place(post, at.thread)
+        return lambda comment: tuple_(comment.created_at, comment.id) >= place
+    if at.after is None and at.before is None:
+        return lambda comment: true()
+    place = _thread_place(post, at.after if at.after is not None else at.before)
     if at.after is not None:
         return lambda comment: tuple_(comment.created_at, comment.id) > place
     return lambda comment: tuple_(comment.created_at, comment.id) < place
+
+
+# What a link to a post (and a comment's fallback title) reads of it.
+_POST_ADDRESS = (Post.id, Post.title, Post.slug, Post.year, Post.month, Post.status)
+# What a link to the comment a reply answers reads of it (its Atom id and permalink).
+_PARENT_LINK = (Comment.id, Comment.post_id, Comment.created_at)
 
 
 def latest_comments(
@@ -432,11 +606,18 @@ def latest_comments(
     query = (
         select(Comment)
         .where(Comment.status == CommentStatus.PUBLISHED, on_visible_post)
-        .options(joinedload(Comment.post))
+        # A reply's entry names the comment it answers, by its id and time: loaded in
+        # the same query, without its text.
+        .options(joinedload(Comment.parent).load_only(*_PARENT_LINK))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
         .offset(offset)
     )
     if post_id is not None:
+        # The caller holds the post (it found it visible): each comment's post comes
+        # from the session, not from 25 joined copies of its row, body and all.
         query = query.where(Comment.post_id == post_id)
+    else:
+        # A comment's link and title need its post's address and title, not its body.
+        query = query.options(joinedload(Comment.post).load_only(*_POST_ADDRESS))
     return list(db.session.scalars(query))

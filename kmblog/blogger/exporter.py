@@ -45,6 +45,7 @@ from kmblog.timefmt import blog_zone
 from kmblog.urls import comment_link
 
 ROWS_PER_QUERY = 500
+BLOGGER_FEEDS = "https://www.blogger.com/feeds"
 GENERATOR = "kmblog"
 
 
@@ -69,6 +70,13 @@ class _Writer:
     def post_url(self, post: Post) -> str:
         year, month, slug = post.path_parts
         return f"{self.base}/{year}/{month:02d}/{slug}.html"
+
+    def comment_feed_url(self, post: Post, comment: Comment) -> str:
+        """A comment's address in Blogger's API, as a reply's "related" link names it."""
+        return (
+            f"{BLOGGER_FEEDS}/{blogger_blog_id(self.settings)}/{_item_id(post)}"
+            f"/comments/default/{_item_id(comment)}"
+        )
 
     @staticmethod
     def kind(name: str) -> str:
@@ -150,7 +158,7 @@ def blogger_export(now: datetime, base_url: str) -> Iterator[str]:
     comments = (
         select(Comment)
         .where(Comment.status == CommentStatus.PUBLISHED)
-        .options(joinedload(Comment.post))
+        .options(joinedload(Comment.post), joinedload(Comment.parent))
     )
     for comment in _in_pages(comments, Comment.id):
         yield _comment_entry(writer, comment)
@@ -218,6 +226,14 @@ def _comment_entry(writer: _Writer, comment: Comment) -> str:
         post_url = writer.post_url(post)
         url = comment_link(post_url, comment.created_at, comment_id)
         parts.append(f'<link rel="alternate" type="text/html" href={quoteattr(url)}/>')
+    parent = comment.parent
+    if parent is not None and parent.status == CommentStatus.PUBLISHED:
+        # A threaded reply, as Blogger marks one: a link to the comment it answers (the
+        # comment's address in Blogger's API), beside thr:in-reply-to for the post.
+        parts.append(
+            f'<link rel="related" type="application/atom+xml" '
+            f"href={quoteattr(writer.comment_feed_url(post, parent))}/>"
+        )
     parts.append(writer.author(None, comment.author_name, comment.author_url))
     reply = f"<thr:in-reply-to ref={quoteattr(f'{writer.tag}.post-{_item_id(post)}')}"
     if post_url:
@@ -340,6 +356,7 @@ def _comment_json(comment: Comment) -> dict[str, object]:
         "author_name": comment.author_name,
         "author_url": comment.author_url,
         "user_id": comment.user_id,
+        "parent_id": comment.parent_id,
         "status": comment.status.value,
         "body_source": comment.body_source,
         "body_html": comment.body_html,

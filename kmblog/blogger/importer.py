@@ -32,6 +32,7 @@ from kmblog.blogger import (
     LABEL_SCHEME,
     THR,
 )
+from kmblog.comments.services import place_reply
 from kmblog.extensions import db
 from kmblog.models import (
     Comment,
@@ -62,6 +63,8 @@ BLOG_ID = re.compile(r"^tag:blogger\.com,1999:blog-(\d+)")
 ITEM_ID = re.compile(r"\.(post|page)-(\d+)$")
 POST_PATH = re.compile(r"/(\d{4})/(\d{2})/([^/?#]+)\.html$")
 PAGE_PATH = re.compile(r"/p/([^/?#]+)\.html$")
+# A threaded reply's link to the comment it answers: .../comments/default/<comment id>.
+PARENT_COMMENT = re.compile(r"/comments/default/(\d+)$")
 ANONYMOUS = "Anonymous"
 # Blogger puts this address on every author who hides theirs: it names no one.
 NO_REPLY = "noreply@blogger.com"
@@ -231,6 +234,8 @@ class _Entry:
     author_email: str
     author_uri: str
     in_reply_to: str
+    # A threaded reply: the Blogger id of the comment it answers ("" for none).
+    parent_comment: str = ""
 
     @classmethod
     def read(cls, element: Element) -> _Entry:
@@ -242,10 +247,13 @@ class _Entry:
                 kind = term[len(KIND_PREFIX) :]
             elif scheme == LABEL_SCHEME and clean_line(term):
                 labels.append(clean_line(term))
-        alternate = ""
+        alternate = parent_comment = ""
         for link in element.findall(_q(ATOM, "link")):
             if link.get("rel") == "alternate":
                 alternate = link.get("href", "").strip()
+            elif link.get("rel") == "related":
+                found = PARENT_COMMENT.search(link.get("href", "").strip())
+                parent_comment = found[1] if found else ""
         author = element.find(_q(ATOM, "author"))
         reply = element.find(_q(THR, "in-reply-to"))
         draft = element.find(f"{_q(APP, 'control')}/{_q(APP, 'draft')}")
@@ -263,6 +271,7 @@ class _Entry:
             author_email=_child_text(author, "email"),
             author_uri=_child_text(author, "uri"),
             in_reply_to=(reply.get("ref", "") if reply is not None else "").strip(),
+            parent_comment=parent_comment,
         )
 
 
@@ -302,6 +311,9 @@ class _Importer:
         self.usernames = {user.username for user in self.users}
         self.authors: dict[tuple[str, str], User] = {}
         self.deferred: list[_Entry] = []
+        # Replies, and the Blogger id of the comment each answers: placed in their
+        # threads once every comment is read (Blogger lists the newest first).
+        self.replies: list[tuple[Comment, str]] = []
         self.pending = 0
         self.blogger_settings: dict[str, str] = {}
 
@@ -564,7 +576,41 @@ class _Importer:
         db.session.add(comment)
         self.comment_ids.add(blogger_id)
         self.report.comments += 1
+        if entry.parent_comment:
+            self.replies.append((comment, entry.parent_comment))
         return True
+
+    def place_replies(self) -> None:
+        """Each reply under the comment it answers, found by Blogger id in the file or
+        in an earlier import; a reply whose comment is missing stays on its post."""
+        if not self.replies:
+            return
+        db.session.flush()  # the comments' own ids, for their replies' root_id
+        wanted = {parent for _, parent in self.replies}
+        parents = {
+            comment.blogger_id: comment
+            for comment in db.session.scalars(select(Comment).where(Comment.blogger_id.in_(wanted)))
+        }
+        answers = {reply.blogger_id: parent for reply, parent in self.replies}
+        placed: set[str | None] = set()
+
+        def place(reply: Comment, trail: frozenset[str | None]) -> None:
+            if reply.blogger_id in placed:
+                return
+            placed.add(reply.blogger_id)
+            parent = parents.get(answers.get(reply.blogger_id, ""))
+            if parent is None or parent.post_id != reply.post_id or parent.blogger_id in trail:
+                self.report.skipped[
+                    "reply: the comment it answers is not on its post in the file; "
+                    "kept as a comment on the post"
+                ] += 1
+                return
+            if parent.blogger_id in answers:
+                place(parent, trail | {reply.blogger_id})
+            place_reply(reply, parent, self.settings.thread_depth)
+
+        for reply, _ in self.replies:
+            place(reply, frozenset())
 
     def _item_id(self, entry: _Entry, prefix: str) -> str | None:
         found = ITEM_ID.search(entry.atom_id)
@@ -576,6 +622,7 @@ class _Importer:
     def finish(self) -> None:
         for entry in self.deferred:
             self.comment(entry, last_try=True)
+        self.place_replies()
         self.apply_settings()
         if self.settings.blogger_blog_id != self.blog_id:
             self.settings.blogger_blog_id = self.blog_id

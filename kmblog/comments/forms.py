@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from kmblog.formtimer import TimerKind, new_timer, read_timer
-from kmblog.models import SubscriptionKind
+from kmblog.models import MAX_ID, SubscriptionKind
 from kmblog.rendering import clean_line, clean_text, is_safe_url
 
 BODY_MAX = 4096
@@ -39,6 +39,22 @@ def _one_line(value: str | None) -> str:
 def _web_address(form: FlaskForm, field: StringField) -> None:
     if field.data and not is_safe_url(field.data):
         raise ValidationError("Give a web address starting with http:// or https://, or none.")
+
+
+def comment_number(value: str | None) -> int | None:
+    """A comment's number as a form or an address gives it; None for anything else."""
+    raw = (value or "").strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
+def _comment_number(form: FlaskForm, field: HiddenField) -> None:
+    if field.data and comment_number(field.data) is None:
+        raise ValidationError(
+            "The comment you replied to could not be found. Your reply was not posted; "
+            "please cancel the reply and publish it as a comment on the post."
+        )
 
 
 class CommentForm(FlaskForm):
@@ -97,6 +113,8 @@ class CommentForm(FlaskForm):
     # (kmblog.formtimer: a page timer in the page, a reader timer from its script).
     website = StringField("Leave this field empty")
     shown = HiddenField()
+    # The comment a reply answers (its number), empty for a comment on the post.
+    parent = HiddenField(validators=[_comment_number])
 
     @classmethod
     def for_visitor(cls) -> CommentForm:
@@ -141,10 +159,32 @@ class CommentForm(FlaskForm):
             return None
         return self.email.data, SubscriptionKind(self.notify.data)
 
+    @property
+    def parent_id(self) -> int | None:
+        """The comment this reply answers, or None for a comment on the post."""
+        return comment_number(self.parent.data)
+
     def csrf_failed(self) -> bool:
         """True when the only thing wrong is a missing or stale form token (signed-in
         authors' forms carry one; readers' forms carry none)."""
         return bool(getattr(self, "csrf_token", None) and self.csrf_token.errors)
+
+
+class EditCommentForm(FlaskForm):
+    """A commenter's new text for their comment. No form token: the browser's signed
+    claim (kmblog.comments.edit_claims) and the cross-site check guard it."""
+
+    body = TextAreaField(
+        "Your comment",
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Write a comment before you save it, or delete it instead."),
+            Length(max=BODY_MAX, message="A comment is at most %(max)d characters."),
+        ],
+    )
+
+    class Meta:
+        csrf = False
 
 
 class Verdict(enum.StrEnum):

@@ -1,33 +1,34 @@
-"""Adding a reader's comment, and deciding whether it is published, held or spam."""
+"""Adding a reader's comment (its fate decided by the rules of kmblog.comments.spam),
+and its commenter's own edits while they may."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
+from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
 from kmblog.extensions import db
 from kmblog.mail.services import event_for, fan_out_later, record_event, subscribe
-from kmblog.models import (
-    Comment,
-    CommentPolicy,
-    CommentStatus,
-    Post,
-    Settings,
-    SubscriptionKind,
-    User,
-)
+from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, SubscriptionKind, User
 from kmblog.rendering import clean_line, clean_text, render_comment
 
-_LINK = re.compile(r"https?://|<a\s", re.IGNORECASE)
+__all__ = ["CommentRules"]  # the rules live in kmblog.comments.spam; callers find them here
 
 
 class CommentsClosed(Exception):
     """The post or the blog takes no new comments."""
+
+
+class ReplyRefused(Exception):
+    """The comment a reply answers cannot be answered: it is held, spam or removed, or
+    it is on another post. The message says why, in the reader's terms."""
 
 
 @dataclass(frozen=True)
@@ -47,34 +48,6 @@ class MailWish:
     kind: SubscriptionKind
 
 
-@dataclass(frozen=True)
-class CommentRules:
-    """The blog's settings that decide a new comment's fate."""
-
-    policy: CommentPolicy = CommentPolicy.OPEN
-    moderate_after_days: int | None = None
-    moderation_links: int = 2
-    moderation_words: tuple[str, ...] = ()
-    blocked_words: tuple[str, ...] = ()
-    hold_first_comment: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CommentRules:
-        return cls(
-            policy=settings.comment_policy,
-            moderate_after_days=settings.moderate_after_days,
-            moderation_links=settings.moderation_links,
-            moderation_words=word_list(settings.moderation_words),
-            blocked_words=word_list(settings.blocked_words),
-            hold_first_comment=settings.hold_first_comment,
-        )
-
-
-def word_list(text: str) -> tuple[str, ...]:
-    """One word or phrase a line, compared without regard to case."""
-    return tuple(line.strip().casefold() for line in text.splitlines() if line.strip())
-
-
 def comments_open(post: Post, policy: CommentPolicy) -> bool:
     return post.comments_open and policy != CommentPolicy.CLOSED
 
@@ -84,48 +57,52 @@ def hash_ip(address: str, secret: str) -> str:
     return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
-def _mentions(comment: NewComment, words: tuple[str, ...]) -> bool:
-    text = " ".join((comment.body, comment.name, comment.url)).casefold()
-    return any(word in text for word in words)
+# What a reader is told when the comment they answer cannot be answered. The reply is
+# not stored; the form comes back with their text, ready to post on the post itself.
+REPLY_TO_HELD = (
+    "The comment you replied to is waiting for a moderator, so it cannot be answered yet. "
+    "Your reply was not posted; it is still below, to publish as a comment on the post."
+)
+REPLY_TO_REMOVED = (
+    "The comment you replied to has been removed, so it cannot be answered. "
+    "Your reply was not posted; it is still below, to publish as a comment on the post."
+)
+REPLY_TO_ELSEWHERE = (
+    "The comment you replied to is not on this post. "
+    "Your reply was not posted; it is still below, to publish as a comment on the post."
+)
 
 
-def _known_commenter(comment: NewComment) -> bool:
-    """Has someone with this name (in any case) and web address had a comment approved?"""
-    if not comment.name:
-        return False
-    # Compared in Python: SQLite's lower() folds ASCII letters only.
-    names = db.session.scalars(
-        select(Comment.author_name)
-        .where(
-            Comment.status == CommentStatus.PUBLISHED,
-            Comment.author_url == comment.url,
-            func.length(Comment.author_name) == len(comment.name),
-        )
-        .distinct()
-        .limit(500)
-    )
-    wanted = comment.name.casefold()
-    return any(name.casefold() == wanted for name in names)
+def find_parent(post: Post, parent_id: int | None) -> Comment | None:
+    """The published comment of `post` a reply answers; None when there is none to
+    answer (no parent asked for, or the comment is gone: the reply goes to the post).
+
+    Raises ReplyRefused for a held, spam or removed comment, or one of another post."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None:
+        return None
+    if parent.post_id != post.id:
+        raise ReplyRefused(REPLY_TO_ELSEWHERE)
+    if parent.status == CommentStatus.PENDING:
+        raise ReplyRefused(REPLY_TO_HELD)
+    if parent.status != CommentStatus.PUBLISHED:
+        raise ReplyRefused(REPLY_TO_REMOVED)
+    return parent
 
 
-def decide_status(
-    post: Post, comment: NewComment, rules: CommentRules, now: datetime, bot_suspected: bool
-) -> CommentStatus:
-    """Spam, held for a moderator, or published at once."""
-    if bot_suspected or _mentions(comment, rules.blocked_words):
-        return CommentStatus.SPAM
-    held = (
-        rules.policy == CommentPolicy.MODERATED
-        or (
-            rules.moderate_after_days is not None
-            and post.published_at is not None
-            and post.published_at < now - timedelta(days=rules.moderate_after_days)
-        )
-        or len(_LINK.findall(comment.body)) > rules.moderation_links
-        or _mentions(comment, rules.moderation_words)
-        or (rules.hold_first_comment and not _known_commenter(comment))
-    )
-    return CommentStatus.PENDING if held else CommentStatus.PUBLISHED
+def place_reply(comment: Comment, parent: Comment | None, thread_depth: int) -> None:
+    """Put `comment` in its parent's thread: the thread's top comment, and a depth no
+    deeper than `thread_depth` (a deeper reply sits at the deepest level and names the
+    comment it answers, which stays its parent)."""
+    if parent is None:
+        comment.parent, comment.root_id, comment.depth = None, None, 0
+        return
+    comment.parent = parent
+    parent.replied = True
+    comment.root_id = parent.root_id if parent.root_id is not None else parent.id
+    comment.depth = max(1, min(parent.depth + 1, thread_depth))
 
 
 def add_comment(
@@ -136,31 +113,35 @@ def add_comment(
     ip_hash: str = "",
     user: User | None = None,
     bot_suspected: bool = False,
-    parent: Comment | None = None,
+    parent_id: int | None = None,
     mail: MailWish | None = None,
 ) -> Comment:
-    """Store a comment, rendered once now, as published, held or spam; with it, in the
-    same transaction, its writer's wish for mail and the event that mail comes from
-    (kmblog/mail: nothing is sent from here, and nothing for a held comment or spam)."""
+    """Store a comment, rendered once now, as published, held or spam; with `parent_id`,
+    a reply to that comment (see find_parent for when a reply is refused); with `mail`,
+    in the same transaction, its writer's wish for mail and the event that mail comes
+    from (kmblog/mail: nothing is sent from here, and nothing for a held comment or spam)."""
     if not comments_open(post, rules.policy):
         raise CommentsClosed(post.id)
+    parent = find_parent(post, parent_id)
     cleaned = NewComment(
         body=clean_text(comment.body).strip(),
         name=clean_line(comment.name),
         url=clean_line(comment.url),
     )
+    body_html = render_comment(cleaned.body)
+    commenter = Commenter(cleaned.name, cleaned.url, user)
     stored = Comment(
         post=post,
         author_name=cleaned.name,
         author_url=cleaned.url,
         body_source=cleaned.body,
-        body_html=render_comment(cleaned.body),
+        body_html=body_html,
         created_at=now,
-        status=decide_status(post, cleaned, rules, now, bot_suspected),
+        status=decide_status(post, cleaned.body, body_html, commenter, rules, now, bot_suspected),
         ip_hash=ip_hash,
         user=user,
-        parent_id=parent.id if parent is not None else None,
     )
+    place_reply(stored, parent, rules.thread_depth)
     db.session.add(stored)
     db.session.flush()
     event = event_for(stored.status)
@@ -174,3 +155,96 @@ def add_comment(
     db.session.commit()
     fan_out_later(event_ids)
     return stored
+
+
+# --- commenters' own edits ----------------------------------------------------------------
+#
+# For a while after posting (Settings.edit_window_minutes) and until someone answers it,
+# the browser that posted a comment may edit or delete it, as Isso allows. What proves the
+# browser is a signed claim it carries (kmblog.comments.edit_claims, in a cookie): "comment
+# N, made at this moment". The moment guards against a number used again (SQLite may give
+# a removed row's number to the next comment).
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# Statuses a commenter may still edit: what readers see, and what waits for a moderator.
+_EDITABLE = (CommentStatus.PUBLISHED, CommentStatus.PENDING)
+
+
+def comment_moment(created_at: datetime) -> int:
+    """A comment's time as whole microseconds since 1970: exact, unlike a float."""
+    return (created_at - _EPOCH) // _MICROSECOND
+
+
+class EditRefusal(enum.StrEnum):
+    """Why a commenter may not change a comment (each with its own answer)."""
+
+    GONE = "gone"  # no such comment, or deleted or marked as spam
+    NOT_YOURS = "not-yours"  # this browser did not post it (no claim, or a forged one)
+    TOO_LATE = "too-late"  # the edit window has passed
+    ANSWERED = "answered"  # someone has replied to it
+
+
+class EditRefused(Exception):
+    """A commenter may not change this comment; `comment` is it, when there is one."""
+
+    def __init__(self, reason: EditRefusal, comment: Comment | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.comment = comment
+
+
+def own_comment(
+    comment_id: int, claims: Mapping[int, int], now: datetime, window: timedelta
+) -> Comment:
+    """The comment `comment_id` if the browser's `claims` (comment id: its moment) show it
+    posted it, within `window` of posting, and nobody has answered it yet."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status not in _EDITABLE or not comment.post.is_visible(now):
+        raise EditRefused(EditRefusal.GONE)
+    if claims.get(comment.id) != comment_moment(comment.created_at):
+        raise EditRefused(EditRefusal.NOT_YOURS, comment)
+    if now - comment.created_at > window:
+        raise EditRefused(EditRefusal.TOO_LATE, comment)
+    if db.session.scalar(select(exists().where(Comment.parent_id == comment.id))):
+        raise EditRefused(EditRefusal.ANSWERED, comment)
+    return comment
+
+
+_REPLY = aliased(Comment, name="reply")
+
+
+def editable_comments(claims: Mapping[int, int], now: datetime, window: timedelta) -> set[int]:
+    """Which of the claimed comments their browser may still edit: one query."""
+    if not claims or window <= timedelta(0):
+        return set()
+    rows = db.session.execute(
+        select(Comment.id, Comment.created_at).where(
+            Comment.id.in_(list(claims)),
+            Comment.status.in_(_EDITABLE),
+            Comment.created_at >= now - window,
+            ~select(_REPLY.id).where(_REPLY.parent_id == Comment.id).exists(),
+        )
+    )
+    return {row.id for row in rows if claims.get(row.id) == comment_moment(row.created_at)}
+
+
+def edit_comment(comment: Comment, body: str, rules: CommentRules, now: datetime) -> Comment:
+    """Replace a comment's text with its commenter's new text, sanitised as a new
+    comment is; the rules on what it says apply again. Commits."""
+    source = clean_text(body).strip()
+    body_html = render_comment(source)
+    commenter = Commenter(comment.author_name, comment.author_url, comment.user)
+    comment.status = decide_edited_status(comment.status, source, body_html, commenter, rules)
+    comment.body_source = source
+    comment.body_html = body_html
+    comment.edited_at = now
+    db.session.commit()
+    return comment
+
+
+def delete_own_comment(comment: Comment) -> None:
+    """The commenter takes their comment back (it has no replies: a reply ends the
+    window). Kept as deleted, as a moderator's deletion is. Commits."""
+    comment.status = CommentStatus.DELETED
+    db.session.commit()

@@ -9,13 +9,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from kmblog.models import Comment, Post
 from kmblog.rendering import plain_excerpt
 
 GENERATOR = "kmblog"
+# RFC 4685, Atom Threading Extensions: a reply names the comment it answers.
+THR = "http://purl.org/syndication/thread/1.0"
+
+
+class ThreadExtension(BaseExtension):  # type: ignore[misc]  # feedgen is untyped: Any
+    """Declares the thr: prefix on the feed (feedgen's extension interface)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"thr": THR}
+
+
+class ThreadEntryExtension(BaseEntryExtension):  # type: ignore[misc]  # as above
+    """An entry's <thr:in-reply-to ref=... href=... type="text/html"/>, when it has one."""
+
+    def __init__(self) -> None:
+        self.reply_to: tuple[str, str] | None = None
+
+    def in_reply_to(self, ref: str, href: str) -> None:
+        """This entry answers the entry with Atom id `ref`, shown at `href`."""
+        self.reply_to = (ref, href)
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.reply_to is not None:
+            ref, href = self.reply_to
+            xml_elem(f"{{{THR}}}in-reply-to", entry, ref=ref, href=href, type="text/html")
+        return entry
 
 
 @dataclass(frozen=True)
@@ -90,19 +119,33 @@ def build_comments_feed(
     comment_url: Callable[[Comment], str],
     rss: bool = False,
 ) -> bytes:
-    """Atom (or RSS 2.0) for a list of comments, newest first."""
-    updated = max((comment.created_at for comment in comments), default=info.fallback_updated)
+    """Atom (or RSS 2.0) for a list of comments, newest first. A reply's Atom entry names
+    the comment it answers (thr:in-reply-to, RFC 4685): its `parent` must be loaded."""
+    updated = max(
+        (_comment_updated(comment) for comment in comments), default=info.fallback_updated
+    )
     feed = _new_feed(info, updated, rss)
+    feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
     for comment in comments:
         entry = feed.add_entry(order="append")
         entry.id(comment_atom_id(blog_atom_id, comment))
         entry.title(plain_excerpt(comment.body_source) or f"Comment on {comment.post.title}")
         entry.link(href=comment_url(comment), rel="alternate", type="text/html")
+        if comment.parent is not None:
+            # Its parent is on the same post: its link reuses the post's address.
+            entry.thr.in_reply_to(
+                comment_atom_id(blog_atom_id, comment.parent), comment_url(comment.parent)
+            )
         entry.published(comment.created_at)
-        entry.updated(comment.created_at)
+        entry.updated(_comment_updated(comment))
         entry.author(name=comment.display_name)
         entry.content(comment.body_html, type="html")
     return _serialise(feed, rss)
+
+
+def _comment_updated(comment: Comment) -> datetime:
+    """A comment's entry changes when its commenter edits it."""
+    return comment.edited_at or comment.created_at
 
 
 def _serialise(feed: FeedGenerator, rss: bool) -> bytes:

@@ -82,7 +82,9 @@ def _comment_url(comment: Comment) -> str:
 
 
 def _posts_feed(settings: Settings, post_filter: PostFilter, info: FeedInfo) -> Response:
-    listing = list_posts(utcnow(), post_filter, _feed_size(settings), offset=_offset())
+    listing = list_posts(
+        utcnow(), post_filter, _feed_size(settings), offset=_offset(), with_counts=False
+    )
     return _atom(
         build_posts_feed(
             info,

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     Email,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -133,7 +134,33 @@ class SettingsForm(FlaskForm):
         "Mark as spam comments that contain (one word or phrase a line)",
         validators=[Length(max=20_000)],
     )
-    hold_first_comment = BooleanField("Hold the first comment of a commenter never approved before")
+    hold_first_comment = BooleanField(
+        "Hold the first comment of a commenter never approved before",
+        description="A commenter is known again by the same name and web address as an "
+        "approved comment of theirs. Comments without a name or without a web address "
+        "(anonymous ones among them) can never be known, so while this is on every one of "
+        "them waits for a moderator.",
+    )
+    edit_window_minutes = IntegerField(
+        "Commenters may edit or delete their comment for (minutes)",
+        validators=[
+            InputRequired(message="Give a number of minutes (0: never)."),
+            NumberRange(min=0, max=1440, message="Between 0 and 1440 minutes (a day)."),
+        ],
+        default=15,
+        description="From the browser they posted it with, until someone replies to it; "
+        "0 turns editing off. An edit is checked by the rules above again.",
+    )
+    # Threaded replies.
+    thread_depth = IntegerField(
+        "Replies nest at most this many levels deep",
+        validators=[NumberRange(min=1, max=10, message="Give a depth from 1 to 10.")],
+        default=4,
+        description=(
+            "A reply to a comment at the deepest level is shown beside it, "
+            "with a link to the comment it answers."
+        ),
+    )
 
 
 class UserForm(FlaskForm):

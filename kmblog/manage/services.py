@@ -345,7 +345,8 @@ def moderation_list(
         select(Comment)
         .join(Post, Post.id == Comment.post_id)
         .where(Comment.status == status)
-        .options(joinedload(Comment.post))
+        # A reply says whom it answers, in the same query.
+        .options(joinedload(Comment.post), joinedload(Comment.parent))
     )
     if not moderator.is_admin:
         query = query.where(Post.author_id == moderator.id)

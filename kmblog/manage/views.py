@@ -379,6 +379,8 @@ def settings() -> Any:
                 "moderation_words": form.moderation_words.data or "",
                 "blocked_words": form.blocked_words.data or "",
                 "hold_first_comment": form.hold_first_comment.data,
+                "edit_window_minutes": form.edit_window_minutes.data,
+                "thread_depth": form.thread_depth.data,
             },
         )
         flash("Settings saved.")

@@ -10,12 +10,13 @@ from typing import cast
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 
+from kmblog.comments.edit_claims import EDIT_COOKIE
 from kmblog.extensions import cache
 from kmblog.models import utcnow
 from kmblog.pagecache.compression import LIVE, compress, compressible, preferred_encoding
 from kmblog.pagecache.entries import CachedPage, cached_page, not_modified, page_key
 from kmblog.pagecache.front import VERSION_ENVIRON_KEY
-from kmblog.pagecache.version import PageVersion, VersionMemo, load_page_version
+from kmblog.pagecache.version import PageVersion, VersionMemo, version_watch
 
 CACHEABLE_BLUEPRINTS = {"blog", "feeds"}
 # How long the nginx front (bench/nginx.conf) keeps a reader's page before it asks
@@ -35,15 +36,17 @@ def current_content_version(now: datetime) -> PageVersion:
     """This request's page version: read once per request (before any view, for pages
     and feeds; here for anything else that asks)."""
     if "content_version" not in g:
-        g.content_version = load_page_version(now)[1]
+        g.content_version = version_watch(current_app).load(now)[1]
     return cast(PageVersion, g.content_version)
 
 
 def _without_session() -> bool:
-    """No signed-in author, no message waiting: nothing of the visitor's own."""
+    """No signed-in author, no message waiting, no comment of theirs they may still
+    edit: nothing of the visitor's own."""
     if "_user_id" in session or "_flashes" in session:
         return False
-    return "remember_token" not in request.cookies
+    cookies = request.cookies
+    return "remember_token" not in cookies and EDIT_COOKIE not in cookies
 
 
 def _anonymous_reader() -> bool:
@@ -77,7 +80,7 @@ def register_hooks(app: Flask) -> None:
         if request.method not in {"GET", "HEAD"} or request.blueprint not in CACHEABLE_BLUEPRINTS:
             return None
         found = request.environ.pop(VERSION_ENVIRON_KEY, None)
-        row, version = found or load_page_version(utcnow())
+        row, version = found or version_watch(current_app).load(utcnow())
         g.content_version = version  # what the sidebar memo is keyed by, for every reader
         if not _anonymous_reader():
             g.settings = row.to_settings()

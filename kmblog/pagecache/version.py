@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
+from flask import Flask
 from sqlalchemy import Connection, Dialect, Engine, inspect
 from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.http import http_date, quote_etag
 
+from kmblog.change_signal import change_signal
 from kmblog.extensions import db
 from kmblog.models import PostStatus, Settings, UTCDateTime
 
@@ -82,20 +84,27 @@ class _VersionReader:
         self.sql = (
             f"SELECT {columns},"  # noqa: S608
             " (SELECT max(published_at) FROM posts"
-            f" WHERE status = '{PostStatus.PUBLISHED.value}' AND published_at <= {placeholder})"
+            f" WHERE status = '{PostStatus.PUBLISHED.value}' AND published_at <= {placeholder}),"
+            " (SELECT min(published_at) FROM posts"
+            f" WHERE status = '{PostStatus.PUBLISHED.value}' AND published_at > {placeholder})"
             " FROM settings ORDER BY id LIMIT 1"
         )
 
-    def read(self, connection: Connection, now: datetime) -> tuple[dict[str, Any], datetime | None]:
+    def read(
+        self, connection: Connection, now: datetime
+    ) -> tuple[dict[str, Any], datetime | None, datetime | None]:
+        """The settings row, the newest visible publication time and the next one due."""
         value = self.bind(now)
-        parameters: Any = {"now": value} if self.named else (value,)
+        parameters: Any = {"now": value} if self.named else (value, value)
         row = connection.exec_driver_sql(self.sql, parameters).one()
         values = {
             name: processor(raw) if processor else raw
             for name, processor, raw in zip(self.columns, self.processors, row, strict=False)
         }
-        newest = row[-1]
-        return values, self.newest_processor(newest) if self.newest_processor else newest
+        newest, due = row[-2:]
+        if self.newest_processor:
+            newest, due = self.newest_processor(newest), self.newest_processor(due)
+        return values, newest, due
 
 
 _readers: dict[str, _VersionReader] = {}
@@ -118,23 +127,74 @@ class SettingsRow:
         return db.session.merge(settings, load=False)
 
 
-def load_page_version(
-    now: datetime, engine: Engine | None = None
-) -> tuple[SettingsRow, PageVersion]:
-    """The settings row and the page version, in one small query."""
-    engine = engine or db.engine
+Found = tuple[SettingsRow, PageVersion]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _read_page_version(now: datetime, engine: Engine) -> tuple[Found, datetime | None]:
+    """The settings row and the page version, in one small query, and when the next
+    scheduled post is due (the version moves then, with no write)."""
     reader = _readers.get(engine.dialect.name)
     if reader is None:
         reader = _readers[engine.dialect.name] = _VersionReader(engine.dialect)
     # A connection of its own, not the ORM session: a cache hit then never sets one up.
     with engine.connect() as connection:
-        values, newest_visible = reader.read(connection, now)
-    if newest_visible is not None and newest_visible.tzinfo is None:
-        newest_visible = newest_visible.replace(tzinfo=UTC)
-    newest_visible = newest_visible or _EPOCH
+        values, newest, due = reader.read(connection, now)
+    newest_visible = _aware(newest) or _EPOCH
     last = max(values["changed_at"] or _EPOCH, newest_visible).replace(microsecond=0)
     version = PageVersion(values["content_version"], newest_visible, last, values["changed_at"])
-    return SettingsRow(values), version
+    return (SettingsRow(values), version), _aware(due)
+
+
+def load_page_version(now: datetime, engine: Engine | None = None) -> Found:
+    """The settings row and the page version, read now."""
+    return _read_page_version(now, engine or db.engine)[0]
+
+
+@dataclass(frozen=True)
+class _Seen:
+    signal: int  # the change signal's value before the version was read
+    read_at: datetime
+    until: datetime  # the recheck time, or the next scheduled post if sooner
+    found: Found
+
+
+class VersionWatch:
+    """The page version of one database, read again only when it may have changed.
+
+    On a database with a change signal (kmblog.change_signal: SQLite), the version read
+    last holds while the signal has not moved, no scheduled post has come due, and no
+    more than `recheck` seconds have passed; the recheck catches what no signal tells
+    of (a database restored under the running app, or written by another program). On
+    any other database, or with `recheck` 0, the version is read on every page.
+    """
+
+    def __init__(self, engine: Engine, recheck: float) -> None:
+        self.engine = engine
+        self.signal = change_signal(engine) if recheck > 0 else None
+        self.recheck = timedelta(seconds=recheck)
+        self._seen: _Seen | None = None
+
+    def load(self, now: datetime) -> Found:
+        signal = self.signal
+        if signal is None:
+            return _read_page_version(now, self.engine)[0]
+        mark = signal.value()
+        seen = self._seen
+        if seen is not None and seen.signal == mark and seen.read_at <= now < seen.until:
+            return seen.found
+        # Read the signal before the version: a write that lands in between moves the
+        # signal after this read, so the next page reads again.
+        found, due = _read_page_version(now, self.engine)
+        until = now + self.recheck
+        if due is not None:
+            until = min(until, due)
+        # Threads may race here; either version they store was current when read.
+        self._seen = _Seen(mark, now, until, found)
+        return found
 
 
 class VersionMemo:
@@ -160,3 +220,13 @@ class VersionMemo:
         if name not in values:
             values[name] = build()
         return cast(T, values[name])
+
+
+def version_watch(app: Flask) -> VersionWatch:
+    """The app's watch on its database's page version (made on first use, in an app
+    context)."""
+    watch = app.extensions.get("kmblog_version_watch")
+    if watch is None:
+        watch = VersionWatch(db.engine, app.config["PAGE_VERSION_RECHECK_SECONDS"])
+        app.extensions["kmblog_version_watch"] = watch
+    return cast(VersionWatch, watch)

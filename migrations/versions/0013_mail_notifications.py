@@ -2,8 +2,8 @@
 job queue fans out, the notifications (one per recipient and coalescing window) and
 what each tells of; and each author's choice of comment mail.
 
-Revision ID: 0011_mail
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from kmblog.models import UTCDateTime
 
-revision = "0011_mail"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
