@@ -28,10 +28,13 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# `flask serve`: the development server with the job workers (mail) in threads of the
+# same process: one command, one Ctrl-C. Mail goes to instance/outbox/ as .eml files
+# unless KMBLOG_MAIL_SERVER is set.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	KMBLOG_BASE_URL=$${KMBLOG_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/flask serve --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest

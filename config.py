@@ -60,6 +60,33 @@ class Config:
     # Spam: a comment posted sooner than this after the form was shown is a bot's.
     COMMENT_MIN_SECONDS = 3
 
+    # The job queue (kmblog/jobs): Huey in a SQLite file (default instance/jobs.sqlite),
+    # or in Redis when REDIS_URL (or JOBS_REDIS_URL, for a Redis of its own) is set;
+    # JOBS_NAME keeps blogs sharing one Redis apart.
+    JOBS_NAME = "kmblog"
+    JOBS_SQLITE_PATH: str | None = None
+    JOBS_REDIS_URL: str | None = None
+
+    # The blog's address for links in mail, which is sent with no request to take it
+    # from (default: SERVER_NAME, else http://127.0.0.1:5000).
+    BASE_URL: str | None = None
+
+    # Mail (kmblog/mail). Without MAIL_SERVER each message is written to MAIL_OUTBOX
+    # (default instance/outbox/) as an .eml file instead of being sent.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_TLS = "starttls"  # starttls, ssl or none
+    MAIL_USER: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "kmblog <kmblog@localhost>"
+    MAIL_TIMEOUT = 20
+    MAIL_OUTBOX: str | None = None
+    # One mail per subscriber and post per this many seconds, listing the new comments.
+    MAIL_COALESCE_SECONDS = 300
+    # After a failed send: wait this long, then twice as long each time, up to the max.
+    MAIL_RETRY_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 3600
+
     # Sessions and sign-in.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

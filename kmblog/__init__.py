@@ -13,7 +13,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from kmblog import assets, cli, errors, health, pagecache, security
+from kmblog import assets, cli, errors, health, jobs, mail, pagecache, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -28,6 +28,7 @@ from kmblog.extensions import (
     migrate,
 )
 from kmblog.feeds.views import feeds as feeds_blueprint
+from kmblog.mail.views import mail as mail_blueprint
 from kmblog.manage.views import manage as manage_blueprint
 from kmblog.templating import register_template_helpers
 
@@ -89,6 +90,9 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
     app.register_blueprint(transfer_blueprint)
+    app.register_blueprint(mail_blueprint)
+    jobs.init_app(app)
+    mail.init_app(app)
     assets.register(app)
     security.register(app)
     pagecache.register(app)

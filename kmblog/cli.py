@@ -23,6 +23,7 @@ from kmblog.auth.services import (
 from kmblog.blogger.cli import export_cli, import_cli
 from kmblog.demo import load_demo
 from kmblog.extensions import db
+from kmblog.jobs.cli import jobs_cli, serve_command
 from kmblog.models import Comment, Page, Post, Role, User, utcnow
 from kmblog.rendering import (
     render_comment,
@@ -169,3 +170,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(rerender_command)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(serve_command)

@@ -100,6 +100,14 @@ class CommentPolicy(enum.StrEnum):
     CLOSED = "closed"
 
 
+class CommentMail(enum.StrEnum):
+    """How an author hears of comments on their posts (and comments held for them)."""
+
+    EACH = "each"
+    DIGEST = "digest"
+    NEVER = "never"
+
+
 # Ids are 32-bit integers on PostgreSQL; a bigger number from a URL cannot name a row.
 MAX_ID = 2**31 - 1
 
@@ -148,6 +156,10 @@ class User(UserMixin, Base):
     # new password, disabling) makes every cookie issued before worthless.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # Mail about comments on their posts: each (coalesced), a daily digest, or none.
+    comment_mail: Mapped[CommentMail] = mapped_column(
+        _str_enum(CommentMail, "comment_mail"), default=CommentMail.EACH
+    )
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
@@ -392,3 +404,116 @@ class Page(Base):
             and self.published_at is not None
             and self.published_at <= now
         )
+
+
+# E-mail notifications (kmblog/mail). A commenter's address lives only here, never on
+# the comment: pages, feeds and exports read comments and cannot show it.
+
+
+class SubscriptionKind(enum.StrEnum):
+    REPLIES = "replies"  # replies to the comment the subscription was made with
+    POST = "post"  # every new comment on the post
+
+
+class NotificationKind(enum.StrEnum):
+    CONFIRM = "confirm"  # double opt-in: the one mail an unconfirmed address gets
+    SUBSCRIBER = "subscriber"  # new comments for a commenter who subscribed
+    AUTHOR = "author"  # new (or held) comments on an author's post
+    DIGEST = "digest"  # an author's day of comments
+
+
+class CommentEvent(enum.StrEnum):
+    PUBLISHED = "published"  # posted and published at once
+    APPROVED = "approved"  # a held comment a moderator published
+    HELD = "held"  # posted and held for moderation
+
+
+class Subscriber(Base):
+    """An e-mail address given on the comment form; it receives nothing but the
+    confirmation request until it is confirmed (double opt-in)."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[intpk]
+    # Stored as given but for the domain, lowercased: one row per mailbox.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+
+class Subscription(Base):
+    """A subscriber's wish, made with a comment: replies to it, or all new comments on
+    its post. It counts only while that comment is published."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_post_id_kind", "post_id", "kind"),)
+
+    id: Mapped[intpk]
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[SubscriptionKind] = mapped_column(_str_enum(SubscriptionKind, "subscription_kind"))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship()
+    post: Mapped[Post] = relationship()
+
+
+class MailEvent(Base):
+    """A comment published, approved or held, written in the same transaction: the job
+    that turns it into notifications may run late, or twice, but never loses it."""
+
+    __tablename__ = "mail_events"
+
+    id: Mapped[intpk]
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    event: Mapped[CommentEvent] = mapped_column(_str_enum(CommentEvent, "comment_event"))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # Set, in the transaction that writes its notifications, by the one job that did.
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class Notification(Base):
+    """One mail to send: its key names the recipient and the coalescing window, so two
+    workers that fan out at once fill the same row; a worker claims it before sending
+    and marks it sent after the mail server accepted it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_sent_at_due_at", "sent_at", "due_at"),)
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[NotificationKind] = mapped_column(_str_enum(NotificationKind, "notification_kind"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    # Not before: the end of its coalescing window, or the next try after a failure.
+    due_at: Mapped[timestamp]
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The mail server refused it for good (5xx: no such mailbox...): never tried again.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationItem(Base):
+    """A comment a notification tells of."""
+
+    __tablename__ = "notification_items"
+
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

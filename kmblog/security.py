@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
@@ -29,6 +31,17 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def allow_cross_site_post(view: View) -> View:
+    """Mark a view whose POST is authorised by a signed token in its address, not by
+    where it comes from: a mail provider's one-click unsubscribe (RFC 8058) is sent from
+    its own servers, or from a webmail page on another site."""
+    view.cross_site_allowed = True  # type: ignore[attr-defined]
+    return view
 
 
 def same_site_request(headers: Headers, host_url: str) -> bool:
@@ -63,6 +76,9 @@ def register(app: Flask) -> None:
         # form says so in one or the other. A client that sends neither is no browser
         # that can be led to post from elsewhere; the forms' own tokens still apply.
         if request.method in {"GET", "HEAD", "OPTIONS"}:
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "cross_site_allowed", False):
             return
         if not same_site_request(request.headers, request.host_url):
             abort(

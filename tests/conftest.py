@@ -8,6 +8,7 @@ settings row as the migration made it.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -70,6 +71,9 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "COMMENT_MIN_SECONDS": 0,
         # OWASP's cost is for production; tests hash many passwords.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Jobs queued by the tests stay out of the checkout's instance folder; the mail
+        # tests give their apps a queue (and a worker) of their own.
+        "JOBS_SQLITE_PATH": os.path.join(tempfile.gettempdir(), f"kmblog-jobs-{os.getpid()}.db"),
         **overrides,
     }
 

@@ -7,16 +7,25 @@ import enum
 from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import (
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from kmblog.formtimer import TimerKind, new_timer, read_timer
-from kmblog.models import MAX_ID
+from kmblog.models import MAX_ID, SubscriptionKind
 from kmblog.rendering import clean_line, clean_text, is_safe_url
 
 BODY_MAX = 4096
 NAME_MAX = 100
 URL_MAX = 2000
+EMAIL_MAX = 254
+NO_MAIL = "none"
 
 
 def _strip(value: str | None) -> str:
@@ -77,6 +86,28 @@ class CommentForm(FlaskForm):
         ],
     )
 
+    # E-mail notifications (kmblog/mail): an address never shown anywhere, kept only if
+    # mail is asked for, and used only once confirmed.
+    email = EmailField(
+        "E-mail (optional, never shown)",
+        filters=[_one_line],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_MAX, message="An e-mail address is at most %(max)d characters."),
+            Email(message="Give an e-mail address like name@example.org, or none."),
+        ],
+    )
+    notify = RadioField(
+        "Mail me",
+        choices=[
+            SelectChoice(SubscriptionKind.REPLIES.value, "replies to my comment"),
+            SelectChoice(SubscriptionKind.POST.value, "all new comments on this post"),
+            SelectChoice(NO_MAIL, "nothing"),
+        ],
+        default=SubscriptionKind.REPLIES.value,
+        validators=[Optional()],
+    )
+
     # Spam traps. People never see the honeypot (hidden by CSS and from screen readers);
     # bots fill every field. `shown` carries when the form was shown, signed
     # (kmblog.formtimer: a page timer in the page, a reader timer from its script).
@@ -121,6 +152,12 @@ class CommentForm(FlaskForm):
         if timer.kind == TimerKind.PAGE:
             return Verdict.CONFIRM
         return Verdict.SPAM if timer.age_seconds < minimum else Verdict.ACCEPT
+
+    def mail_wish(self) -> tuple[str, SubscriptionKind] | None:
+        """The address and what to mail it, or None: no address, or no mail wanted."""
+        if not self.email.data or self.notify.data in (None, NO_MAIL):
+            return None
+        return self.email.data, SubscriptionKind(self.notify.data)
 
     @property
     def parent_id(self) -> int | None:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import aliased
 
 from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
 from kmblog.extensions import db
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, User
+from kmblog.mail.services import event_for, fan_out_later, record_event, subscribe
+from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, SubscriptionKind, User
 from kmblog.rendering import clean_line, clean_text, render_comment
 
 __all__ = ["CommentRules"]  # the rules live in kmblog.comments.spam; callers find them here
@@ -37,6 +38,14 @@ class NewComment:
     body: str
     name: str = ""
     url: str = ""
+
+
+@dataclass(frozen=True)
+class MailWish:
+    """An address given with a comment, and what its writer wants to hear of."""
+
+    email: str
+    kind: SubscriptionKind
 
 
 def comments_open(post: Post, policy: CommentPolicy) -> bool:
@@ -105,9 +114,12 @@ def add_comment(
     user: User | None = None,
     bot_suspected: bool = False,
     parent_id: int | None = None,
+    mail: MailWish | None = None,
 ) -> Comment:
     """Store a comment, rendered once now, as published, held or spam; with `parent_id`,
-    a reply to that comment (see find_parent for when a reply is refused)."""
+    a reply to that comment (see find_parent for when a reply is refused); with `mail`,
+    in the same transaction, its writer's wish for mail and the event that mail comes
+    from (kmblog/mail: nothing is sent from here, and nothing for a held comment or spam)."""
     if not comments_open(post, rules.policy):
         raise CommentsClosed(post.id)
     parent = find_parent(post, parent_id)
@@ -131,7 +143,17 @@ def add_comment(
     )
     place_reply(stored, parent, rules.thread_depth)
     db.session.add(stored)
+    db.session.flush()
+    event = event_for(stored.status)
+    events = []
+    if event is not None:  # spam: neither its address is kept nor anything sent
+        if mail is not None:
+            subscribe(stored, mail.email, mail.kind, now)
+        events.append(record_event(stored, event, now))
+        db.session.flush()
+    event_ids = [e.id for e in events]
     db.session.commit()
+    fan_out_later(event_ids)
     return stored
 
 

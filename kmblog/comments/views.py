@@ -29,6 +29,7 @@ from kmblog.comments.services import (
     CommentsClosed,
     EditRefusal,
     EditRefused,
+    MailWish,
     NewComment,
     ReplyRefused,
     add_comment,
@@ -114,6 +115,7 @@ def add(year: int, month: int, slug: str) -> Any:
         # The page timer it came with is replaced by the reader's own (render_post_page).
         return render_post_page(post, form, now, notice=CONFIRM)
     user = current_user if current_user.is_authenticated else None
+    wish = form.mail_wish()
     try:
         comment = add_comment(
             post,
@@ -124,6 +126,7 @@ def add(year: int, month: int, slug: str) -> Any:
             user=user,
             bot_suspected=verdict == Verdict.SPAM,
             parent_id=form.parent_id,
+            mail=MailWish(*wish) if wish else None,
         )
     except CommentsClosed:
         abort(403, description="Comments on this post are closed.")

@@ -27,7 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from kmblog.models import CommentPolicy, PostKind, Role
+from kmblog.models import CommentMail, CommentPolicy, PostKind, Role
 
 TIMEZONES = sorted(available_timezones())
 
@@ -192,3 +192,22 @@ class PasswordForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
+
+
+class AccountMailForm(FlaskForm):
+    """An author's own mail: their address, and how they hear of comments."""
+
+    email = EmailField(
+        "Your e-mail address",
+        filters=[_strip],
+        validators=[Optional(), Email(), Length(max=254)],
+        description="Where mail about comments on your posts goes (never shown to readers).",
+    )
+    comment_mail = SelectField(
+        "Mail about comments on your posts",
+        choices=[
+            SelectChoice(CommentMail.EACH.value, "Each new or held comment"),
+            SelectChoice(CommentMail.DIGEST.value, "A daily digest"),
+            SelectChoice(CommentMail.NEVER.value, "Never"),
+        ],
+    )

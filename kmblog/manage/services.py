@@ -14,8 +14,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.extensions import db
+from kmblog.mail.services import fan_out_later, record_event
 from kmblog.models import (
     Comment,
+    CommentEvent,
     CommentStatus,
     Label,
     Post,
@@ -23,6 +25,7 @@ from kmblog.models import (
     PostRedirect,
     PostStatus,
     User,
+    utcnow,
 )
 from kmblog.rendering import clean_line, clean_text, render_post
 from kmblog.settings import get_settings
@@ -365,9 +368,18 @@ def moderatable_comments(moderator: User, ids: list[int]) -> tuple[list[Comment]
     return comments, allowed
 
 
-def set_comment_status(comments: list[Comment], status: CommentStatus) -> int:
-    """Approve, mark as spam or delete comments; returns how many changed."""
+def set_comment_status(
+    comments: list[Comment], status: CommentStatus, now: datetime | None = None
+) -> int:
+    """Approve, mark as spam or delete comments; returns how many changed. A held
+    comment approved now causes its mail (kmblog/mail), in the same transaction."""
+    events = []
     for comment in comments:
+        if status == CommentStatus.PUBLISHED and comment.status == CommentStatus.PENDING:
+            events.append(record_event(comment, CommentEvent.APPROVED, now or utcnow()))
         comment.status = status
+    db.session.flush()
+    event_ids = [event.id for event in events]
     db.session.commit()
+    fan_out_later(event_ids)
     return len(comments)

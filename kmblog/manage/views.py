@@ -24,7 +24,9 @@ from kmblog.auth.services import (
 )
 from kmblog.context import current_settings, current_zone
 from kmblog.extensions import csrf
+from kmblog.mail.services import set_comment_mail
 from kmblog.manage.forms import (
+    AccountMailForm,
     ConfirmForm,
     PasswordForm,
     PostForm,
@@ -50,7 +52,17 @@ from kmblog.manage.services import (
     save_post,
     set_comment_status,
 )
-from kmblog.models import MAX_ID, CommentStatus, Post, PostKind, PostStatus, Role, User, utcnow
+from kmblog.models import (
+    MAX_ID,
+    CommentMail,
+    CommentStatus,
+    Post,
+    PostKind,
+    PostStatus,
+    Role,
+    User,
+    utcnow,
+)
 from kmblog.rendering import render_post
 from kmblog.settings import update_settings
 
@@ -324,6 +336,22 @@ def moderate() -> Any:
     done = {"approve": "approved", "spam": "marked as spam", "delete": "deleted"}[action]
     flash(f"{changed} comment{'s' if changed != 1 else ''} {done}.")
     return redirect(back, 303)
+
+
+@csrf.exempt
+@manage.route("/account", methods=["GET", "POST"])
+def account() -> Any:
+    """An author's own mail: their address, and each comment, a daily digest or none."""
+    form = AccountMailForm(obj=current_user) if request.method == "GET" else AccountMailForm()
+    if request.method == "GET":
+        form.comment_mail.data = current_user.comment_mail.value
+    if form.validate_on_submit():
+        set_comment_mail(current_user, CommentMail(form.comment_mail.data), form.email.data or None)
+        flash("Your mail settings are saved.")
+        return redirect(url_for("manage.account"), 303)
+    return render_template(
+        "manage/account.html", form=form, settings=current_settings()
+    ), _form_status(form)
 
 
 @csrf.exempt
