@@ -5,9 +5,12 @@ reader really has."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from kmblog.comments.spam import Commenter, count_links, is_known_commenter
-from kmblog.models import CommentPolicy, CommentStatus
+from kmblog.extensions import db
+from kmblog.mail.services import confirm_subscriber
+from kmblog.models import CommentPolicy, CommentStatus, Subscriber, utcnow
 from kmblog.rendering import render_comment
 from tests.conftest import PASSWORD
 from tests.forms import comment_form_fields
@@ -129,5 +132,27 @@ def test_is_known_commenter_asks_for_name_and_address_together(app, blog):
 def test_the_settings_page_says_what_the_rule_does_to_anonymous_comments(client, auth, admin):
     auth.login("admin")
     page = client.get("/manage/settings").text
-    assert "anonymous ones among them" in page
-    assert "every one of them waits for a moderator" in page
+    assert "anonymous commenters who give no confirmed address among them" in page
+    assert "every comment of theirs waits for a moderator" in page
+
+
+def test_a_confirmed_address_with_an_approved_comment_is_known(app, client, blog):
+    """An anonymous reader who gave an e-mail address, confirmed it (double opt-in) and
+    had that comment approved is known again by the address; before it is confirmed, or
+    from another address, they are not."""
+    blog.settings(hold_first_comment=True)
+    post = blog.post()
+    ann = {"email": "ann@Example.org", "notify": "replies"}
+    send_comment(client, post.url, body="First from Ann", **ann)
+    assert status_of(app, "First from Ann") == "pending"
+    set_status(app, "First from Ann", CommentStatus.PUBLISHED)
+    send_comment(client, post.url, body="Unconfirmed Ann", **ann)
+    assert status_of(app, "Unconfirmed Ann") == "pending"
+
+    with app.app_context():
+        subscriber = db.session.scalars(select(Subscriber)).one()
+        assert confirm_subscriber(subscriber.id, subscriber.email, utcnow()) is not None
+    send_comment(client, post.url, body="Confirmed Ann", **ann)
+    assert status_of(app, "Confirmed Ann") == "published"
+    send_comment(client, post.url, body="Someone else", email="bob@example.org", notify="replies")
+    assert status_of(app, "Someone else") == "pending"

@@ -129,7 +129,7 @@ def add_comment(
         url=clean_line(comment.url),
     )
     body_html = render_comment(cleaned.body)
-    commenter = Commenter(cleaned.name, cleaned.url, user)
+    commenter = Commenter(cleaned.name, cleaned.url, user, mail.email if mail else "")
     stored = Comment(
         post=post,
         author_name=cleaned.name,

@@ -15,7 +15,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from kmblog.extensions import db
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, Settings, User
+from kmblog.mail.services import normalise_address
+from kmblog.models import (
+    Comment,
+    CommentPolicy,
+    CommentStatus,
+    Post,
+    Settings,
+    Subscriber,
+    Subscription,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,13 @@ class CommentRules:
 
 @dataclass(frozen=True)
 class Commenter:
-    """Who a comment says it is from: what the form asked (name and web address, both
-    optional) and the signed-in author, if any."""
+    """Who a comment says it is from: what the form asked (name, web address and e-mail
+    address, all optional) and the signed-in author, if any."""
 
     name: str = ""
     url: str = ""
     user: User | None = None
+    email: str = ""
 
 
 def word_list(text: str) -> tuple[str, ...]:
@@ -78,15 +89,17 @@ def mentions(words: tuple[str, ...], *texts: str) -> bool:
 
 def is_known_commenter(commenter: Commenter) -> bool:
     """Has this commenter had a comment approved before, by something a returning reader
-    really has: a signed-in author is known; a reader is known by their name (in any
-    case) AND web address together, with an earlier published comment under both.
+    really has: a signed-in author is known; a reader is known by a confirmed e-mail
+    address that came with an earlier published comment of theirs, or by their name (in
+    any case) AND web address together, with an earlier published comment under both.
 
-    An anonymous reader, or one who gives no web address, can never be recognised, so
-    with "hold a first comment" on their every comment is held (the settings page says
-    so). A confirmed e-mail address (issue 16's subscriptions) is the other thing a
-    returning reader has: it belongs here, as one more way to be known.
+    An anonymous reader who gives neither a confirmed address nor a name and web
+    address can never be recognised, so with "hold a first comment" on their every
+    comment is held (the settings page says so).
     """
     if commenter.user is not None:
+        return True
+    if commenter.email and _confirmed_with_a_published_comment(commenter.email):
         return True
     if not commenter.name or not commenter.url:
         return False
@@ -103,6 +116,22 @@ def is_known_commenter(commenter: Commenter) -> bool:
     )
     wanted = commenter.name.casefold()
     return any(name.casefold() == wanted for name in names)
+
+
+def _confirmed_with_a_published_comment(email: str) -> bool:
+    """The address was confirmed (double opt-in) and came with a comment now published."""
+    found = db.session.scalar(
+        select(Subscription.id)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .join(Comment, Comment.id == Subscription.comment_id)
+        .where(
+            Subscriber.email == normalise_address(email),
+            Subscriber.confirmed_at.is_not(None),
+            Comment.status == CommentStatus.PUBLISHED,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def is_blocked(rules: CommentRules, body: str, commenter: Commenter) -> bool:

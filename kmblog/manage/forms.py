@@ -137,9 +137,10 @@ class SettingsForm(FlaskForm):
     hold_first_comment = BooleanField(
         "Hold the first comment of a commenter never approved before",
         description="A commenter is known again by the same name and web address as an "
-        "approved comment of theirs. Comments without a name or without a web address "
-        "(anonymous ones among them) can never be known, so while this is on every one of "
-        "them waits for a moderator.",
+        "approved comment of theirs, or by an e-mail address they confirmed that came with "
+        "an approved comment. Anyone else, anonymous commenters who give no confirmed "
+        "address among them, can never be known, so while this is on every comment of "
+        "theirs waits for a moderator.",
     )
     edit_window_minutes = IntegerField(
         "Commenters may edit or delete their comment for (minutes)",
