@@ -62,6 +62,10 @@ POST_MARKDOWN_EXTENSIONS = [
     "markdown.extensions.sane_lists",
     "markdown.extensions.toc",
 ]
+# A post's own headings sit under its title (an <h3>, as on Blogger): Markdown's "#"
+# becomes <h3>, "##" <h4>, and so on, so that headings only ever go one level deeper
+# (axe-core's heading-order rule; the comments' <h4> follows a post's sections).
+POST_MARKDOWN_CONFIG = {"markdown.extensions.toc": {"baselevel": 3}}
 
 
 def clean_text(text: str) -> str:
@@ -101,7 +105,11 @@ def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
 
 def render_post(source: str) -> str:
     """An author's Markdown to sanitised HTML."""
-    html = markdown.markdown(clean_text(source), extensions=POST_MARKDOWN_EXTENSIONS)
+    html = markdown.markdown(
+        clean_text(source),
+        extensions=POST_MARKDOWN_EXTENSIONS,
+        extension_configs=POST_MARKDOWN_CONFIG,
+    )
     return bleach.clean(
         html,
         tags=POST_TAGS,

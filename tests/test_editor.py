@@ -264,7 +264,7 @@ def test_preview_of_a_new_post_renders_it_without_saving(blog, client, signed_in
     response = submit(client, NEW, "preview", title="Needs first", body=body)
     assert response.status_code == 200
     preview = post_body(response.text)
-    assert '<h2 id="knowledge-needs">Knowledge needs</h2>' in preview
+    assert '<h4 id="knowledge-needs">Knowledge needs</h4>' in preview
     assert "<em>what</em>" in preview
     form = editor_form(response.text)
     assert form["body"] == body
@@ -297,7 +297,7 @@ def test_preview_and_published_page_render_the_same_html(client, reader, app, si
         'href="https://www.apqc.org/"',
         'src="https://example.org/images/map.png"',
         'id="fn:why"',
-        '<h2 id="knowledge-needs">',
+        '<h4 id="knowledge-needs">',
     ):
         assert construct in previewed, construct
 

@@ -33,6 +33,7 @@ AUTHOR_PAGES = {
     "authors": "/manage/users",
 }
 BLOCKING = {"serious", "critical"}
+EVERY_IMPACT = {"minor", "moderate", "serious", "critical"}
 SCREENS = {"desktop": DESKTOP, "phone": PHONE}
 
 
@@ -50,14 +51,14 @@ def addresses(browser: Any, server: str) -> dict[str, str]:
     return found
 
 
-def axe_violations(page: Any) -> list[str]:
+def axe_violations(page: Any, impacts: set[str] = BLOCKING) -> list[str]:
     page.add_script_tag(content=AXE.read_text())
     result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['impact']}: {v['id']} ({v['help']}) at "
         + "; ".join(" ".join(node["target"]) for node in v["nodes"][:8])
         for v in result["violations"]
-        if v["impact"] in BLOCKING
+        if v["impact"] in impacts
     ]
 
 
