@@ -78,7 +78,9 @@ def sitemap_file(number: int) -> Response:
     size = sitemap_size(now)
     per_file = _urls_per_file()
     files = ceil(size.total / per_file)
-    if files == 1 or not 1 <= number <= files:
+    # /sitemap-01.xml would be a second address for the first file.
+    spelt_as_linked = request.path == url_for("seo.sitemap_file", number=number)
+    if files == 1 or not 1 <= number <= files or not spelt_as_linked:
         abort(404, description="There is no sitemap file with that number.")
     return _urlset(now, size, number, per_file)
 
