@@ -30,6 +30,7 @@ from kmblog.extensions import (
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.mail.views import mail as mail_blueprint
 from kmblog.manage.views import manage as manage_blueprint
+from kmblog.seo.views import seo as seo_blueprint
 from kmblog.templating import register_template_helpers
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -91,6 +92,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(manage_blueprint)
     app.register_blueprint(transfer_blueprint)
     app.register_blueprint(mail_blueprint)
+    app.register_blueprint(seo_blueprint)
     jobs.init_app(app)
     mail.init_app(app)
     assets.register(app)

@@ -18,7 +18,7 @@ from kmblog.pagecache.entries import CachedPage, cached_page, not_modified, page
 from kmblog.pagecache.front import VERSION_ENVIRON_KEY
 from kmblog.pagecache.version import PageVersion, VersionMemo, version_watch
 
-CACHEABLE_BLUEPRINTS = {"blog", "feeds"}
+CACHEABLE_BLUEPRINTS = {"blog", "feeds", "seo"}
 # How long the nginx front (bench/nginx.conf) keeps a reader's page before it asks
 # again; nginx does not pass the header on, and browsers revalidate every time.
 SHARED_CACHE_SECONDS = 5
