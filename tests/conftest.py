@@ -7,6 +7,7 @@ settings row as the migration made it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -59,6 +60,18 @@ def migrated(database_url: str) -> dict[str, Any]:
     return snapshot
 
 
+# The test apps' job queue: one file for the run, removed at its end.
+JOBS_QUEUE_FILE = os.path.join(tempfile.gettempdir(), f"kmblog-jobs-{os.getpid()}.db")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_the_jobs_queue_file() -> Iterator[None]:
+    yield
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(JOBS_QUEUE_FILE + suffix)
+
+
 def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     """The settings of every test app on `database_url`, with `overrides` on top."""
     return {
@@ -73,7 +86,7 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # Jobs queued by the tests stay out of the checkout's instance folder; the mail
         # tests give their apps a queue (and a worker) of their own.
-        "JOBS_SQLITE_PATH": os.path.join(tempfile.gettempdir(), f"kmblog-jobs-{os.getpid()}.db"),
+        "JOBS_SQLITE_PATH": JOBS_QUEUE_FILE,
         **overrides,
     }
 
