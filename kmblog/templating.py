@@ -16,12 +16,20 @@ from kmblog.rendering import as_html, comment_items
 from kmblog.urls import label_url, post_url
 
 
+def html_datetime(moment: datetime) -> str:
+    """A moment as HTML's valid date-time string in the blog's time zone: to the second,
+    or to the millisecond when it has a fraction (HTML allows at most three digits of
+    one; isoformat gives six)."""
+    local = to_local(moment)
+    return local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
+
+
 def time_tag(moment: datetime) -> Markup:
     """<time datetime="2009-07-23T20:07:00-07:00">July 23, 2009 at 8:07 PM</time>: one
     call where a comment list would make three for each of hundreds of comments."""
     local = to_local(moment)
     shown = f"{timefmt.long_date(local)} at {timefmt.clock(local)}"
-    return Markup(f'<time datetime="{local.isoformat()}">{shown}</time>')  # noqa: S704 - digits and month names
+    return Markup(f'<time datetime="{html_datetime(local)}">{shown}</time>')  # noqa: S704 - digits and month names
 
 
 def own_comment_links(comment_id: int) -> str:
@@ -38,7 +46,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda moment: timefmt.clock(to_local(moment)), "clock")
     app.add_template_filter(lambda moment: timefmt.long_date(to_local(moment)), "long_date")
     app.add_template_filter(lambda moment: timefmt.day_header(to_local(moment)), "day_header")
-    app.add_template_filter(lambda moment: to_local(moment).isoformat(), "local_iso")
+    app.add_template_filter(html_datetime, "local_iso")
     app.add_template_filter(as_html, "stored_html")
     app.add_template_filter(timefmt.month_name, "month_name")
     # Templates compare with the enums themselves, never with their values as strings.

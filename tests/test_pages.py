@@ -11,6 +11,7 @@ import pytest
 from kmblog.models import CommentStatus, utcnow
 from tests.factories import BASE_TIME
 from tests.html_tree import parse_html, words
+from tests.test_comments import post_comment
 
 
 def older_link(html: str) -> str | None:
@@ -401,3 +402,24 @@ def test_a_server_error_shows_the_blog_500_page(app, client, monkeypatch):
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
     assert "exploded" not in response.text and "Traceback" not in response.text
+
+
+# HTML's valid global date and time string: seconds optional, at most three digits of
+# a fraction (isoformat writes six), then Z or an offset.
+HTML_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)")
+
+
+def test_every_time_element_holds_a_valid_html_datetime(client, blog):
+    """A comment sent through the form is stamped to the microsecond; its <time> says
+    at most milliseconds, as HTML allows."""
+    blog.settings(timezone="America/Los_Angeles")
+    post = blog.post(published=utcnow().replace(microsecond=654321) - timedelta(hours=1))
+    post_comment(client, post.url, body="Stamped to the microsecond.")
+    stamps = [
+        stamp
+        for page in (post.url, "/")
+        for stamp in re.findall(r'<time datetime="([^"]+)"', client.get(page).text)
+    ]
+    assert any("." in stamp for stamp in stamps), stamps  # a fraction was written
+    for stamp in stamps:
+        assert HTML_DATETIME.fullmatch(stamp), stamp
