@@ -497,3 +497,19 @@ def test_feed_queries_do_not_grow_with_the_blog(client, blog, count_queries, kin
     assert large_entries == 25 > small_entries
     assert large_queries == small_queries
     assert large_queries <= 6
+
+
+def test_bloggers_full_feed_addresses_are_the_default_feeds(client, blog):
+    """Blogger serves each feed at .../full as at .../default; subscribers of either
+    get the same entries."""
+    post = blog.post(title="Full and default", labels=("Tools",))
+    blog.comment(post, body="Either address.")
+    for default in (
+        "/feeds/posts/default",
+        "/feeds/posts/default/-/Tools",
+        "/feeds/comments/default",
+        f"/feeds/{post.id}/comments/default",
+    ):
+        full = default.replace("/default", "/full")
+        assert entry_ids(fetch_feed(client, full)) == entry_ids(fetch_feed(client, default))
+        assert fetch_feed(client, full).entries, full

@@ -97,6 +97,9 @@ def _posts_feed(settings: Settings, post_filter: PostFilter, info: FeedInfo) -> 
     )
 
 
+# Blogger's ".../full" addresses are the same feeds as ".../default"; url_for gives the
+# address registered first, the one nearest each view.
+@feeds.get("/feeds/posts/full")
 @feeds.get("/feeds/posts/summary")
 @feeds.get("/feeds/posts/default")  # the first registered: url_for's choice
 def posts() -> Response:
@@ -113,6 +116,7 @@ def posts() -> Response:
     return _posts_feed(settings, PostFilter(), info)
 
 
+@feeds.get("/feeds/posts/full/-/<path:name>")
 @feeds.get("/feeds/posts/default/-/<path:name>")
 def label_posts(name: str) -> Any:
     """Atom: the newest posts with one label."""
@@ -150,6 +154,7 @@ def kind_posts(kinds: str) -> Response:
     return _posts_feed(settings, PostFilter(kind=kind), info)
 
 
+@feeds.get("/feeds/comments/full")
 @feeds.get("/feeds/comments/default")
 def comments() -> Response:
     """Atom: the newest comments on the whole blog."""
@@ -166,6 +171,7 @@ def comments() -> Response:
     return _atom(build_comments_feed(info, settings.atom_id, found, _comment_url, rss=_wants_rss()))
 
 
+@feeds.get("/feeds/<int:post_id>/comments/full")
 @feeds.get("/feeds/<int:post_id>/comments/default")
 def post_comments(post_id: int) -> Response:
     """Atom: the comments on one post."""
