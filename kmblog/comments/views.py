@@ -211,13 +211,14 @@ def _personal(response: Response) -> Response:
     return response
 
 
-def _own_comment(comment_id: int) -> Comment | Response:
-    """The comment this browser may change, or the page that says why not."""
+def _own_comment(comment_id: int) -> Comment:
+    """The comment this browser may change; if it may not, the request ends here with
+    the page that says why."""
     claims = read_claims(request.cookies.get(EDIT_COOKIE))
     try:
         return own_comment(comment_id, claims, utcnow(), edit_window())
     except EditRefused as refused:
-        return _refusal(refused.reason, refused.comment)
+        abort(_refusal(refused.reason, refused.comment))
 
 
 ID = "<int(max=" + str(MAX_ID) + "):comment_id>"
@@ -230,10 +231,7 @@ ID = "<int(max=" + str(MAX_ID) + "):comment_id>"
 @limiter.limit(lambda: current_app.config["COMMENT_RATE_LIMIT"], methods=["POST"])
 def edit(comment_id: int) -> Any:
     """A commenter's own comment, to edit (or delete) while they may."""
-    found = _own_comment(comment_id)
-    if isinstance(found, Response):
-        return found
-    comment = found
+    comment = _own_comment(comment_id)
     post = comment.post
     if not comments_open(post, current_settings().comment_policy):
         abort(403, description="Comments on this post are closed, so it cannot be edited.")
@@ -265,10 +263,7 @@ def edit(comment_id: int) -> Any:
 @limiter.limit(lambda: current_app.config["COMMENT_RATE_LIMIT"], methods=["POST"])
 def delete(comment_id: int) -> Any:
     """Ask the commenter to confirm, then take their comment away."""
-    found = _own_comment(comment_id)
-    if isinstance(found, Response):
-        return found
-    comment = found
+    comment = _own_comment(comment_id)
     post = comment.post
     if request.method == "GET":
         page = render_template(
