@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template, url_for
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -198,13 +198,21 @@ def _add_to_notification(
     return due_at
 
 
-def _ancestor_ids(comment: Comment, limit: int = 50) -> list[int]:
-    """The comments this one answers, its parent first, up to the top of its thread."""
+def _ancestor_ids(comment: Comment) -> list[int]:
+    """The comments this one answers, its parent first, up to the top of its thread:
+    one query for the links of its whole thread (every reply knows its top comment)."""
+    if comment.parent_id is None:
+        return []
+    top = comment.root_id if comment.root_id is not None else comment.parent_id
+    links = db.session.execute(
+        select(Comment.id, Comment.parent_id).where(or_(Comment.id == top, Comment.root_id == top))
+    )
+    parent_of = {row.id: row.parent_id for row in links}
     found: list[int] = []
-    parent_id = comment.parent_id
-    while parent_id is not None and parent_id not in found and len(found) < limit:
+    parent_id: int | None = comment.parent_id
+    while parent_id is not None and parent_id not in found:
         found.append(parent_id)
-        parent_id = db.session.scalar(select(Comment.parent_id).where(Comment.id == parent_id))
+        parent_id = parent_of.get(parent_id)
     return found
 
 
