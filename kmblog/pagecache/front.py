@@ -36,6 +36,13 @@ KEPT_ENTRIES = 64
 Answer = tuple[str, list[tuple[str, str]], bytes]  # WSGI status, headers, body
 
 
+def personal_cookies(app: Flask) -> frozenset[str]:
+    """Cookies besides the session that make a visitor's pages their own: a signed-in
+    author's remember-me cookie, and a commenter's claim to comments they may still
+    edit. Such a visitor is never answered from the cache (nor is their page kept)."""
+    return frozenset({app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), EDIT_COOKIE})
+
+
 class CachedPageFront:
     """WSGI: cached pages for readers without a session; the app for everything else."""
 
@@ -44,11 +51,7 @@ class CachedPageFront:
         self.wsgi_app = wsgi_app
         # A session, "keep me signed in", and a commenter's claim on the comments they
         # may still edit (their page shows Edit and Delete links): made for them alone.
-        self.personal_cookies = {
-            app.config["SESSION_COOKIE_NAME"],
-            app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-            EDIT_COOKIE,
-        }
+        self.personal_cookies = {app.config["SESSION_COOKIE_NAME"], *personal_cookies(app)}
         # Found on first use, inside an app context; after that a hit needs none.
         self._watch: VersionWatch | None = None
         self._cache: Any = None

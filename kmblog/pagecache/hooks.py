@@ -10,12 +10,11 @@ from typing import cast
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 
-from kmblog.comments.edit_claims import EDIT_COOKIE
 from kmblog.extensions import cache
 from kmblog.models import utcnow
 from kmblog.pagecache.compression import LIVE, compress, compressible, preferred_encoding
 from kmblog.pagecache.entries import CachedPage, cached_page, not_modified, page_key
-from kmblog.pagecache.front import VERSION_ENVIRON_KEY
+from kmblog.pagecache.front import VERSION_ENVIRON_KEY, personal_cookies
 from kmblog.pagecache.version import PageVersion, VersionMemo, version_watch
 
 CACHEABLE_BLUEPRINTS = {"blog", "feeds", "seo"}
@@ -45,8 +44,7 @@ def _without_session() -> bool:
     edit: nothing of the visitor's own."""
     if "_user_id" in session or "_flashes" in session:
         return False
-    cookies = request.cookies
-    return "remember_token" not in cookies and EDIT_COOKIE not in cookies
+    return personal_cookies(current_app).isdisjoint(request.cookies)
 
 
 def _anonymous_reader() -> bool:
