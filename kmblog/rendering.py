@@ -480,3 +480,25 @@ _TAG = re.compile(r"<[^>]*>")
 def html_excerpt(stored: str, length: int = 80) -> str:
     """The first words of HTML this module stored, as plain text (export titles)."""
     return plain_excerpt(html.unescape(_TAG.sub(" ", stored)), length)
+
+
+DESCRIPTION_LENGTH = 160
+_FIRST_PARAGRAPH = re.compile(r"<p[\s>](.*?)</p>", re.DOTALL)
+
+
+def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LENGTH) -> str:
+    """A post's description as plain text: the summary its author wrote, else the first
+    paragraph of its stored HTML, cut at a word near `length` characters. Used by the meta
+    description, OpenGraph, the summary feeds and search results alike."""
+    text = clean_line(summary)
+    if not text:
+        found = _FIRST_PARAGRAPH.search(body_html)
+        text = clean_line(html.unescape(_TAG.sub(" ", found.group(1) if found else body_html)))
+    if len(text) <= length:
+        return text
+    cut = text[: length - 1]
+    # Cut at the last space when there is one in the second half, so no word is split.
+    space = cut.rfind(" ")
+    if space > length // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"

@@ -7,7 +7,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from kmblog.rendering import clean_text, commenter_link, render_comment, render_post
+from kmblog.rendering import (
+    clean_text,
+    commenter_link,
+    post_description,
+    render_comment,
+    render_post,
+)
 from tests.security.payloads import params
 
 # Some of tests/security/payloads.py, for the rendering functions on their own.
@@ -172,3 +178,15 @@ def _timed(function, argument) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     function(argument)
     return time.perf_counter() - start
+
+
+def test_a_description_is_the_summary_or_the_first_paragraph_as_plain_text():
+    body = render_post(
+        "## Why plan\n\nA *plan* says what knowledge the firm needs &amp; who holds it.\n\n"
+        "Second paragraph."
+    )
+    assert post_description("", body) == "A plan says what knowledge the firm needs & who holds it."
+    assert post_description("  An author's own\nsummary. ", body) == "An author's own summary."
+    long = render_post(" ".join(["knowledge"] * 40))
+    cut = post_description("", long)
+    assert len(cut) <= 160 and cut.endswith("knowledge…")
