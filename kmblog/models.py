@@ -229,7 +229,9 @@ class Post(Base):
     updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
     comments_open: Mapped[bool] = mapped_column(default=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    companion_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    companion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), index=True
+    )
 
     author: Mapped[User] = relationship(back_populates="posts")
     labels: Mapped[list[Label]] = relationship(
@@ -298,7 +300,9 @@ class Comment(Base):
     # Empty means "Anonymous".
     author_name: Mapped[str] = mapped_column(String(100), default="")
     author_url: Mapped[str] = mapped_column(String(2000), default="")
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     body_source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
@@ -470,7 +474,9 @@ class MailEvent(Base):
     __tablename__ = "mail_events"
 
     id: Mapped[intpk]
-    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
     event: Mapped[CommentEvent] = mapped_column(_str_enum(CommentEvent, "comment_event"))
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
     # Set, in the transaction that writes its notifications, by the one job that did.
@@ -494,7 +500,9 @@ class Notification(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
     # Not before: the end of its coalescing window, or the next try after a failure.
     due_at: Mapped[timestamp]
