@@ -240,6 +240,10 @@ class Post(Base):
     # The post's id on Blogger when it was imported from there (issue 7): a second
     # import finds it, and Blogger's old per-post feed address still answers.
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Its Atom id where it came from (a Blogger export), kept verbatim: feeds serve it,
+    # so a subscriber who moves with the blog sees no old post as new (issue 17). None
+    # for a post written here: its id is made from Settings.atom_id and its own id.
+    atom_id: Mapped[str | None] = mapped_column(String(200))
 
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
@@ -309,6 +313,8 @@ class Comment(Base):
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Blogger's comment id when imported: its old anchor #c<id> stays on the page.
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Its Atom id where it came from, verbatim (see Post.atom_id).
+    atom_id: Mapped[str | None] = mapped_column(String(200))
     # Threads. The comment this one answers (None: it answers the post), the top-level
     # comment its thread starts from (None for a top-level comment; a page of threads
     # loads with one query: its top-level ids, and root_id among them), and its depth
@@ -395,6 +401,8 @@ class Page(Base):
     updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Its Atom id where it came from, verbatim (see Post.atom_id).
+    atom_id: Mapped[str | None] = mapped_column(String(200))
 
     author: Mapped[User] = relationship()
 

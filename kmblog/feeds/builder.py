@@ -15,7 +15,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from kmblog.models import Comment, Post
+from kmblog.models import Comment, Post, Settings
 from kmblog.rendering import plain_excerpt
 
 GENERATOR = "kmblog"
@@ -61,11 +61,43 @@ class FeedInfo:
 
 
 def post_atom_id(blog_atom_id: str, post: Post) -> str:
-    return f"{blog_atom_id}.post-{post.id}"
+    """An imported post's id as it came (Blogger's); a post written here gets one made
+    from the blog's own stable prefix (Settings.atom_id), never from anything that an
+    import or a change of settings could move."""
+    return post.atom_id or f"{blog_atom_id}.post-{post.id}"
 
 
 def comment_atom_id(blog_atom_id: str, comment: Comment) -> str:
-    return f"{blog_atom_id}.comment-{comment.id}"
+    """As post_atom_id, for a comment."""
+    return comment.atom_id or f"{blog_atom_id}.comment-{comment.id}"
+
+
+# The feeds of a blog imported from Blogger keep the ids Blogger gave them: the posts
+# feed tag:blogger.com,1999:blog-N, the comments feed ...blog-N.comments, and one
+# post's comments ...blog-N.postM..comments (sic: Blogger's own form, as its feeds and
+# Google's gdata test data show). Feeds Blogger did not have keep ids of our own.
+BLOGGER_TAG = "tag:blogger.com,1999:blog-"
+
+
+def blog_feed_atom_id(settings: Settings) -> str:
+    """The id of the blog's posts feed (Blogger's for an imported blog)."""
+    if settings.blogger_blog_id:
+        return f"{BLOGGER_TAG}{settings.blogger_blog_id}"
+    return settings.atom_id
+
+
+def comments_feed_atom_id(settings: Settings) -> str:
+    """The id of the blog's comments feed."""
+    return f"{blog_feed_atom_id(settings)}.comments"
+
+
+def post_comments_feed_atom_id(settings: Settings, post: Post) -> str:
+    """The id of one post's comments feed: Blogger's form for a post from Blogger,
+    else the post's own id with `.comments`."""
+    if post.atom_id and post.atom_id.startswith(BLOGGER_TAG) and ".post-" in post.atom_id:
+        blog, _, number = post.atom_id.rpartition(".post-")
+        return f"{blog}.post{number}..comments"
+    return f"{post_atom_id(settings.atom_id, post)}.comments"
 
 
 def _new_feed(info: FeedInfo, updated: datetime, rss: bool = False) -> FeedGenerator:
