@@ -376,7 +376,9 @@ class Settings(Base):
     # reader sees: page caches and ETags are keyed by it, so no stale page outlives it.
     content_version: Mapped[int] = mapped_column(default=1)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
+    # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set, but for
+    # an empty blog that takes the one of the kmblog it is moved from (a Blogger export
+    # of ours carries it), so that its subscribers' ids stay what they were.
     atom_id: Mapped[str] = mapped_column(String(200))
     # The Blogger blog this one was imported from; a Blogger export reuses it.
     blogger_blog_id: Mapped[str | None] = mapped_column(String(32))

@@ -35,8 +35,8 @@ def import_file(runner, path: Path, *options: str):  # type: ignore[no-untyped-d
     return runner.invoke(args=["import", "blogger", *options, str(path)])
 
 
-def imported(runner, name: str, *options: str) -> str:  # type: ignore[no-untyped-def]
-    result = import_file(runner, sample(name), *options)
+def imported(runner, name: str, *options: str, path: Path | None = None) -> str:  # type: ignore[no-untyped-def]
+    result = import_file(runner, path or sample(name), *options)
     assert result.exit_code == 0, result.output
     return str(result.output)
 
@@ -62,6 +62,15 @@ def settings_row(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
             for column in Settings.__table__.columns
             if column.key not in {"content_version", "changed_at"}
         }
+
+
+_emptied = iter(range(10_000, 1_000_000, 10_000))
+
+
+def emptied(migrated: dict[str, object], **settings: object) -> dict[str, object]:
+    """The settings of a freshly migrated blog, with a content version never used
+    before: pages cached for the blog as it was must not answer for the new one."""
+    return {**migrated, "content_version": next(_emptied), **settings}
 
 
 def counts(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -340,8 +349,44 @@ def test_export_then_import_into_an_empty_blog_keeps_the_ids(
     before = served()
     export_file(runner, tmp_path / "export.xml")
     with app.app_context():
-        _reset_tables(migrated)
+        _reset_tables(emptied(migrated))
     assert counts(app) == {"Post": 0, "Page": 0, "Comment": 0}
     imported_again = import_file(runner, tmp_path / "export.xml")
     assert imported_again.exit_code == 0, imported_again.output
     assert served() == before
+
+
+def test_a_blog_never_on_blogger_keeps_its_feed_ids_when_moved_to_an_empty_blog(
+    app, blog, client, runner, migrated, tmp_path
+):
+    plan = blog.post("A KM plan in five questions", body="What do we **need** to know?")
+    blog.comment(plan, "Which need comes first?", name="Lena")
+
+    def served() -> dict[str, object]:
+        posts = read_feed(client, "/feeds/posts/default")
+        comments = read_feed(client, "/feeds/comments/default")
+        replies = read_feed(client, f"/feeds/{plan.id}/comments/default")
+        return {
+            "posts feed": posts.feed.id,
+            "posts": entry_ids(posts),
+            "comments feed": comments.feed.id,
+            "comments": entry_ids(comments),
+            "post's comments feed": replies.feed.id,
+        }
+
+    before = served()
+    assert not str(before["posts feed"]).startswith(BLOGGER)  # ours
+    export_file(runner, tmp_path / "export.xml")
+    with app.app_context():
+        _reset_tables(emptied(migrated, atom_id="tag:kmblog,2026:blog-another"))
+    output = imported(runner, "x", path=tmp_path / "export.xml")
+    assert "the Atom ids of the kmblog it came from" in output
+    assert served() == before
+
+    # A blog that already has posts of its own keeps its ids, and says so.
+    with app.app_context():
+        _reset_tables(emptied(migrated, atom_id="tag:kmblog,2026:blog-busy"))
+    blog.post("Already here", author_id=blog.author())
+    output = imported(runner, "x", path=tmp_path / "export.xml")
+    assert "keeps its own Atom ids" in output
+    assert read_feed(client, "/feeds/posts/default").feed.id == "tag:kmblog,2026:blog-busy"

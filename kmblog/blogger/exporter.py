@@ -11,7 +11,6 @@ link, and an author on the feed and on every entry.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -27,10 +26,11 @@ from kmblog.blogger import (
     KIND_PREFIX,
     KIND_SCHEME,
     LABEL_SCHEME,
+    OWN_ATOM_ID,
     THR,
 )
 from kmblog.extensions import db
-from kmblog.feeds.builder import comment_atom_id, post_atom_id
+from kmblog.feeds.builder import comment_atom_id, own_blogger_number, post_atom_id
 from kmblog.models import (
     Comment,
     CommentPolicy,
@@ -60,7 +60,7 @@ def blogger_blog_id(settings: Settings) -> str:
     own Atom id."""
     if settings.blogger_blog_id:
         return settings.blogger_blog_id
-    return str(int(hashlib.sha256(settings.atom_id.encode()).hexdigest()[:15], 16))
+    return own_blogger_number(settings.atom_id)
 
 
 class _Writer:
@@ -119,6 +119,7 @@ def _settings_values(settings: Settings) -> list[tuple[str, str]]:
         ("BLOG_COMMENT_MODERATION", moderation),
         ("BLOG_MAX_NUM", str(settings.posts_per_page)),
         ("BLOG_MAX_UNIT", "POSTS"),
+        (OWN_ATOM_ID, settings.atom_id),
     ]
     if settings.moderate_after_days is not None:
         values.append(("BLOG_COMMENT_MODERATION_DELAY", str(settings.moderate_after_days)))

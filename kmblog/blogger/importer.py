@@ -35,6 +35,7 @@ from kmblog.blogger import (
     KIND_SCHEME,
     KNOWN_PREFIXES,
     LABEL_SCHEME,
+    OWN_ATOM_ID,
     THR,
 )
 from kmblog.comments.services import place_reply
@@ -90,6 +91,7 @@ USED_SETTINGS = frozenset(
         "BLOG_COMMENT_MODERATION_DELAY",
         "BLOG_MAX_NUM",
         "BLOG_MAX_UNIT",
+        OWN_ATOM_ID,
     }
 )
 
@@ -313,6 +315,16 @@ class _Importer:
         self.blog_id = ""
         # True once the file is known to be another Blogger blog, merged on request.
         self.merging = False
+        # A blog with nothing in it yet may take the Atom id prefix of the kmblog the
+        # file came from: no id it has served can move.
+        self.was_empty = (
+            db.session.scalar(
+                select(Post.id).union_all(select(Comment.id), select(Page.id)).limit(1)
+            )
+            is None
+        )
+        # Set when a kmblog's file could not lend this blog its ids (see apply_settings).
+        self.kept_own_ids = False
         self.posts: dict[str, Post | int] = {
             blogger_id: post_id
             for blogger_id, post_id in db.session.execute(
@@ -485,6 +497,16 @@ class _Importer:
             delay = values.get("BLOG_COMMENT_MODERATION_DELAY", "")
             days = int(delay) if moderation == "OLDER" and delay.isdigit() else None
             apply("moderation of comments on old posts", "moderate_after_days", days)
+        own = values.get(OWN_ATOM_ID, "")
+        if own and own != settings.atom_id:
+            if self.merging or (self.was_empty and len(own) <= MAX_ATOM_ID):
+                apply("the Atom ids of the kmblog it came from", "atom_id", own)
+            else:
+                self.kept_own_ids = True
+                self.report.warnings.append(
+                    "the file comes from another kmblog; this blog already has posts or "
+                    "comments, so it keeps its own Atom ids (its feed ids do not change)"
+                )
         per_page = values.get("BLOG_MAX_NUM", "")
         by_posts = values.get("BLOG_MAX_UNIT", "POSTS") == "POSTS"
         if by_posts and per_page.isdigit() and 1 <= int(per_page) <= MAX_PER_PAGE:
@@ -689,7 +711,9 @@ class _Importer:
             self.comment(entry, last_try=True)
         self.place_replies()
         self.apply_settings()
-        if not self.merging and self.settings.blogger_blog_id != self.blog_id:
+        if self.merging or self.kept_own_ids:
+            return
+        if self.settings.blogger_blog_id != self.blog_id:
             self.settings.blogger_blog_id = self.blog_id
 
 

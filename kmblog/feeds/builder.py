@@ -6,6 +6,7 @@ decide what goes in. Content is the sanitised HTML stored at save time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,10 +80,18 @@ def comment_atom_id(blog_atom_id: str, comment: Comment) -> str:
 BLOGGER_TAG = "tag:blogger.com,1999:blog-"
 
 
+def own_blogger_number(atom_id: str) -> str:
+    """The Blogger-style blog number a kmblog export gives a blog that never came from
+    Blogger (Blogger's format wants digits), made from its own Atom id."""
+    return str(int(hashlib.sha256(atom_id.encode()).hexdigest()[:15], 16))
+
+
 def blog_feed_atom_id(settings: Settings) -> str:
-    """The id of the blog's posts feed (Blogger's for an imported blog)."""
-    if settings.blogger_blog_id:
-        return f"{BLOGGER_TAG}{settings.blogger_blog_id}"
+    """The id of the blog's posts feed: Blogger's for a blog imported from Blogger, else
+    the blog's own (also when its Blogger number is the one our exports made for it)."""
+    number = settings.blogger_blog_id
+    if number and number != own_blogger_number(settings.atom_id):
+        return f"{BLOGGER_TAG}{number}"
     return settings.atom_id
 
 
