@@ -9,6 +9,7 @@ in the export files themselves (tests/blogger_files.py reads them, not the impor
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import feedparser
@@ -394,3 +395,14 @@ def test_a_blog_never_on_blogger_keeps_its_feed_ids_when_moved_to_an_empty_blog(
     output = imported(runner, "x", path=tmp_path / "export.xml")
     assert "keeps its own Atom ids" in output
     assert read_feed(client, "/feeds/posts/default").feed.id == "tag:kmblog,2026:blog-busy"
+
+
+def test_the_json_export_carries_the_atom_ids(app, runner, tmp_path):
+    want = expected(sample(FIRST))
+    imported(runner, FIRST)
+    out = tmp_path / "blog.json"
+    result = runner.invoke(args=["export", "json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert {post["atom_id"] for post in data["posts"]} == {i.atom_id for i in want.of("post")}
+    assert {c["atom_id"] for c in data["comments"]} == {i.atom_id for i in want.of("comment")}

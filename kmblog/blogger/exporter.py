@@ -352,6 +352,7 @@ def _post_json(post: Post) -> dict[str, object]:
     return {
         "id": post.id,
         "blogger_id": post.blogger_id,
+        "atom_id": post.atom_id,
         "title": post.title,
         "slug": post.slug,
         "path": f"/{post.year}/{post.month:02d}/{post.slug}.html"
@@ -377,6 +378,7 @@ def _page_json(page: Page) -> dict[str, object]:
     return {
         "id": page.id,
         "blogger_id": page.blogger_id,
+        "atom_id": page.atom_id,
         "title": page.title,
         "slug": page.slug,
         "path": f"/p/{page.slug}.html",
@@ -394,6 +396,7 @@ def _comment_json(comment: Comment) -> dict[str, object]:
     return {
         "id": comment.id,
         "blogger_id": comment.blogger_id,
+        "atom_id": comment.atom_id,
         "post_id": comment.post_id,
         "author_name": comment.author_name,
         "author_url": comment.author_url,
