@@ -242,6 +242,10 @@ class Post(Base):
     # The post's id on Blogger when it was imported from there (issue 7): a second
     # import finds it, and Blogger's old per-post feed address still answers.
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Its Atom id where it came from (a Blogger export), kept verbatim: feeds serve it,
+    # so a subscriber who moves with the blog sees no old post as new (issue 17). None
+    # for a post written here: its id is made from Settings.atom_id and its own id.
+    atom_id: Mapped[str | None] = mapped_column(String(200))
 
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
@@ -313,6 +317,8 @@ class Comment(Base):
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Blogger's comment id when imported: its old anchor #c<id> stays on the page.
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Its Atom id where it came from, verbatim (see Post.atom_id).
+    atom_id: Mapped[str | None] = mapped_column(String(200))
     # Threads. The comment this one answers (None: it answers the post), the top-level
     # comment its thread starts from (None for a top-level comment; a page of threads
     # loads with one query: its top-level ids, and root_id among them), and its depth
@@ -374,7 +380,9 @@ class Settings(Base):
     # reader sees: page caches and ETags are keyed by it, so no stale page outlives it.
     content_version: Mapped[int] = mapped_column(default=1)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set.
+    # Stable prefix of every Atom id (RFC 4151 tag URI); never changes once set, but for
+    # an empty blog that takes the one of the kmblog it is moved from (a Blogger export
+    # of ours carries it), so that its subscribers' ids stay what they were.
     atom_id: Mapped[str] = mapped_column(String(200))
     # The Blogger blog this one was imported from; a Blogger export reuses it.
     blogger_blog_id: Mapped[str | None] = mapped_column(String(32))
@@ -399,6 +407,8 @@ class Page(Base):
     updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     blogger_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # Its Atom id where it came from, verbatim (see Post.atom_id).
+    atom_id: Mapped[str | None] = mapped_column(String(200))
 
     author: Mapped[User] = relationship()
 

@@ -39,11 +39,13 @@ class Item:
     author_uri: str
     reply_to: str  # a comment's post id
     query_and_anchor: str  # a comment's "?showComment=...#c..."
+    atom_id: str = ""  # its whole Atom id, as the file has it (space around it trimmed)
 
 
 @dataclass
 class Expected:
     title: str
+    blog_id: str = ""  # the Blogger blog's number, from the feed's own id
     items: list[Item] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
 
@@ -71,7 +73,8 @@ def expected(path: Path) -> Expected:
     if "xmlns:app=" not in text:
         text = text.replace("<feed ", f'<feed xmlns:app="{NS["app"]}" ', 1)
     root = ElementTree.fromstring(text)  # noqa: S314 - our own test fixture
-    result = Expected(title="")
+    feed_id = (root.findtext("a:id", "", NS) or "").strip()
+    result = Expected(title="", blog_id=feed_id.partition("blog-")[2].partition(".")[0])
     for entry in root.findall("a:entry", NS):
         kind = ""
         labels = []
@@ -113,6 +116,7 @@ def expected(path: Path) -> Expected:
                 author_uri=(entry.findtext("a:author/a:uri", "", NS) or "").strip(),
                 reply_to=(reply.get("ref", "") if reply is not None else "").rpartition("-")[2],
                 query_and_anchor=(path_match[2] or "") if path_match else "",
+                atom_id=entry_id,
             )
         )
     return result

@@ -591,7 +591,7 @@ def _comments_start(post: Post, at: CommentsAt) -> Callable[[Any], ColumnElement
 # What a link to a post (and a comment's fallback title) reads of it.
 _POST_ADDRESS = (Post.id, Post.title, Post.slug, Post.year, Post.month, Post.status)
 # What a link to the comment a reply answers reads of it (its Atom id and permalink).
-_PARENT_LINK = (Comment.id, Comment.post_id, Comment.created_at)
+_PARENT_LINK = (Comment.id, Comment.post_id, Comment.created_at, Comment.atom_id)
 
 
 def latest_comments(

@@ -11,6 +11,9 @@ GD = "http://schemas.google.com/g/2005"
 KIND_SCHEME = "http://schemas.google.com/g/2005#kind"
 KIND_PREFIX = "http://schemas.google.com/blogger/2008/kind#"
 LABEL_SCHEME = "http://www.blogger.com/atom/ns#"
+# A setting of kmblog's own in its exports (Blogger skips it): the prefix of the blog's
+# own Atom ids, so that a blog moved to another kmblog serves the same feed ids.
+OWN_ATOM_ID = "KMBLOG_ATOM_ID"
 
 # Prefixes Blogger's exports use; some real exports use one without declaring it.
 KNOWN_PREFIXES = {

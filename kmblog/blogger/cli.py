@@ -21,7 +21,13 @@ def import_cli() -> None:
 
 @import_cli.command("blogger")
 @click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_blogger_command(export: Path) -> None:
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Add the export of another Blogger blog than this blog's, keeping this blog's "
+    "settings and feed ids (without it, such a file is refused).",
+)
+def import_blogger_command(export: Path, merge: bool) -> None:
     """Import a Blogger export (Atom XML): settings, posts, pages, drafts, comments."""
     size = export.stat().st_size
     with (
@@ -29,7 +35,7 @@ def import_blogger_command(export: Path) -> None:
         click.progressbar(length=size, label="Importing", show_pos=True, width=30) as bar,
     ):
         try:
-            report = import_blogger(stream, utcnow(), progress=bar.update)
+            report = import_blogger(stream, utcnow(), progress=bar.update, merge=merge)
         except BloggerImportError as error:
             raise click.ClickException(str(error)) from error
     for line in report.lines():

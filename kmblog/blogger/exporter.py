@@ -2,14 +2,15 @@
 a plain JSON document (to move anywhere else). Both are written as a stream of text
 pieces, a page of rows at a time, so a large blog needs little memory.
 
-Items imported from Blogger keep their Blogger ids; the others are given their own
-ids here. Exporting, importing into an empty blog and exporting again gives the same
-file but for the export's own time.
+Every post and comment is written with the Atom id the blog's feeds serve for it (an
+imported one's Blogger id, else one of ours), so importing the file elsewhere keeps what
+feed subscribers have. Exporting, importing into an empty blog and exporting again gives
+the same file but for the export's own time. The file is valid Atom (RFC 4287): a self
+link, and an author on the feed and on every entry.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -25,9 +26,11 @@ from kmblog.blogger import (
     KIND_PREFIX,
     KIND_SCHEME,
     LABEL_SCHEME,
+    OWN_ATOM_ID,
     THR,
 )
 from kmblog.extensions import db
+from kmblog.feeds.builder import comment_atom_id, own_blogger_number, post_atom_id
 from kmblog.models import (
     Comment,
     CommentPolicy,
@@ -36,6 +39,7 @@ from kmblog.models import (
     Page,
     Post,
     PostStatus,
+    Role,
     Settings,
     User,
 )
@@ -47,6 +51,8 @@ from kmblog.urls import comment_link
 ROWS_PER_QUERY = 500
 BLOGGER_FEEDS = "https://www.blogger.com/feeds"
 GENERATOR = "kmblog"
+# Where the admin's page serves the export (kmblog/blogger/views.py): its self link.
+EXPORT_PATH = "/manage/transfer/export/blogger.xml"
 
 
 def blogger_blog_id(settings: Settings) -> str:
@@ -54,7 +60,7 @@ def blogger_blog_id(settings: Settings) -> str:
     own Atom id."""
     if settings.blogger_blog_id:
         return settings.blogger_blog_id
-    return str(int(hashlib.sha256(settings.atom_id.encode()).hexdigest()[:15], 16))
+    return own_blogger_number(settings.atom_id)
 
 
 class _Writer:
@@ -63,6 +69,12 @@ class _Writer:
         self.base = base_url.rstrip("/")
         self.zone = blog_zone(settings.timezone)
         self.tag = f"tag:blogger.com,1999:blog-{blogger_blog_id(settings)}"
+
+    def post_id(self, post: Post) -> str:
+        return post_atom_id(self.settings.atom_id, post)
+
+    def comment_id(self, comment: Comment) -> str:
+        return comment_atom_id(self.settings.atom_id, comment)
 
     def time(self, moment: datetime) -> str:
         return moment.astimezone(self.zone).isoformat(timespec="milliseconds")
@@ -107,6 +119,7 @@ def _settings_values(settings: Settings) -> list[tuple[str, str]]:
         ("BLOG_COMMENT_MODERATION", moderation),
         ("BLOG_MAX_NUM", str(settings.posts_per_page)),
         ("BLOG_MAX_UNIT", "POSTS"),
+        (OWN_ATOM_ID, settings.atom_id),
     ]
     if settings.moderate_after_days is not None:
         values.append(("BLOG_COMMENT_MODERATION_DELAY", str(settings.moderate_after_days)))
@@ -129,18 +142,33 @@ def _in_pages(query: Select[Any], key: InstrumentedAttribute[Any]) -> Iterator[A
         last = getattr(rows[-1], key.key)
 
 
-def blogger_export(now: datetime, base_url: str) -> Iterator[str]:
-    """The blog in Blogger's export format (Atom), as pieces of text."""
+def _owner() -> User | None:
+    """The blog's first administrator: the author of the blog's own entries (its
+    settings), as Blogger names the blog's owner there."""
+    return db.session.scalars(
+        select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1)
+    ).first()
+
+
+def blogger_export(now: datetime, base_url: str, self_url: str | None = None) -> Iterator[str]:
+    """The blog in Blogger's export format (Atom), as pieces of text; `self_url` is
+    where the file is served (the admin's download address on `base_url` by default)."""
     settings = get_settings()
     writer = _Writer(settings, base_url)
     stamp = writer.time(now)
     tag = writer.tag
+    owner = _owner()
+    # Without an administrator the blog speaks for itself.
+    blog_author = writer.author(owner, settings.title)
+    self_link = self_url or writer.base + EXPORT_PATH
     yield "<?xml version='1.0' encoding='UTF-8'?>\n"
     yield (
         f"<feed xmlns={quoteattr(ATOM)} xmlns:app={quoteattr(APP)} xmlns:thr={quoteattr(THR)}>\n"
         f"<id>{tag}.archive</id>\n<updated>{stamp}</updated>\n"
         f'<title type="text">{escape(settings.title)}</title>\n'
+        f'<link rel="self" type="application/atom+xml" href={quoteattr(self_link)}/>\n'
         f'<link rel="alternate" type="text/html" href={quoteattr(writer.base + "/")}/>\n'
+        f"{blog_author}\n"
         f"<generator>{GENERATOR}</generator>\n"
     )
     for name, value in _settings_values(settings):
@@ -148,7 +176,7 @@ def blogger_export(now: datetime, base_url: str) -> Iterator[str]:
             f"<entry><id>{tag}.settings.{name}</id>"
             f"<published>{stamp}</published><updated>{stamp}</updated>"
             f'{writer.kind("settings")}<title type="text">{name}</title>'
-            f'<content type="text">{escape(value)}</content></entry>\n'
+            f'<content type="text">{escape(value)}</content>{blog_author}</entry>\n'
         )
     posts = select(Post).options(joinedload(Post.author), selectinload(Post.labels))
     for post in _in_pages(posts, Post.id):
@@ -174,21 +202,35 @@ def _draft(published: bool) -> str:
 
 
 def _post_entry(writer: _Writer, post: Post) -> str:
-    return _article_entry(writer, post, "post", post.labels, lambda: writer.post_url(post))
+    return _article_entry(
+        writer, post, writer.post_id(post), "post", post.labels, lambda: writer.post_url(post)
+    )
 
 
 def _page_entry(writer: _Writer, page: Page) -> str:
-    return _article_entry(writer, page, "page", [], lambda: f"{writer.base}/p/{page.slug}.html")
+    return _article_entry(
+        writer,
+        page,
+        page.atom_id or f"{writer.tag}.page-{page.id}",
+        "page",
+        [],
+        lambda: f"{writer.base}/p/{page.slug}.html",
+    )
 
 
 def _article_entry(
-    writer: _Writer, item: Post | Page, kind: str, labels: list[Label], url: Callable[[], str]
+    writer: _Writer,
+    item: Post | Page,
+    atom_id: str,
+    kind: str,
+    labels: list[Label],
+    url: Callable[[], str],
 ) -> str:
     """A post or a page: the same entry but for its id, kind, labels and address (asked
     for only when published: a draft has none)."""
     published = item.status == PostStatus.PUBLISHED and item.published_at is not None
     parts = [
-        f"<entry><id>{writer.tag}.{kind}-{_item_id(item)}</id>",
+        f"<entry><id>{escape(atom_id)}</id>",
         f"<published>{writer.time(item.published_at or item.created_at)}</published>",
         f"<updated>{writer.time(item.updated_at)}</updated>",
         _draft(published),
@@ -214,7 +256,7 @@ def _comment_entry(writer: _Writer, comment: Comment) -> str:
     post = comment.post
     comment_id = _item_id(comment)
     parts = [
-        f"<entry><id>{writer.tag}.post-{comment_id}</id>",
+        f"<entry><id>{escape(writer.comment_id(comment))}</id>",
         f"<published>{writer.time(comment.created_at)}</published>",
         f"<updated>{writer.time(comment.created_at)}</updated>",
         writer.kind("comment"),
@@ -235,7 +277,7 @@ def _comment_entry(writer: _Writer, comment: Comment) -> str:
             f"href={quoteattr(writer.comment_feed_url(post, parent))}/>"
         )
     parts.append(writer.author(None, comment.author_name, comment.author_url))
-    reply = f"<thr:in-reply-to ref={quoteattr(f'{writer.tag}.post-{_item_id(post)}')}"
+    reply = f"<thr:in-reply-to ref={quoteattr(writer.post_id(post))}"
     if post_url:
         reply += f" href={quoteattr(post_url)}"
     parts.append(reply + ' type="text/html"/>')
@@ -310,6 +352,7 @@ def _post_json(post: Post) -> dict[str, object]:
     return {
         "id": post.id,
         "blogger_id": post.blogger_id,
+        "atom_id": post.atom_id,
         "title": post.title,
         "slug": post.slug,
         "path": f"/{post.year}/{post.month:02d}/{post.slug}.html"
@@ -335,6 +378,7 @@ def _page_json(page: Page) -> dict[str, object]:
     return {
         "id": page.id,
         "blogger_id": page.blogger_id,
+        "atom_id": page.atom_id,
         "title": page.title,
         "slug": page.slug,
         "path": f"/p/{page.slug}.html",
@@ -352,6 +396,7 @@ def _comment_json(comment: Comment) -> dict[str, object]:
     return {
         "id": comment.id,
         "blogger_id": comment.blogger_id,
+        "atom_id": comment.atom_id,
         "post_id": comment.post_id,
         "author_name": comment.author_name,
         "author_url": comment.author_url,

@@ -3,8 +3,13 @@
 The file is read entry by entry (iterparse; each entry is cleared once used), so a
 blog of any size needs little memory. Every item keeps its Blogger id: an item
 already imported is skipped, so importing the same file again changes nothing. Posts
-keep their Blogger address /YYYY/MM/slug.html, pages /p/slug.html. Imported HTML goes
+keep their Blogger address /YYYY/MM/slug.html, pages /p/slug.html, and their Atom id
+verbatim (feeds serve it: subscribers see no old post as new). Imported HTML goes
 through rendering.py like everything else; the report says what it dropped.
+
+A blog holds one Blogger blog: the export of another is refused, unless the caller asks
+to merge it, which adds its items (with their own ids) and keeps this blog's settings
+and feed ids.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from kmblog.blogger import (
     KIND_SCHEME,
     KNOWN_PREFIXES,
     LABEL_SCHEME,
+    OWN_ATOM_ID,
     THR,
 )
 from kmblog.comments.services import place_reply
@@ -60,7 +66,11 @@ from kmblog.timefmt import blog_zone
 from kmblog.transaction import unit_of_work
 
 BLOG_ID = re.compile(r"^tag:blogger\.com,1999:blog-(\d+)")
-ITEM_ID = re.compile(r"\.(post|page)-(\d+)$")
+# Blogger names posts and comments `.post-N`, pages `.page-N`; a kmblog export names a
+# comment written here `.comment-N`, its id in our feeds.
+ITEM_ID = re.compile(r"\.(post|page|comment)-(\d+)$")
+# Longer ids are not kept (Blogger's are about 60 characters): the item gets one of ours.
+MAX_ATOM_ID = 200
 POST_PATH = re.compile(r"/(\d{4})/(\d{2})/([^/?#]+)\.html$")
 PAGE_PATH = re.compile(r"/p/([^/?#]+)\.html$")
 # A threaded reply's link to the comment it answers: .../comments/default/<comment id>.
@@ -81,6 +91,7 @@ USED_SETTINGS = frozenset(
         "BLOG_COMMENT_MODERATION_DELAY",
         "BLOG_MAX_NUM",
         "BLOG_MAX_UNIT",
+        OWN_ATOM_ID,
     }
 )
 
@@ -89,12 +100,20 @@ class BloggerImportError(Exception):
     """The file cannot be imported; the message says why, in the user's terms."""
 
 
+class AnotherBloggerBlog(BloggerImportError):
+    """The file is another Blogger blog's than this blog's, and no merge was asked for."""
+
+
 @dataclass
 class ImportReport:
     """What an import did, for the command line and the admin's page."""
 
     blog_title: str = ""
     settings: list[str] = field(default_factory=list)
+    # Set when another Blogger blog was merged into this one: (its id, this blog's id).
+    merged: tuple[str, str] | None = None
+    # The file's settings this blog kept its own values for (a merge applies none).
+    settings_kept: list[str] = field(default_factory=list)
     posts: int = 0
     drafts: int = 0
     pages: int = 0
@@ -111,8 +130,16 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         """The report as lines of plain text."""
-        out = [
-            f"Imported from Blogger: {self.blog_title or '(untitled blog)'}",
+        out = [f"Imported from Blogger: {self.blog_title or '(untitled blog)'}"]
+        if self.merged is not None:
+            other, ours = self.merged
+            out += [
+                f"Merged: Blogger blog {other} was added to this blog (from Blogger blog "
+                f"{ours}); its posts, pages and comments keep their own Blogger ids.",
+                "  kept: this blog's settings and feed ids (its subscribers' feeds do not change)",
+                "  settings not applied: " + (", ".join(self.settings_kept) or "none"),
+            ]
+        out += [
             f"  posts published: {self.posts}",
             f"  post drafts: {self.drafts}",
             f"  pages published: {self.pages}",
@@ -279,12 +306,25 @@ class _Importer:
     """One import's state: what the database already holds, keyed for lookups without
     a query per item, and the report."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, merge: bool) -> None:
         self.now = now
+        self.merge = merge
         self.report = ImportReport()
         self.settings: Settings = get_settings()
         self.zone = blog_zone(self.settings.timezone)
         self.blog_id = ""
+        # True once the file is known to be another Blogger blog, merged on request.
+        self.merging = False
+        # A blog with nothing in it yet may take the Atom id prefix of the kmblog the
+        # file came from: no id it has served can move.
+        self.was_empty = (
+            db.session.scalar(
+                select(Post.id).union_all(select(Comment.id), select(Page.id)).limit(1)
+            )
+            is None
+        )
+        # Set when a kmblog's file could not lend this blog its ids (see apply_settings).
+        self.kept_own_ids = False
         self.posts: dict[str, Post | int] = {
             blogger_id: post_id
             for blogger_id, post_id in db.session.execute(
@@ -400,12 +440,35 @@ class _Importer:
         value = clean_line(entry.content)
         self.blogger_settings[name] = "" if value == "None" else value
 
+    def blog(self, blog_id: str) -> None:
+        """The file's Blogger blog: this blog's own, a first one, or another (refused
+        unless merging)."""
+        ours = self.settings.blogger_blog_id
+        self.blog_id = blog_id
+        if not ours or ours == blog_id:
+            return
+        if not self.merge:
+            raise AnotherBloggerBlog(
+                f"This is the export of another Blogger blog (id {blog_id}) than the one "
+                f"this blog was imported from (id {ours}). Nothing was imported: importing "
+                "it would replace this blog's settings and feed ids. To add its posts, "
+                "pages and comments while keeping this blog's settings and ids, import it "
+                "again with the merge option (--merge on the command line, the Merge box "
+                "on the Import and export page)."
+            )
+        self.merging = True
+        self.report.merged = (blog_id, ours)
+
     def apply_settings(self) -> None:
-        """The blog's settings from Blogger's, once all are read (their order varies)."""
+        """The blog's settings from Blogger's, once all are read (their order varies);
+        when merging, none: the report names those kept."""
         values = self.blogger_settings
         settings = self.settings
 
         def apply(label: str, attribute: str, new: Any) -> None:
+            if self.merging:
+                self.report.settings_kept.append(label)
+                return
             if getattr(settings, attribute) != new:
                 setattr(settings, attribute, new)
             self.report.settings.append(label)
@@ -434,6 +497,16 @@ class _Importer:
             delay = values.get("BLOG_COMMENT_MODERATION_DELAY", "")
             days = int(delay) if moderation == "OLDER" and delay.isdigit() else None
             apply("moderation of comments on old posts", "moderate_after_days", days)
+        own = values.get(OWN_ATOM_ID, "")
+        if own and own != settings.atom_id:
+            if self.merging or (self.was_empty and len(own) <= MAX_ATOM_ID):
+                apply("the Atom ids of the kmblog it came from", "atom_id", own)
+            else:
+                self.kept_own_ids = True
+                self.report.warnings.append(
+                    "the file comes from another kmblog; this blog already has posts or "
+                    "comments, so it keeps its own Atom ids (its feed ids do not change)"
+                )
         per_page = values.get("BLOG_MAX_NUM", "")
         by_posts = values.get("BLOG_MAX_UNIT", "POSTS") == "POSTS"
         if by_posts and per_page.isdigit() and 1 <= int(per_page) <= MAX_PER_PAGE:
@@ -461,6 +534,7 @@ class _Importer:
             updated_at=entry.updated or published,
             author=self.author(entry),
             blogger_id=blogger_id,
+            atom_id=self._atom_id(entry),
             labels=[self.label(name) for name in dict.fromkeys(entry.labels)],
         )
         if entry.draft:
@@ -521,6 +595,7 @@ class _Importer:
             updated_at=entry.updated or published,
             author=self.author(entry),
             blogger_id=blogger_id,
+            atom_id=self._atom_id(entry),
         )
         if entry.draft:
             page.status = PostStatus.DRAFT
@@ -535,7 +610,7 @@ class _Importer:
 
     def comment(self, entry: _Entry, last_try: bool) -> bool:
         """Adds the comment; False when its post has not been seen yet (try later)."""
-        blogger_id = self._item_id(entry, "post")
+        blogger_id = self._item_id(entry, "post", "comment")
         if blogger_id is None:
             return True
         if blogger_id in self.comment_ids:
@@ -568,6 +643,7 @@ class _Importer:
             created_at=created,
             status=CommentStatus.PUBLISHED,
             blogger_id=blogger_id,
+            atom_id=self._atom_id(entry),
         )
         if isinstance(post, Post):
             comment.post = post
@@ -612,18 +688,31 @@ class _Importer:
         for reply, _ in self.replies:
             place(reply, frozenset())
 
-    def _item_id(self, entry: _Entry, prefix: str) -> str | None:
+    def _item_id(self, entry: _Entry, *prefixes: str) -> str | None:
         found = ITEM_ID.search(entry.atom_id)
-        if found is None or found[1] != prefix:
+        if found is None or found[1] not in prefixes:
             self.report.skipped[f"{entry.kind}: no Blogger id"] += 1
             return None
         return found[2]
+
+    def _atom_id(self, entry: _Entry) -> str | None:
+        """The entry's Atom id, kept as it is: readers compare ids character by
+        character (RFC 4287, 4.2.6), so it is neither rebuilt nor normalised."""
+        if len(entry.atom_id) > MAX_ATOM_ID:
+            self.report.warnings.append(
+                f"{entry.kind} {entry.title!r}: its Atom id is too long to keep; it gets "
+                "one of this blog's"
+            )
+            return None
+        return entry.atom_id
 
     def finish(self) -> None:
         for entry in self.deferred:
             self.comment(entry, last_try=True)
         self.place_replies()
         self.apply_settings()
+        if self.merging or self.kept_own_ids:
+            return
         if self.settings.blogger_blog_id != self.blog_id:
             self.settings.blogger_blog_id = self.blog_id
 
@@ -644,15 +733,20 @@ def _events(reader: _RepairingReader) -> Iterator[tuple[str, Element]]:
 
 
 def import_blogger(
-    stream: IO[bytes], now: datetime, progress: Callable[[int], None] | None = None
+    stream: IO[bytes],
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+    merge: bool = False,
 ) -> ImportReport:
     """Import a Blogger export from a binary stream, as one transaction.
 
     `progress` is called with the number of bytes read so far at each step. Raises
-    BloggerImportError, with nothing written, for a file that is not a Blogger export.
+    BloggerImportError, with nothing written, for a file that is not a Blogger export,
+    or that is another Blogger blog's than the one this blog came from, unless `merge`
+    asks to add it (keeping this blog's settings and ids).
     """
     reader = _RepairingReader(stream, progress)
-    importer = _Importer(now)
+    importer = _Importer(now, merge)
     declared_ns: dict[str, str] = {}
     seen_ns: set[str] = set()
     depth = 0
@@ -683,7 +777,7 @@ def import_blogger(
                         "This is not a Blogger export: the feed's id is not a Blogger "
                         "blog's (tag:blogger.com,1999:blog-…). Nothing was imported."
                     )
-                importer.blog_id = found[1]
+                importer.blog(found[1])
             elif depth == 1 and element.tag == ENTRY:
                 if not importer.blog_id:
                     raise BloggerImportError(

@@ -11,13 +11,20 @@ from flask import (
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField
 
 from kmblog.blogger.exporter import blogger_export, json_export
-from kmblog.blogger.importer import BloggerImportError, ImportReport, import_blogger
+from kmblog.blogger.importer import (
+    AnotherBloggerBlog,
+    BloggerImportError,
+    ImportReport,
+    import_blogger,
+)
 from kmblog.extensions import csrf
 from kmblog.models import utcnow
 
@@ -28,6 +35,9 @@ class ImportForm(FlaskForm):
     export = FileField(
         "Blogger export file (.xml)",
         validators=[FileRequired("Choose the export file Blogger gave you.")],
+    )
+    merge = BooleanField(
+        "Merge: the file is another Blogger blog; add it and keep this blog's settings and feed ids"
     )
 
 
@@ -57,7 +67,9 @@ def import_upload() -> Any:
     if not form.validate_on_submit():
         return _page(form), 400
     try:
-        report = import_blogger(form.export.data.stream, utcnow())
+        report = import_blogger(form.export.data.stream, utcnow(), merge=form.merge.data)
+    except AnotherBloggerBlog as error:
+        return _page(form, error=str(error)), 409  # a conflict with the blog as it is
     except BloggerImportError as error:
         return _page(form, error=str(error)), 400
     return _page(ImportForm(), report=report)
@@ -73,7 +85,8 @@ def _download(pieces: Any, name: str, mimetype: str) -> Response:
 def export_blogger() -> Response:
     """The whole blog as a Blogger export."""
     stamp = utcnow()
-    pieces = (piece.encode() for piece in blogger_export(stamp, request.url_root))
+    self_url = url_for("transfer.export_blogger", _external=True)
+    pieces = (piece.encode() for piece in blogger_export(stamp, request.url_root, self_url))
     return _download(pieces, f"blog-{stamp:%Y-%m-%d}.xml", "application/atom+xml")
 
 

@@ -6,6 +6,7 @@ decide what goes in. Content is the sanitised HTML stored at save time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from kmblog.models import Comment, Post
+from kmblog.models import Comment, Post, Settings
 from kmblog.rendering import plain_excerpt
 
 GENERATOR = "kmblog"
@@ -61,11 +62,51 @@ class FeedInfo:
 
 
 def post_atom_id(blog_atom_id: str, post: Post) -> str:
-    return f"{blog_atom_id}.post-{post.id}"
+    """An imported post's id as it came (Blogger's); a post written here gets one made
+    from the blog's own stable prefix (Settings.atom_id), never from anything that an
+    import or a change of settings could move."""
+    return post.atom_id or f"{blog_atom_id}.post-{post.id}"
 
 
 def comment_atom_id(blog_atom_id: str, comment: Comment) -> str:
-    return f"{blog_atom_id}.comment-{comment.id}"
+    """As post_atom_id, for a comment."""
+    return comment.atom_id or f"{blog_atom_id}.comment-{comment.id}"
+
+
+# The feeds of a blog imported from Blogger keep the ids Blogger gave them: the posts
+# feed tag:blogger.com,1999:blog-N, the comments feed ...blog-N.comments, and one
+# post's comments ...blog-N.postM..comments (sic: Blogger's own form, as its feeds and
+# Google's gdata test data show). Feeds Blogger did not have keep ids of our own.
+BLOGGER_TAG = "tag:blogger.com,1999:blog-"
+
+
+def own_blogger_number(atom_id: str) -> str:
+    """The Blogger-style blog number a kmblog export gives a blog that never came from
+    Blogger (Blogger's format wants digits), made from its own Atom id."""
+    return str(int(hashlib.sha256(atom_id.encode()).hexdigest()[:15], 16))
+
+
+def blog_feed_atom_id(settings: Settings) -> str:
+    """The id of the blog's posts feed: Blogger's for a blog imported from Blogger, else
+    the blog's own (also when its Blogger number is the one our exports made for it)."""
+    number = settings.blogger_blog_id
+    if number and number != own_blogger_number(settings.atom_id):
+        return f"{BLOGGER_TAG}{number}"
+    return settings.atom_id
+
+
+def comments_feed_atom_id(settings: Settings) -> str:
+    """The id of the blog's comments feed."""
+    return f"{blog_feed_atom_id(settings)}.comments"
+
+
+def post_comments_feed_atom_id(settings: Settings, post: Post) -> str:
+    """The id of one post's comments feed: Blogger's form for a post from Blogger,
+    else the post's own id with `.comments`."""
+    if post.atom_id and post.atom_id.startswith(BLOGGER_TAG) and ".post-" in post.atom_id:
+        blog, _, number = post.atom_id.rpartition(".post-")
+        return f"{blog}.post{number}..comments"
+    return f"{post_atom_id(settings.atom_id, post)}.comments"
 
 
 def _new_feed(info: FeedInfo, updated: datetime, rss: bool = False) -> FeedGenerator:

@@ -20,7 +20,14 @@ from kmblog.blog.services import (
     list_posts,
 )
 from kmblog.context import current_settings, current_sidebar
-from kmblog.feeds.builder import FeedInfo, build_comments_feed, build_posts_feed
+from kmblog.feeds.builder import (
+    FeedInfo,
+    blog_feed_atom_id,
+    build_comments_feed,
+    build_posts_feed,
+    comments_feed_atom_id,
+    post_comments_feed_atom_id,
+)
 from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
 from kmblog.urls import comment_link, label_url, post_url
 
@@ -106,7 +113,7 @@ def posts() -> Response:
     """Atom: the newest posts."""
     settings = current_settings()
     info = FeedInfo(
-        atom_id=settings.atom_id,
+        atom_id=blog_feed_atom_id(settings),
         title=settings.title,
         subtitle=settings.description,
         self_url=url_for("feeds.posts", _external=True),
@@ -160,7 +167,7 @@ def comments() -> Response:
     """Atom: the newest comments on the whole blog."""
     settings = current_settings()
     info = FeedInfo(
-        atom_id=f"{settings.atom_id}.comments",
+        atom_id=comments_feed_atom_id(settings),
         title=f"{settings.title}: Comments",
         subtitle=settings.description,
         self_url=url_for("feeds.comments", _external=True),
@@ -185,7 +192,7 @@ def post_comments(post_id: int) -> Response:
     if post is None:
         abort(404, description="There is no post with that number.")
     info = FeedInfo(
-        atom_id=f"{settings.atom_id}.post-{post.id}.comments",
+        atom_id=post_comments_feed_atom_id(settings, post),
         title=f"{settings.title}: Comments on {post.title}",
         subtitle="",
         self_url=url_for("feeds.post_comments", post_id=post.id, _external=True),
