@@ -370,12 +370,29 @@ def commenter_link(name: str, url: str) -> Markup:
     return shown
 
 
+def commenter_card(name: str, url: str) -> Markup:
+    """commenter_link() as the comment's microformats2 author, an h-card: its name is the
+    element's text and its address the link's (both implied, so the name stays one
+    element as it was); no link, no address, as with commenter_link."""
+    shown = escape(name or "Anonymous")
+    if url and is_safe_url(url):
+        return Markup(  # noqa: S704 - escaped parts, as in commenter_link
+            f'<a class="p-author h-card" href="{escape(url)}" rel="{LINK_REL}">{shown}</a>'
+        )
+    return Markup(f'<span class="p-author h-card">{shown}</span>')  # noqa: S704 - escaped
+
+
+# A moment as a <time> element with a microformats2 class ("dt-published"), or none.
+TimeTag = Callable[[datetime, str], str]
+
+
 def comment_items(
     threads: Iterable[Any],
-    said_at: Callable[[datetime], str],
+    said_at: TimeTag,
     can_reply: bool = False,
     own: Container[int] = frozenset(),
     own_links: Callable[[int], str] | None = None,
+    permalink: Callable[[Any], str] | None = None,
 ) -> Markup:
     """Each thread of a post page as its <li>: "At <time>, NAME said...", its text, a
     Reply link (when `can_reply`), and the replies under it in a nested list.
@@ -384,24 +401,31 @@ def comment_items(
     comment it answers when it is placed beside it, and whether it is a placeholder for
     a removed comment. Built here rather than in a template loop, which cost 25
     microseconds a comment (three quarters of a post page with a hundred comments):
-    names and addresses are escaped by commenter_link, Blogger ids and names escaped,
+    names and addresses are escaped by commenter_card, Blogger ids and names escaped,
     bodies are this module's stored output, ids are numbers and `said_at` gives a
     <time> element of digits and month names. The comments in `own` (the visitor's
     own, still theirs to change) get `own_links` (the Edit and Delete links, our own
     markup).
+
+    Each shown comment is also a microformats2 `p-comment h-cite` (author h-card,
+    dt-published, e-content, and its `permalink`, an address of our own making, as a
+    hidden u-url), its replies nested inside it as the page nests them, so that
+    IndieWeb readers and Webmention senders read the thread as people see it. A removed
+    comment's placeholder is no h-cite: its replies read as comments on the post.
     """
     items: list[str] = []
     for node in threads:
-        _comment_item(node, said_at, can_reply, own, own_links, items)
+        _comment_item(node, said_at, can_reply, own, own_links, permalink, items)
     return Markup("".join(items))  # noqa: S704 - escaped or our own output, as above
 
 
 def _comment_item(
     node: Any,
-    said_at: Callable[[datetime], str],
+    said_at: TimeTag,
     can_reply: bool,
     own: Container[int],
     own_links: Callable[[int], str] | None,
+    permalink: Callable[[Any], str] | None,
     out: list[str],
 ) -> None:
     comment = node.comment
@@ -417,19 +441,31 @@ def _comment_item(
             if comment.blogger_id
             else ""
         )
+        url = (
+            f'<data class="u-url" value="{escape(permalink(comment))}"></data>'
+            if permalink is not None
+            else ""
+        )
         out.append(
-            f'<li id="c{number}" class="comment">{anchor}\n'
+            f'<li id="c{number}" class="comment p-comment h-cite">{anchor}{url}\n'
             f'<p class="comment-author">At <a href="#c{number}">'
-            f"{said_at(comment.created_at)}</a>,\n"
-            f"{commenter_link(comment.author_name, comment.author_url)} said...</p>\n"
+            f"{said_at(comment.created_at, 'dt-published')}</a>,\n"
+            f"{commenter_card(comment.author_name, comment.author_url)} said...</p>\n"
         )
         if node.answers is not None:
             answered = node.answers
+            # Placed beside the comment it answers (the thread is only so deep): the
+            # nesting no longer says which one, so its address does.
+            in_reply_to = (
+                f'<data class="u-in-reply-to" value="{escape(permalink(answered))}"></data>'
+                if permalink is not None
+                else ""
+            )
             out.append(
                 f'<p class="comment-context">In reply to <a href="#c{int(answered.id)}">'
-                f"@{escape(answered.author_name or 'Anonymous')}</a></p>\n"
+                f"@{escape(answered.author_name or 'Anonymous')}</a>{in_reply_to}</p>\n"
             )
-        out.append(f'<div class="comment-body">{comment.body_html}</div>\n')
+        out.append(f'<div class="comment-body e-content">{comment.body_html}</div>\n')
         out.append(_comment_footer(comment, said_at, own, own_links))
         if can_reply:
             name = escape(comment.author_name or "Anonymous")
@@ -442,14 +478,14 @@ def _comment_item(
     if node.replies:
         out.append('<ol class="comment-replies">\n')
         for reply in node.replies:
-            _comment_item(reply, said_at, can_reply, own, own_links, out)
+            _comment_item(reply, said_at, can_reply, own, own_links, permalink, out)
         out.append("</ol>\n")
     out.append("</li>\n")
 
 
 def _comment_footer(
     comment: Any,
-    said_at: Callable[[datetime], str],
+    said_at: TimeTag,
     own: Container[int],
     own_links: Callable[[int], str] | None,
 ) -> str:
@@ -457,7 +493,9 @@ def _comment_footer(
     links while they may change it; empty for most comments."""
     parts = []
     if comment.edited_at is not None:
-        parts.append(f'<span class="comment-edited">Edited {said_at(comment.edited_at)}</span>')
+        parts.append(
+            f'<span class="comment-edited">Edited {said_at(comment.edited_at, "dt-updated")}</span>'
+        )
     if own_links is not None and comment.id in own:
         parts.append(own_links(int(comment.id)))
     return f'<p class="comment-footer">{" · ".join(parts)}</p>\n' if parts else ""

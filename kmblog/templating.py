@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,9 @@ from markupsafe import Markup, escape
 
 from kmblog import timefmt
 from kmblog.context import to_local
-from kmblog.models import CommentStatus, PostKind, PostStatus, Role
+from kmblog.models import CommentStatus, Post, PostKind, PostStatus, Role
 from kmblog.rendering import as_html, comment_items
-from kmblog.urls import label_url, post_url
+from kmblog.urls import comment_link, label_url, post_url
 
 
 def html_datetime(moment: datetime) -> str:
@@ -24,12 +25,14 @@ def html_datetime(moment: datetime) -> str:
     return local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
 
 
-def time_tag(moment: datetime) -> Markup:
+def time_tag(moment: datetime, mf2_class: str = "") -> Markup:
     """<time datetime="2009-07-23T20:07:00-07:00">July 23, 2009 at 8:07 PM</time>: one
-    call where a comment list would make three for each of hundreds of comments."""
+    call where a comment list would make three for each of hundreds of comments.
+    `mf2_class` names the microformats2 property it is ("dt-published")."""
     local = to_local(moment)
     shown = f"{timefmt.long_date(local)} at {timefmt.clock(local)}"
-    return Markup(f'<time datetime="{html_datetime(local)}">{shown}</time>')  # noqa: S704 - digits and month names
+    css = f' class="{mf2_class}"' if mf2_class else ""
+    return Markup(f'<time datetime="{html_datetime(local)}"{css}>{shown}</time>')  # noqa: S704 - digits, month names and our own class
 
 
 def own_comment_links(comment_id: int) -> str:
@@ -40,6 +43,13 @@ def own_comment_links(comment_id: int) -> str:
         f'<span class="own-comment-links"><a class="edit-comment" href="{escape(edit)}">Edit</a>'
         f' · <a class="delete-comment" href="{escape(delete)}">Delete</a></span>'
     )
+
+
+def comment_permalink(post: Post) -> Callable[[Any], str]:
+    """A comment's own absolute address on `post` (Blogger's comment link, as the feeds
+    and mails give it), for its microformats2 u-url: one url_for for the whole page."""
+    address = post_url(post, external=True)
+    return lambda comment: comment_link(address, comment.created_at, comment.id)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -55,8 +65,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(post_url)
     app.add_template_global(label_url)
     app.add_template_global(
-        lambda threads, can_reply=False, own=frozenset(): comment_items(
-            threads, time_tag, can_reply, own, own_comment_links
+        lambda threads, post, can_reply=False, own=frozenset(): comment_items(
+            threads, time_tag, can_reply, own, own_comment_links, comment_permalink(post)
         ),
         "comment_items",
     )

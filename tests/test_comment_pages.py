@@ -15,7 +15,7 @@ from tests.test_comments import post_comment
 
 PER_PAGE = 3
 SITE = "http://blog.test"
-_COMMENT_ITEM = re.compile(r'<li id="c(\d+)" class="comment">')
+_COMMENT_ITEM = re.compile(r'<li id="c(\d+)" class="comment p-comment h-cite">')
 
 
 def shown(html: str) -> list[int]:

@@ -100,7 +100,7 @@ def editor_form(page: str) -> dict[str, str]:
 
 def post_body(page: str) -> str:
     """The raw HTML of the first <div class="post-body">…</div> on the page."""
-    start = page.index('<div class="post-body">')
+    start = page.index('<div class="post-body')
     depth = 0
     for match in re.compile(r"<div\b|</div>").finditer(page, start):
         depth += 1 if match.group(0) == "<div" else -1

@@ -16,7 +16,7 @@ from tests.factories import BASE_TIME
 
 
 def titles(html: str) -> list[str]:
-    return re.findall(r'<h3 class="post-title"><a href="[^"]+">([^<]+)</a>', html)
+    return re.findall(r'<h3 class="post-title[^"]*"><a href="[^"]+">([^<]+)</a>', html)
 
 
 def titles_on_every_page(client, url: str | None) -> list[str]:  # type: ignore[no-untyped-def]
