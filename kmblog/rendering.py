@@ -475,11 +475,20 @@ def plain_excerpt(source: str, length: int = 80) -> str:
 
 
 _TAG = re.compile(r"<[^>]*>")
+# Tags that end a line or a block where they stand: a space in plain text. Any other tag
+# (<strong>, <a>, <em>) sits inside a word's run of text and leaves nothing behind, so
+# that "<b>bold</b>." reads "bold." and not "bold .".
+_BREAKING_TAG = re.compile(
+    r"<(?:/?(?:p|br|blockquote|div|li|ul|ol|h[1-6]|pre|table|tr|td|th|hr)\b)[^>]*>",
+    re.IGNORECASE,
+)
 
 
 def html_excerpt(stored: str, length: int = 80) -> str:
-    """The first words of HTML this module stored, as plain text (export titles)."""
-    return plain_excerpt(html.unescape(_TAG.sub(" ", stored)), length)
+    """The first words of HTML this module stored, as the plain text a reader sees
+    (comment feed titles, export titles)."""
+    spaced = _BREAKING_TAG.sub(" ", stored)
+    return plain_excerpt(html.unescape(_TAG.sub("", spaced)), length)
 
 
 DESCRIPTION_LENGTH = 160
