@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, request, url_for
@@ -135,7 +135,7 @@ def _paged_url(start_index: int, size: int) -> str:
         if key not in {"start-index", "max-results"}
     ]
     kept += [("start-index", str(start_index)), ("max-results", str(size))]
-    return f"{request.base_url}?{urlencode(kept)}"
+    return f"{_address()}?{urlencode(kept)}"
 
 
 def _feed_page(total: int, shown: int) -> FeedPage:
@@ -150,10 +150,22 @@ def _feed_page(total: int, shown: int) -> FeedPage:
     )
 
 
+def _address() -> str:
+    """The address fetched, without its query, as a URI written the way url_for writes
+    it (and so the pages' feed links): request.base_url would give an IRI, é unencoded.
+    Built from the rule that matched, so that .../full stays .../full."""
+    rule = request.url_rule
+    built = None if rule is None else rule.build(request.view_args or {}, append_unknown=False)
+    path = request.path if built is None else built[1]  # the first only if rules change
+    return request.host_url.rstrip("/") + request.script_root + path
+
+
 def _self_url() -> str:
     """The address fetched, query and all: a feed's self link names what was asked for
-    (the feed validators' rule); the page cache keys its copy on the same address."""
-    return request.url
+    (the feed validators' rule), as the page cache keys its copy. The query is the one
+    sent, percent-encoded where it was not."""
+    query = quote(request.query_string, safe="!$&'()*+,/:;=?@%~-._")
+    return _address() + (f"?{query}" if query else "")
 
 
 def _atom(body: bytes) -> Response:
