@@ -484,11 +484,15 @@ _BREAKING_TAG = re.compile(
 )
 
 
+def _visible_text(stored: str) -> str:
+    """HTML this module stored, as the text a reader sees of it."""
+    return html.unescape(_TAG.sub("", _BREAKING_TAG.sub(" ", stored)))
+
+
 def html_excerpt(stored: str, length: int = 80) -> str:
     """The first words of HTML this module stored, as the plain text a reader sees
     (comment feed titles, export titles)."""
-    spaced = _BREAKING_TAG.sub(" ", stored)
-    return plain_excerpt(html.unescape(_TAG.sub("", spaced)), length)
+    return plain_excerpt(_visible_text(stored), length)
 
 
 DESCRIPTION_LENGTH = 160
@@ -502,7 +506,7 @@ def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LEN
     text = clean_line(summary)
     if not text:
         found = _FIRST_PARAGRAPH.search(body_html)
-        text = clean_line(html.unescape(_TAG.sub(" ", found.group(1) if found else body_html)))
+        text = clean_line(_visible_text(found.group(1) if found else body_html))
     if len(text) <= length:
         return text
     cut = text[: length - 1]
