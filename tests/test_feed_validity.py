@@ -119,7 +119,8 @@ def busy_blog(app, blog: BlogBuilder) -> PostRef:  # type: ignore[no-untyped-def
     edited = blog.comment(post, body="Before the edit.", name="Omar", at=at + 4 * HOUR)
     edit(app, edited.id, "After the edit, with <i>emphasis</i> & more.")
     for i, (_id, payload) in enumerate(PAYLOADS):
-        name = PAYLOADS[(i + 1) % len(PAYLOADS)][1]
+        # A name is at most 100 characters (the form's limit, and PostgreSQL's column).
+        name = PAYLOADS[(i + 1) % len(PAYLOADS)][1][:100]
         blog.comment(post, body=payload, name=name, at=at + (5 + i) * HOUR)
     blog.comment(post, body="Held back.", at=at + 400 * HOUR, status=CommentStatus.PENDING)
     return post
