@@ -761,6 +761,11 @@ BAD_QUERIES = {
     "max-results-negative": "max-results=-5",
     "max-results-word": "max-results=all",
     "max-results-empty": "max-results=",
+    # Quoted back in the message, these must still leave a readable XML document.
+    "start-index-nul": "start-index=1%00",
+    "alt-control-characters": "alt=rss%0d%0a%1b%00",
+    "max-results-long": "max-results=" + "x" * 5000,
+    "alt-markup": "alt=%3C%2Ferrors%3E%26amp%3B",
 }
 
 

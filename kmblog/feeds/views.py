@@ -30,6 +30,7 @@ from kmblog.blog.services import (
 from kmblog.context import current_settings, current_sidebar
 from kmblog.feeds.builder import FeedInfo, FeedPage, build_comments_feed, build_posts_feed
 from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
+from kmblog.rendering import clean_line
 from kmblog.urls import comment_link, label_url, post_url
 
 feeds = Blueprint("feeds", __name__)
@@ -76,6 +77,13 @@ class FeedQuery:
     size: int
 
 
+def _shown(raw: str) -> str:
+    """A parameter's value quoted back in an error: one line, no control characters
+    (a NUL would make the XML answer unreadable), at most 40 characters."""
+    text = clean_line(raw)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _whole_number(name: str, lowest: int, highest: int | None) -> int | None:
     """Query parameter `name` as a whole number from `lowest` (to `highest`), or None
     when it is absent; FeedQueryError when it is something else."""
@@ -85,8 +93,7 @@ def _whole_number(name: str, lowest: int, highest: int | None) -> int | None:
     within = f"from {lowest} to {highest}" if highest is not None else f"of {lowest} or more"
     # ASCII digits only: int() would also take " 5", "+5", "5_000" and Arabic-Indic digits.
     if not (raw.isascii() and raw.isdigit()):
-        shown = raw if len(raw) <= 40 else raw[:39] + "…"
-        raise FeedQueryError(f"{name} must be a whole number {within}, not “{shown}”.")
+        raise FeedQueryError(f"{name} must be a whole number {within}, not “{_shown(raw)}”.")
     value = int(raw) if len(raw) <= 12 else 10**12
     if value < lowest or (highest is not None and value > highest):
         raise FeedQueryError(f"{name} must be a whole number {within}, not {raw[:14]}.")
@@ -104,8 +111,7 @@ def _feed_query(settings: Settings) -> FeedQuery:
             as_json=True,
         )
     if wanted not in (None, "atom", "rss"):
-        shown = (alt or "")[:40]
-        raise FeedQueryError(f"alt may be atom (the default) or rss, not “{shown}”.")
+        raise FeedQueryError(f"alt may be atom (the default) or rss, not “{_shown(alt or '')}”.")
     start = _whole_number("start-index", 1, MAX_START_INDEX)
     size = _whole_number("max-results", 1, None)
     most: int = current_app.config["MAX_RESULTS_LIMIT"]
