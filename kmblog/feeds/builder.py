@@ -25,7 +25,7 @@ RSS_TYPE = "application/rss+xml"
 # RFC 4685, Atom Threading Extensions: a reply names the comment it answers.
 THR = "http://purl.org/syndication/thread/1.0"
 # The totals Blogger's feeds carried, in the namespace they used (OpenSearch 1.0's RSS
-# one; the prefix too is Blogger's, which some old clients look for).
+# one, and with its prefix).
 OPENSEARCH = "http://a9.com/-/spec/opensearchrss/1.0/"
 
 
