@@ -513,11 +513,24 @@ def plain_excerpt(source: str, length: int = 80) -> str:
 
 
 _TAG = re.compile(r"<[^>]*>")
+# Tags that end a line or a block where they stand: a space in plain text. Any other tag
+# (<strong>, <a>, <em>) sits inside a word's run of text and leaves nothing behind, so
+# that "<b>bold</b>." reads "bold." and not "bold .".
+_BREAKING_TAG = re.compile(
+    r"<(?:/?(?:p|br|blockquote|div|li|ul|ol|h[1-6]|pre|table|tr|td|th|hr)\b)[^>]*>",
+    re.IGNORECASE,
+)
+
+
+def _visible_text(stored: str) -> str:
+    """HTML this module stored, as the text a reader sees of it."""
+    return html.unescape(_TAG.sub("", _BREAKING_TAG.sub(" ", stored)))
 
 
 def html_excerpt(stored: str, length: int = 80) -> str:
-    """The first words of HTML this module stored, as plain text (export titles)."""
-    return plain_excerpt(html.unescape(_TAG.sub(" ", stored)), length)
+    """The first words of HTML this module stored, as the plain text a reader sees
+    (comment feed titles, export titles)."""
+    return plain_excerpt(_visible_text(stored), length)
 
 
 DESCRIPTION_LENGTH = 160
@@ -531,7 +544,7 @@ def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LEN
     text = clean_line(summary)
     if not text:
         found = _FIRST_PARAGRAPH.search(body_html)
-        text = clean_line(html.unescape(_TAG.sub(" ", found.group(1) if found else body_html)))
+        text = clean_line(_visible_text(found.group(1) if found else body_html))
     if len(text) <= length:
         return text
     cut = text[: length - 1]

@@ -24,7 +24,7 @@ from tests.conftest import _reset_tables
 from tests.test_migrations import flask
 
 ROOT = Path(__file__).resolve().parent
-ATOM_RNG = ROOT / "fixtures" / "atom.rng"
+ATOM_RNG = ROOT / "schemas" / "atom.rng"
 SCHEMATRON = "http://www.ascc.net/xml/schematron"
 RNG = "http://relaxng.org/ns/structure/1.0"
 ATOM = {"atom": "http://www.w3.org/2005/Atom"}

@@ -16,7 +16,9 @@ import pytest
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post
 from kmblog.models import CommentStatus, User, utcnow
+from kmblog.rendering import post_description
 from tests.factories import BASE_TIME, BlogBuilder, CommentRef, PostRef
+from tests.feed_checks import check_feed
 from tests.html_tree import parse_html
 
 SITE = "http://blog.test"
@@ -513,3 +515,344 @@ def test_bloggers_full_feed_addresses_are_the_default_feeds(client, blog):
         full = default.replace("/default", "/full")
         assert entry_ids(fetch_feed(client, full)) == entry_ids(fetch_feed(client, default))
         assert fetch_feed(client, full).entries, full
+
+
+# --- plain-text titles -------------------------------------------------------------------------
+
+
+def comment_text(html: str) -> str:
+    """What a reader sees of a comment's HTML, as one line (a real HTML parser's reading)."""
+    return " ".join(parse_html(html).text().split())
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [
+        ("Some <b>bold</b> words.", "Some bold words."),
+        (
+            "An <em>emphatic</em>, <i>italic</i> <strong>point</strong>.",
+            "An emphatic, italic point.",
+        ),
+        # Comments are not Markdown, and entities typed are shown as typed.
+        ("Fish &amp; chips &lt;b&gt; **stars**", "Fish &amp; chips &lt;b&gt; **stars**"),
+        ('A <a href="https://example.org/">link</a> here.', "A link here."),
+        ("<blockquote>Quoted</blockquote>And my answer.", "Quoted And my answer."),
+        ("<script>alert(1)</script> typed", "<script>alert(1)</script> typed"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["comments", "post comments"])
+def test_comment_titles_are_the_text_readers_see(client, blog, kind, typed, title):
+    """A comment entry's title is the comment's text as the page shows it, in plain
+    text (type text): the commenter's allowed markup read as markup, never shown raw."""
+    post = blog.post()
+    blog.comment(post, body=typed)
+    url = feed_url(kind, post)
+
+    response = client.get(url)
+    (entry,) = feedparser.parse(response.data).entries
+    root = ElementTree.fromstring(response.data)  # noqa: S314 - the app's own feed, in a test
+    raw_title = root.find("atom:entry/atom:title", ATOM_NS)
+
+    assert raw_title is not None and raw_title.get("type", "text") == "text"
+    assert raw_title.text == title
+    assert entry.title_detail.type == "text/plain"
+    assert entry.title == title
+    # The page shows the same words (a parser's reading of the entry's HTML).
+    assert entry.title.replace(" ", "") == comment_text(entry.content[0].value).replace(" ", "")
+    assert check_feed(response.data, SITE + url) == []
+
+
+# --- RSS ------------------------------------------------------------------------------------------
+
+
+def rss_items(data: bytes) -> list[ElementTree.Element]:
+    root = ElementTree.fromstring(data)  # noqa: S314 - the app's own feed, in a test
+    return root.findall("channel/item")
+
+
+@pytest.mark.parametrize("kind", FEEDS)
+def test_rss_links_the_blog_page_and_itself(client, blog, kind):
+    """With alt=rss the channel <link> is the page the feed follows, atom:link self is
+    the RSS address itself (its query too) with the RSS type, and every item has its
+    author (dc:creator), guid and pubDate."""
+    wanted = sample(blog, kind)
+    post_id = wanted.url.split("/")[2] if kind == "post comments" else ""
+    page = {
+        "posts": SITE + "/",
+        "label": f"{SITE}/search/label/{quote(LABEL)}",
+        "comments": SITE + "/",
+        "post comments": None,
+    }[kind]
+    url = f"{wanted.url}?alt=rss&max-results=2"
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/rss+xml"
+    assert check_feed(response.data, SITE + url, page) == []
+    parsed = feedparser.parse(response.data)
+    assert parsed.version == "rss20"
+    channel_link = ElementTree.fromstring(response.data).findtext("channel/link")  # noqa: S314
+    if kind == "post comments":
+        assert post_id and channel_link and channel_link.endswith(".html")
+        assert channel_link == wanted.links[0].split("?")[0]
+    assert [entry.link for entry in parsed.entries] == wanted.links[:2]
+    for entry in parsed.entries:
+        assert entry.author
+        assert entry.id.startswith("tag:")
+        assert entry.get("published_parsed") is not None
+    for item in rss_items(response.data):
+        assert item.find("guid").get("isPermaLink") == "false"
+
+
+# --- summaries ------------------------------------------------------------------------------------
+
+
+SUMMARY_FEEDS = ["/feeds/posts/summary", f"/feeds/posts/summary/-/{quote(LABEL)}"]
+FULL_FEEDS = [POSTS_FEED, "/feeds/posts/full", LABEL_FEED, f"/feeds/posts/full/-/{quote(LABEL)}"]
+
+
+def summary_posts(app, blog) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Two posts, one with a summary its author wrote: description and body by link."""
+    author_id = blog.author()
+    made = {}
+    with app.app_context():
+        for title, summary, body in [
+            ("With a summary", "What this post argues, in one line.", "First **part**.\n\nMore."),
+            ("Without one", "", "Its *first* paragraph & its point.\n\nSecond paragraph."),
+        ]:
+            post = create_post(
+                db.session.get(User, author_id),
+                PostDraft(title=title, body=body, labels=(LABEL,), summary=summary),
+                now=BASE_TIME,
+                publish_at=BASE_TIME,
+            )
+            link = f"{SITE}/{post.year:04d}/{post.month:02d}/{post.slug}.html"
+            made[link] = (post_description(post.summary, post.body_html), post.body_html)
+    return made
+
+
+@pytest.mark.parametrize("url", SUMMARY_FEEDS)
+def test_summary_feeds_carry_descriptions_not_content(app, client, blog, url):
+    """Blogger's summary feeds give each post's description (its summary, else its
+    first paragraph) as plain text, and no content."""
+    made = summary_posts(app, blog)
+
+    feed = fetch_feed(client, url)
+
+    assert {entry.link for entry in feed.entries} == set(made)
+    for entry in feed.entries:
+        assert "content" not in entry
+        assert entry.summary_detail.type == "text/plain"
+        assert entry.summary == made[entry.link][0]
+    assert [e.summary for e in feed.entries if e.title == "Without one"] == [
+        "Its first paragraph & its point."
+    ]
+    assert check_feed(client.get(url).data, SITE + url) == []
+
+
+@pytest.mark.parametrize("url", FULL_FEEDS)
+def test_default_and_full_feeds_keep_the_whole_content(app, client, blog, url):
+    """The default and full feeds carry each post's whole HTML, as before."""
+    made = summary_posts(app, blog)
+
+    feed = fetch_feed(client, url)
+
+    for entry in feed.entries:
+        assert entry.content[0].value == made[entry.link][1]
+        assert "summary" not in entry or entry.summary == entry.content[0].value
+
+
+# --- paging -------------------------------------------------------------------------------------
+
+
+OS_NS = {"os": "http://a9.com/-/spec/opensearchrss/1.0/", **ATOM_NS}
+
+
+def paging(data: bytes, rss: bool = False) -> dict[str, object]:
+    """The openSearch totals and the next / previous addresses of a feed."""
+    root = ElementTree.fromstring(data)  # noqa: S314 - the app's own feed, in a test
+    where = root.find("channel") if rss else root
+    assert where is not None
+    links = {link.get("rel"): link.get("href") for link in where.findall("atom:link", ATOM_NS)}
+    return {
+        "total": int(where.findtext("os:totalResults", "-1", OS_NS)),
+        "start": int(where.findtext("os:startIndex", "-1", OS_NS)),
+        "per_page": int(where.findtext("os:itemsPerPage", "-1", OS_NS)),
+        "next": links.get("next"),
+        "previous": links.get("previous"),
+    }
+
+
+@pytest.mark.parametrize("kind", FEEDS)
+@pytest.mark.parametrize("alt", ["", "alt=rss&"])
+def test_next_links_walk_the_whole_feed(client, blog, kind, alt):
+    """rel="next" and openSearch page a feed as Blogger's did: following next from the
+    first page meets every entry once, newest first, and previous leads back."""
+    wanted = sample(blog, kind, n=5)
+    url: str | None = f"{SITE}{wanted.url}?{alt}max-results=2"
+    seen: list[str] = []
+    pages = []
+    while url is not None:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert check_feed(response.data, url) == [], url
+        pages.append((url, paging(response.data, rss=bool(alt))))
+        seen += [entry.link for entry in feedparser.parse(response.data).entries]
+        url = pages[-1][1]["next"]  # type: ignore[assignment]
+
+    assert seen == wanted.links
+    base = SITE + wanted.url
+    assert [page for _, page in pages] == [
+        {"total": 5, "start": 1, "per_page": 2, "next": f"{base}?{alt}start-index=3&max-results=2",
+         "previous": None},
+        {"total": 5, "start": 3, "per_page": 2, "next": f"{base}?{alt}start-index=5&max-results=2",
+         "previous": f"{base}?{alt}start-index=1&max-results=2"},
+        {"total": 5, "start": 5, "per_page": 2, "next": None,
+         "previous": f"{base}?{alt}start-index=3&max-results=2"},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", FEEDS)
+def test_start_index_beyond_the_last_entry_is_an_empty_feed(client, blog, kind):
+    """A start-index past the end is a valid feed with no entries, and the total."""
+    wanted = sample(blog, kind, n=3)
+    url = f"{wanted.url}?start-index=50"
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert check_feed(response.data, SITE + url) == []
+    assert feedparser.parse(response.data).entries == []
+    found = paging(response.data)
+    assert (found["total"], found["start"], found["next"]) == (3, 50, None)
+
+
+def test_max_results_beyond_the_limit_gives_the_limit(make_app, blog):
+    """Old Blogger widgets ask for max-results=999: like Blogger, the feed gives its most
+    (KMBLOG_MAX_RESULTS_LIMIT) and a next link to the rest, not an error."""
+    client = make_app(MAX_RESULTS_LIMIT=3).test_client()
+    wanted = sample(blog, "posts", n=5)
+
+    response = client.get(f"{wanted.url}?max-results=999")
+
+    assert response.status_code == 200
+    assert [e.link for e in feedparser.parse(response.data).entries] == wanted.links[:3]
+    assert paging(response.data)["per_page"] == 3
+    assert paging(response.data)["next"] == f"{SITE}{wanted.url}?start-index=4&max-results=3"
+
+
+# --- parameters that cannot be served ---------------------------------------------------------
+
+
+BAD_QUERIES = {
+    "alt-unknown": "alt=xml",
+    "alt-empty": "alt=",
+    "alt-html": "alt=%3Cb%3E",
+    "start-index-zero": "start-index=0",
+    "start-index-negative": "start-index=-1",
+    "start-index-word": "start-index=first",
+    "start-index-fraction": "start-index=1.5",
+    "start-index-too-far": "start-index=100001",
+    "start-index-huge": "start-index=" + "9" * 40,
+    "start-index-spaced": "start-index=%202",
+    "start-index-arabic-digits": "start-index=%D9%A2",
+    "max-results-zero": "max-results=0",
+    "max-results-negative": "max-results=-5",
+    "max-results-word": "max-results=all",
+    "max-results-empty": "max-results=",
+    # Quoted back in the message, these must still leave a readable XML document.
+    "start-index-nul": "start-index=1%00",
+    "alt-control-characters": "alt=rss%0d%0a%1b%00",
+    "max-results-long": "max-results=" + "x" * 5000,
+    "alt-markup": "alt=%3C%2Ferrors%3E%26amp%3B",
+}
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES.values(), ids=BAD_QUERIES.keys())
+@pytest.mark.parametrize("kind", FEEDS)
+def test_bad_parameters_get_a_400_in_xml(client, blog, kind, query):
+    """A parameter the feeds cannot serve gets a 400 whose body is an XML document that
+    says what is wrong (GData's error shape), never a page or a 500."""
+    wanted = sample(blog, kind, n=1)
+
+    response = client.get(f"{wanted.url}?{query}")
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/xml"
+    root = ElementTree.fromstring(response.data)  # noqa: S314 - the app's own answer
+    gd = {"gd": "http://schemas.google.com/g/2005"}
+    reason = root.findtext("gd:error/gd:internalReason", "", gd)
+    assert reason.split()[0] in {"alt", "start-index", "max-results"}, reason
+    assert len(reason) < 200
+
+
+@pytest.mark.parametrize("kind", FEEDS)
+def test_json_feed_gets_a_400_in_json(client, blog, kind):
+    """Blogger's alt=json is not served: a 400 in JSON, which the client asked for,
+    that names the formats there are."""
+    wanted = sample(blog, kind, n=1)
+
+    response = client.get(f"{wanted.url}?alt=json")
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/json"
+    message = response.get_json()["error"]["message"]
+    assert "alt=rss" in message and "alt=json" in message
+
+
+@pytest.mark.parametrize("alt", ["atom", "ATOM", "rss", "Rss"])
+def test_alt_atom_and_rss_are_served(client, blog, alt):
+    """alt=atom is the default, alt=rss is RSS, in any letter case."""
+    wanted = sample(blog, "posts", n=2)
+    url = f"{wanted.url}?alt={alt}"
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    rss = alt.lower() == "rss"
+    assert response.mimetype == ("application/rss+xml" if rss else "application/atom+xml")
+    assert check_feed(response.data, SITE + url) == []
+
+
+# --- the page cache ----------------------------------------------------------------------------
+
+
+VARIANTS = [
+    "",
+    "?alt=rss",
+    "?max-results=1",
+    "?alt=rss&max-results=1",
+    "?start-index=2",
+    "?start-index=2&max-results=1",
+    "?max-results=1&start-index=2",
+]
+
+
+@pytest.mark.parametrize("kind", FEEDS)
+def test_cached_feed_variants_keep_their_own_query(make_app, blog, kind):
+    """The page cache keeps each query's feed apart: fetched twice (the second time from
+    the cache), every variant still has its own format, entries and self link."""
+    client = make_app(PAGE_VERSION_RECHECK_SECONDS=3600).test_client()
+    wanted = sample(blog, kind, n=3)
+    first = {}
+    for _round in range(2):
+        for variant in VARIANTS:
+            url = SITE + wanted.url + variant
+            response = client.get(url)
+            assert response.status_code == 200, url
+            rss = "alt=rss" in variant
+            assert response.mimetype == ("application/rss+xml" if rss else "application/atom+xml")
+            assert check_feed(response.data, url) == [], url
+            first.setdefault(variant, response.data)
+            assert response.data == first[variant], url
+    size = {variant: len(feedparser.parse(first[variant]).entries) for variant in VARIANTS}
+    assert size == {
+        "": 3,
+        "?alt=rss": 3,
+        "?max-results=1": 1,
+        "?alt=rss&max-results=1": 1,
+        "?start-index=2": 2,
+        "?start-index=2&max-results=1": 1,
+        "?max-results=1&start-index=2": 1,
+    }

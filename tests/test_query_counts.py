@@ -200,3 +200,23 @@ def test_an_unchanged_blog_costs_no_query_to_date(make_app, blog, count_queries,
     after_write = measure(client, count_queries, grown, touch=lambda: blog.comment(grown.post))
     assert all(count >= 1 for count in after_write.values()), after_write
     assert measure(client, count_queries, grown) == unchanged
+
+
+# What each feed costs, uncached: the settings row (which dates the page too); the
+# listing (posts: their rows with authors, then their labels; comments: one query; one
+# post's comments find that post first); and one query more than before issue 17, the
+# count behind the openSearch totalResults that Blogger's feeds carried and rel="next"
+# needs. (A label feed finds its label in the sidebar, counted already, warm here.)
+FEED_QUERIES = {
+    "/feeds/posts/default": 4,
+    "/feeds/posts/default/-/Tools": 4,
+    "/feeds/comments/default": 3,
+    "/feeds/{post_id}/comments/default": 4,
+}
+
+
+def test_each_feed_costs_its_listing_and_one_count(uncached_client, blog, count_queries, writer):
+    """A feed's queries, exactly: the page's own, plus one that counts its entries."""
+    grown = grow(blog, 40, comments_each=6, labels=8)
+    counts = measure(uncached_client, count_queries, grown)
+    assert {page: counts[page] for page in FEED_QUERIES} == FEED_QUERIES

@@ -10,6 +10,7 @@ import pytest
 from kmblog.rendering import (
     clean_text,
     commenter_link,
+    html_excerpt,
     post_description,
     render_comment,
     render_post,
@@ -190,3 +191,13 @@ def test_a_description_is_the_summary_or_the_first_paragraph_as_plain_text():
     long = render_post(" ".join(["knowledge"] * 40))
     cut = post_description("", long)
     assert len(cut) <= 160 and cut.endswith("knowledge…")
+    # Inline markup leaves no space behind; a line break does.
+    marked = render_post("Tools **last**. A [link](https://example.org/), then  \na break.")
+    assert post_description("", marked) == "Tools last. A link, then a break."
+
+
+def test_an_excerpt_is_the_text_a_reader_sees():
+    """Comment feed titles: the rendered comment's text, its markup read, not shown."""
+    shown = render_comment("A <b>bold</b>, <i>fine</i> point.\n\n<blockquote>Quoted</blockquote>")
+    assert html_excerpt(shown) == "A bold, fine point. Quoted"
+    assert html_excerpt(render_comment("Typed &lt;b&gt; stays")) == "Typed &lt;b&gt; stays"

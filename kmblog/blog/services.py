@@ -264,6 +264,12 @@ def list_posts(
     return PostListing(posts, counts, older, newer)
 
 
+def count_posts(now: datetime, post_filter: PostFilter) -> int:
+    """How many visible posts a listing has in all: one query (a feed's openSearch total)."""
+    ids = _filtered(select(Post.id).where(visible(now)), post_filter)
+    return int(db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
+
+
 def load_sidebar(now: datetime) -> Sidebar:
     """Blog Archive (years > months with counts) and Labels (with counts), every label and
     the most used: one query, the two counts side by side (UNION ALL), as a page may spend
@@ -621,3 +627,13 @@ def latest_comments(
         # A comment's link and title need its post's address and title, not its body.
         query = query.options(joinedload(Comment.post).load_only(*_POST_ADDRESS))
     return list(db.session.scalars(query))
+
+
+def count_comments(now: datetime, post_id: int | None = None) -> int:
+    """How many comments latest_comments() pages through in all: one query (a comment
+    feed's openSearch total)."""
+    on_visible_post = select(Post.id).where(Post.id == Comment.post_id, visible(now)).exists()
+    query = select(func.count()).where(Comment.status == CommentStatus.PUBLISHED, on_visible_post)
+    if post_id is not None:
+        query = query.where(Comment.post_id == post_id)
+    return int(db.session.scalar(query) or 0)

@@ -17,11 +17,63 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from kmblog.models import Comment, Post, Settings
-from kmblog.rendering import plain_excerpt
+from kmblog.rendering import html_excerpt, post_description
 
 GENERATOR = "kmblog"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
 # RFC 4685, Atom Threading Extensions: a reply names the comment it answers.
 THR = "http://purl.org/syndication/thread/1.0"
+# The totals Blogger's feeds carried, in the namespace they used (OpenSearch 1.0's RSS
+# one, and with its prefix).
+OPENSEARCH = "http://a9.com/-/spec/opensearchrss/1.0/"
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """Where a feed's entries sit among all of its entries, as Blogger's feeds told it:
+    openSearch totals and the addresses of the pages before and after."""
+
+    total: int
+    start_index: int  # 1 = the newest entry
+    items_per_page: int
+    next_url: str | None
+    previous_url: str | None
+
+
+class PagingExtension(BaseExtension):  # type: ignore[misc]  # feedgen is untyped: Any
+    """openSearch:totalResults/startIndex/itemsPerPage and the rel="next"/"previous"
+    links, in Atom and in RSS (where feedgen writes no link but the self one)."""
+
+    def __init__(self) -> None:
+        self.page: FeedPage | None = None
+        self.link_type = ATOM_TYPE
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"openSearch": OPENSEARCH}
+
+    def _extend(self, parent: Any, link_tag: str) -> None:
+        if self.page is None:
+            return
+        page = self.page
+        for name, value in (
+            ("totalResults", page.total),
+            ("startIndex", page.start_index),
+            ("itemsPerPage", page.items_per_page),
+        ):
+            xml_elem(f"{{{OPENSEARCH}}}{name}", parent).text = str(value)
+        for rel, href in (("next", page.next_url), ("previous", page.previous_url)):
+            if href is not None:
+                xml_elem(link_tag, parent, rel=rel, type=self.link_type, href=href)
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._extend(feed, "link")
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        self._extend(feed[0], f"{{{ATOM_NS}}}link")  # <rss><channel>
+        return feed
 
 
 class ThreadExtension(BaseExtension):  # type: ignore[misc]  # feedgen is untyped: Any
@@ -109,18 +161,35 @@ def post_comments_feed_atom_id(settings: Settings, post: Post) -> str:
     return f"{post_atom_id(settings.atom_id, post)}.comments"
 
 
-def _new_feed(info: FeedInfo, updated: datetime, rss: bool = False) -> FeedGenerator:
+def _new_feed(info: FeedInfo, updated: datetime, rss: bool, page: FeedPage | None) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(info.atom_id)
+    # Text constructs (titles, subtitle, names) go out as type="text": what was typed,
+    # escaped once by the XML writer, never read as markup.
     feed.title(info.title)
     if info.subtitle or rss:
         # RSS requires a channel description; Atom's subtitle is optional.
         feed.subtitle(info.subtitle or info.title)
+    feed.link(href=info.self_url, rel="self", type=RSS_TYPE if rss else ATOM_TYPE)
+    # Last: feedgen makes the last link added the RSS channel's <link>, which must be
+    # the blog's page, not the feed itself.
     feed.link(href=info.page_url, rel="alternate", type="text/html")
-    feed.link(href=info.self_url, rel="self", type="application/atom+xml")
     feed.updated(updated)
     feed.generator(GENERATOR)
+    feed.register_extension("paging", PagingExtension, atom=True, rss=True)
+    feed.paging.page = page
+    feed.paging.link_type = RSS_TYPE if rss else ATOM_TYPE
+    if rss:
+        # RSS's <author> wants an e-mail address, which no feed shows: the name goes in
+        # dc:creator, as RSS readers expect.
+        feed.load_extension("dc", atom=False, rss=True)
     return feed
+
+
+def _author(entry: Any, name: str, rss: bool) -> None:
+    entry.author(name=name)
+    if rss:
+        entry.dc.dc_creator(name)
 
 
 def _post_updated(post: Post) -> datetime:
@@ -135,10 +204,14 @@ def build_posts_feed(
     post_url: Callable[[Post], str],
     label_url: Callable[[str], str],
     rss: bool = False,
+    summary: bool = False,
+    page: FeedPage | None = None,
 ) -> bytes:
-    """Atom (or RSS 2.0, Blogger's alt=rss) for a list of posts, newest first."""
+    """Atom (or RSS 2.0, Blogger's alt=rss) for a list of posts, newest first: each
+    post's whole content, or with `summary` its description only (Blogger's summary
+    feeds)."""
     updated = max((_post_updated(post) for post in posts), default=info.fallback_updated)
-    feed = _new_feed(info, updated, rss)
+    feed = _new_feed(info, updated, rss, page)
     for post in posts:
         entry = feed.add_entry(order="append")
         entry.id(post_atom_id(blog_atom_id, post))
@@ -146,10 +219,13 @@ def build_posts_feed(
         entry.link(href=post_url(post), rel="alternate", type="text/html")
         entry.published(post.published_at)
         entry.updated(_post_updated(post))
-        entry.author(name=post.author.display_name)
+        _author(entry, post.author.display_name, rss)
         for label in post.labels:
             entry.category(term=label.name, scheme=label_url(label.name), label=label.name)
-        entry.content(post.body_html, type="html")
+        if summary:
+            entry.summary(post_description(post.summary, post.body_html) or post.title)
+        else:
+            entry.content(post.body_html, type="html")
     return _serialise(feed, rss)
 
 
@@ -159,18 +235,21 @@ def build_comments_feed(
     comments: list[Comment],
     comment_url: Callable[[Comment], str],
     rss: bool = False,
+    page: FeedPage | None = None,
 ) -> bytes:
     """Atom (or RSS 2.0) for a list of comments, newest first. A reply's Atom entry names
     the comment it answers (thr:in-reply-to, RFC 4685): its `parent` must be loaded."""
     updated = max(
         (_comment_updated(comment) for comment in comments), default=info.fallback_updated
     )
-    feed = _new_feed(info, updated, rss)
+    feed = _new_feed(info, updated, rss, page)
     feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
     for comment in comments:
         entry = feed.add_entry(order="append")
         entry.id(comment_atom_id(blog_atom_id, comment))
-        entry.title(plain_excerpt(comment.body_source) or f"Comment on {comment.post.title}")
+        # The title is the text readers see on the page (the rendered comment), not its
+        # source: a commenter's <b>word</b> is "word" there, as on the page.
+        entry.title(html_excerpt(comment.body_html) or f"Comment on {comment.post.title}")
         entry.link(href=comment_url(comment), rel="alternate", type="text/html")
         if comment.parent is not None:
             # Its parent is on the same post: its link reuses the post's address.
@@ -179,7 +258,7 @@ def build_comments_feed(
             )
         entry.published(comment.created_at)
         entry.updated(_comment_updated(comment))
-        entry.author(name=comment.display_name)
+        _author(entry, comment.display_name, rss)
         entry.content(comment.body_html, type="html")
     return _serialise(feed, rss)
 
