@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Container, Iterable
 from datetime import datetime
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -502,3 +503,28 @@ def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LEN
     if space > length // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+class _FirstImage(HTMLParser):
+    """Stops at the first <img> with an address."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.src: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.src is None and tag == "img":
+            self.src = next((value for name, value in attrs if name == "src" and value), None)
+
+
+def first_image(body_html: str) -> str | None:
+    """The address of the first image in a post's stored HTML, as written there
+    (relative or absolute, entities decoded); None when it has none. For link cards
+    (og:image) and structured data: the picture a post is shown with elsewhere."""
+    if "<img" not in body_html:
+        return None  # most posts: no parse at all
+    parser = _FirstImage()
+    # Fed whole: the stored HTML is ours (sanitised, bounded by the editor's limit).
+    parser.feed(body_html)
+    parser.close()
+    return parser.src

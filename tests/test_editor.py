@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,12 +114,28 @@ def flashes(page: str) -> list[str]:
     return [n.text() for n in parse_html(page).find_all("p", class_="flash")]
 
 
+def _json_ld_block(script_type: str | None, text: str) -> bool:
+    if script_type != "application/ld+json":
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def unsafe_markup(markup: str) -> list[str]:
     """Scripts, event handlers and javascript: addresses in `markup`."""
     found = []
     for node in parse_html(markup).iter():
-        # The app's own scripts come from its fingerprinted /assets/; anything else was injected.
-        if node.tag == "script" and not node.get("src", "").startswith("/assets/"):
+        # The app's own scripts come from its fingerprinted /assets/, and its JSON-LD is a
+        # data block browsers never run (as long as it is whole JSON: text that broke out
+        # of it would leave it unparseable); anything else was injected.
+        if (
+            node.tag == "script"
+            and not node.get("src", "").startswith("/assets/")
+            and not _json_ld_block(node.get("type"), node.text())
+        ):
             found.append(f"<script>{node.text()}")
         for name, value in node.attrs:
             if name.startswith("on"):
