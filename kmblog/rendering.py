@@ -475,12 +475,30 @@ def plain_excerpt(source: str, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)?[^>]*>")
+# Tags inside a line of text: dropped without a space ("<b>last</b>." reads "last.").
+# Any other tag (a paragraph, a line break, a list item, an image) separates words.
+_INLINE_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "kbd", "mark", "q", "s",
+        "small", "span", "strong", "sub", "sup", "u",
+    }
+)  # fmt: skip
+
+
+def _tag_gap(match: re.Match[str]) -> str:
+    return "" if (match.group(2) or "").lower() in _INLINE_TAGS else " "
+
+
+def html_text(stored: str) -> str:
+    """HTML this module stored, as one line of plain text: entities decoded, words
+    that blocks separate kept apart, inline markup gone without a trace."""
+    return clean_line(html.unescape(_TAG.sub(_tag_gap, stored)))
 
 
 def html_excerpt(stored: str, length: int = 80) -> str:
     """The first words of HTML this module stored, as plain text (export titles)."""
-    return plain_excerpt(html.unescape(_TAG.sub(" ", stored)), length)
+    return plain_excerpt(html_text(stored), length)
 
 
 DESCRIPTION_LENGTH = 160
@@ -494,7 +512,7 @@ def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LEN
     text = clean_line(summary)
     if not text:
         found = _FIRST_PARAGRAPH.search(body_html)
-        text = clean_line(html.unescape(_TAG.sub(" ", found.group(1) if found else body_html)))
+        text = html_text(found.group(1) if found else body_html)
     if len(text) <= length:
         return text
     cut = text[: length - 1]

@@ -634,6 +634,40 @@ def test_hostile_markdown_is_neutralised_on_the_page_in_preview_and_in_the_feed(
     assert unsafe_markup(contents[0]) == []
 
 
+# --- the summary ------------------------------------------------------------------------
+
+
+def _description(page: str) -> str:
+    """The page's <meta name="description">."""
+    found = parse_html(page).one("head").one("meta", name="description").get("content")
+    assert found is not None
+    return found
+
+
+def test_the_author_writes_a_summary_that_describes_the_post(app, client, reader, signed_in):
+    """The editor has a summary field with its help and limit; what the author writes
+    there describes the post, and without it the first paragraph does."""
+    page = parse_html(client.get(NEW).text)
+    field = page.one("textarea", name="summary")
+    assert field.get("maxlength") == "300"
+    assert "about 160 characters" in page.one("span", id="summary-help").text().lower()
+    summary = "Why a knowledge audit comes before any software choice."
+    post_id = new_post(
+        client,
+        "publish",
+        title="Audit first",
+        body="An audit lists what people need to know.\n\nThen the rest.",
+        summary=f"  {summary} ",
+    )
+    assert stored(app, post_id)["summary"] == summary  # type: ignore[index]
+    assert editor_form(client.get(f"/manage/posts/{post_id}/edit").text)["summary"] == summary
+    assert _description(reader.get(url_of(app, post_id)).text) == summary
+    # Cleared, the first paragraph describes the post again.
+    assert edit(client, post_id, summary="").status_code == 303
+    shown = reader.get(url_of(app, post_id)).text
+    assert _description(shown) == "An audit lists what people need to know."
+
+
 # --- errors, CSRF and GET ---------------------------------------------------------------
 
 
@@ -646,6 +680,7 @@ def test_hostile_markdown_is_neutralised_on_the_page_in_preview_and_in_the_feed(
         ("slug", "Not A Slug!", "Use lower-case letters, digits and hyphens."),
         ("publish_at", "next tuesday", "Not a valid datetime value."),
         ("kind", "manifesto", "Not a valid choice."),
+        ("summary", "s" * 301, "Keep the summary to 300 characters or fewer."),
     ],
 )
 def test_a_refused_new_post_keeps_what_was_typed_and_saves_nothing(

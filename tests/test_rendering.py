@@ -10,6 +10,7 @@ import pytest
 from kmblog.rendering import (
     clean_text,
     commenter_link,
+    html_text,
     post_description,
     render_comment,
     render_post,
@@ -190,3 +191,15 @@ def test_a_description_is_the_summary_or_the_first_paragraph_as_plain_text():
     long = render_post(" ".join(["knowledge"] * 40))
     cut = post_description("", long)
     assert len(cut) <= 160 and cut.endswith("knowledge…")
+
+
+def test_plain_text_keeps_words_and_punctuation_as_a_reader_sees_them():
+    """Inline markup leaves no gap ("last." not "last ."); blocks keep words apart."""
+    body = render_post(
+        "Tools come **last**.\n\nA [map](https://example.org/)'s *use*:\n\n- one\n- two"
+    )
+    assert html_text(body) == "Tools come last. A map's use: one two"
+    assert post_description("", body) == "Tools come last."
+    assert html_text(render_comment("Agreed <b>fully</b>, & <i>quickly</i>!\nYes.")) == (
+        "Agreed fully, & quickly! Yes."
+    )
