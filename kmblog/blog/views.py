@@ -268,13 +268,12 @@ def archive_year(year: int) -> str:
     Blog Archive lists only the newest year's."""
     now = utcnow()
     sidebar = current_sidebar(now)
-    shown = next((shown for shown in sidebar.archive if shown.year == year), None)
-    months = shown.months if shown is not None else []
+    months = next((shown.months for shown in sidebar.archive if shown.year == year), [])
     return _render_listing(
         PostFilter(year=year),
         now,
         sidebar,
-        head=heads.archive_head(year, None, shown.count if shown is not None else 0),
+        head=heads.archive_head(year, None, sidebar.posts_in(year)),
         archive_title=str(year),
         archive_year=year,
         year_months=months,
@@ -289,21 +288,11 @@ def archive_month(year: int, month: int) -> str:
     title = f"{timefmt.month_name(month)} {year}"
     now = utcnow()
     sidebar = current_sidebar(now)
-    count = next(
-        (
-            posts
-            for shown in sidebar.archive
-            if shown.year == year
-            for number, posts in shown.months
-            if number == month
-        ),
-        0,
-    )
     return _render_listing(
         PostFilter(year=year, month=month),
         now,
         sidebar,
-        head=heads.archive_head(year, month, count),
+        head=heads.archive_head(year, month, sidebar.posts_in(year, month)),
         archive_title=title,
     )
 
