@@ -160,6 +160,9 @@ class User(UserMixin, Base):
     comment_mail: Mapped[CommentMail] = mapped_column(
         _str_enum(CommentMail, "comment_mail"), default=CommentMail.EACH
     )
+    # Their fediverse account as "@name@host" (None: not given), credited on their posts'
+    # pages in <meta name="fediverse:creator"> and shown nowhere else.
+    fediverse_creator: Mapped[str | None] = mapped_column(String(320))
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 

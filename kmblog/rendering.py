@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Container, Iterable
 from datetime import datetime
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -512,25 +513,30 @@ def plain_excerpt(source: str, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-_TAG = re.compile(r"<[^>]*>")
-# Tags that end a line or a block where they stand: a space in plain text. Any other tag
-# (<strong>, <a>, <em>) sits inside a word's run of text and leaves nothing behind, so
-# that "<b>bold</b>." reads "bold." and not "bold .".
-_BREAKING_TAG = re.compile(
-    r"<(?:/?(?:p|br|blockquote|div|li|ul|ol|h[1-6]|pre|table|tr|td|th|hr)\b)[^>]*>",
-    re.IGNORECASE,
-)
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)?[^>]*>")
+# Tags inside a line of text: dropped without a space ("<b>last</b>." reads "last.").
+# Any other tag (a paragraph, a line break, a list item, an image) separates words.
+_INLINE_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "kbd", "mark", "q", "s",
+        "small", "span", "strong", "sub", "sup", "u",
+    }
+)  # fmt: skip
 
 
-def _visible_text(stored: str) -> str:
-    """HTML this module stored, as the text a reader sees of it."""
-    return html.unescape(_TAG.sub("", _BREAKING_TAG.sub(" ", stored)))
+def _tag_gap(match: re.Match[str]) -> str:
+    return "" if (match.group(2) or "").lower() in _INLINE_TAGS else " "
+
+
+def html_text(stored: str) -> str:
+    """HTML this module stored, as one line of plain text: entities decoded, words
+    that blocks separate kept apart, inline markup gone without a trace."""
+    return clean_line(html.unescape(_TAG.sub(_tag_gap, stored)))
 
 
 def html_excerpt(stored: str, length: int = 80) -> str:
-    """The first words of HTML this module stored, as the plain text a reader sees
-    (comment feed titles, export titles)."""
-    return plain_excerpt(_visible_text(stored), length)
+    """The first words of HTML this module stored, as plain text (export titles)."""
+    return plain_excerpt(html_text(stored), length)
 
 
 DESCRIPTION_LENGTH = 160
@@ -544,7 +550,7 @@ def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LEN
     text = clean_line(summary)
     if not text:
         found = _FIRST_PARAGRAPH.search(body_html)
-        text = clean_line(_visible_text(found.group(1) if found else body_html))
+        text = html_text(found.group(1) if found else body_html)
     if len(text) <= length:
         return text
     cut = text[: length - 1]
@@ -553,3 +559,28 @@ def post_description(summary: str, body_html: str, length: int = DESCRIPTION_LEN
     if space > length // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+class _FirstImage(HTMLParser):
+    """Stops at the first <img> with an address."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.src: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.src is None and tag == "img":
+            self.src = next((value for name, value in attrs if name == "src" and value), None)
+
+
+def first_image(body_html: str) -> str | None:
+    """The address of the first image in a post's stored HTML, as written there
+    (relative or absolute, entities decoded); None when it has none. For link cards
+    (og:image) and structured data: the picture a post is shown with elsewhere."""
+    if "<img" not in body_html:
+        return None  # most posts: no parse at all
+    parser = _FirstImage()
+    # Fed whole: the stored HTML is ours (sanitised, bounded by the editor's limit).
+    parser.feed(body_html)
+    parser.close()
+    return parser.src

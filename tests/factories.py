@@ -88,6 +88,7 @@ class BlogBuilder:
         draft: bool = False,
         author_id: int | None = None,
         comments_open: bool = True,
+        summary: str = "",
     ) -> PostRef:
         """A post; published at `published` unless `draft` (a future time = scheduled)."""
         with self.app.app_context():
@@ -104,6 +105,7 @@ class BlogBuilder:
                     body=body,
                     labels=labels,
                     comments_open=comments_open,
+                    summary=summary,
                 ),
                 now=published or utcnow(),
                 publish_at=None if draft else published,

@@ -205,6 +205,22 @@ def _tag_and_class(node: Node) -> str:
     return node.tag + (f".{classes[0]}" if classes else "")
 
 
+# Attributes of a <meta> in <head> that only describe the page (its description, link-card
+# properties): such an element does nothing, and how many a page has depends on what it
+# shows (one article:tag a label, og:image when there is a picture). A <meta> with
+# http-equiv or charset, or anything else, is still counted.
+_DESCRIBING = frozenset({"name", "property", "content"})
+
+
+def _page_metadata(element: Node) -> bool:
+    return (
+        element.tag == "meta"
+        and element.parent is not None
+        and element.parent.tag == "head"
+        and {name for name, _ in element.attrs} <= _DESCRIBING
+    )
+
+
 def census(page: Node, elements: frozenset[str] = BANNED_ELEMENTS) -> Counter[str]:
     """What a whole page holds that could run script, load things or post data: each
     element of `elements` and each hazardous attribute, keyed by where it sits (tags and
@@ -213,6 +229,8 @@ def census(page: Node, elements: frozenset[str] = BANNED_ELEMENTS) -> Counter[st
     for element in page.iter():
         attrs = attribute_hazards(element) if element.attrs else []
         if element.tag not in elements and not attrs:
+            continue
+        if _page_metadata(element):
             continue
         where = " > ".join([*map(_tag_and_class, element.ancestors(page)), element.tag])
         if element.tag in elements:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,12 +114,28 @@ def flashes(page: str) -> list[str]:
     return [n.text() for n in parse_html(page).find_all("p", class_="flash")]
 
 
+def _json_ld_block(script_type: str | None, text: str) -> bool:
+    if script_type != "application/ld+json":
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def unsafe_markup(markup: str) -> list[str]:
     """Scripts, event handlers and javascript: addresses in `markup`."""
     found = []
     for node in parse_html(markup).iter():
-        # The app's own scripts come from its fingerprinted /assets/; anything else was injected.
-        if node.tag == "script" and not node.get("src", "").startswith("/assets/"):
+        # The app's own scripts come from its fingerprinted /assets/, and its JSON-LD is a
+        # data block browsers never run (as long as it is whole JSON: text that broke out
+        # of it would leave it unparseable); anything else was injected.
+        if (
+            node.tag == "script"
+            and not node.get("src", "").startswith("/assets/")
+            and not _json_ld_block(node.get("type"), node.text())
+        ):
             found.append(f"<script>{node.text()}")
         for name, value in node.attrs:
             if name.startswith("on"):
@@ -617,6 +634,40 @@ def test_hostile_markdown_is_neutralised_on_the_page_in_preview_and_in_the_feed(
     assert unsafe_markup(contents[0]) == []
 
 
+# --- the summary ------------------------------------------------------------------------
+
+
+def _description(page: str) -> str:
+    """The page's <meta name="description">."""
+    found = parse_html(page).one("head").one("meta", name="description").get("content")
+    assert found is not None
+    return found
+
+
+def test_the_author_writes_a_summary_that_describes_the_post(app, client, reader, signed_in):
+    """The editor has a summary field with its help and limit; what the author writes
+    there describes the post, and without it the first paragraph does."""
+    page = parse_html(client.get(NEW).text)
+    field = page.one("textarea", name="summary")
+    assert field.get("maxlength") == "300"
+    assert "about 160 characters" in page.one("span", id="summary-help").text().lower()
+    summary = "Why a knowledge audit comes before any software choice."
+    post_id = new_post(
+        client,
+        "publish",
+        title="Audit first",
+        body="An audit lists what people need to know.\n\nThen the rest.",
+        summary=f"  {summary} ",
+    )
+    assert stored(app, post_id)["summary"] == summary  # type: ignore[index]
+    assert editor_form(client.get(f"/manage/posts/{post_id}/edit").text)["summary"] == summary
+    assert _description(reader.get(url_of(app, post_id)).text) == summary
+    # Cleared, the first paragraph describes the post again.
+    assert edit(client, post_id, summary="").status_code == 303
+    shown = reader.get(url_of(app, post_id)).text
+    assert _description(shown) == "An audit lists what people need to know."
+
+
 # --- errors, CSRF and GET ---------------------------------------------------------------
 
 
@@ -629,6 +680,7 @@ def test_hostile_markdown_is_neutralised_on_the_page_in_preview_and_in_the_feed(
         ("slug", "Not A Slug!", "Use lower-case letters, digits and hyphens."),
         ("publish_at", "next tuesday", "Not a valid datetime value."),
         ("kind", "manifesto", "Not a valid choice."),
+        ("summary", "s" * 301, "Keep the summary to 300 characters or fewer."),
     ],
 )
 def test_a_refused_new_post_keeps_what_was_typed_and_saves_nothing(

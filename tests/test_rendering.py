@@ -11,6 +11,7 @@ from kmblog.rendering import (
     clean_text,
     commenter_link,
     html_excerpt,
+    html_text,
     post_description,
     render_comment,
     render_post,
@@ -201,3 +202,15 @@ def test_an_excerpt_is_the_text_a_reader_sees():
     shown = render_comment("A <b>bold</b>, <i>fine</i> point.\n\n<blockquote>Quoted</blockquote>")
     assert html_excerpt(shown) == "A bold, fine point. Quoted"
     assert html_excerpt(render_comment("Typed &lt;b&gt; stays")) == "Typed &lt;b&gt; stays"
+
+
+def test_plain_text_keeps_words_and_punctuation_as_a_reader_sees_them():
+    """Inline markup leaves no gap ("last." not "last ."); blocks keep words apart."""
+    body = render_post(
+        "Tools come **last**.\n\nA [map](https://example.org/)'s *use*:\n\n- one\n- two"
+    )
+    assert html_text(body) == "Tools come last. A map's use: one two"
+    assert post_description("", body) == "Tools come last."
+    assert html_text(render_comment("Agreed <b>fully</b>, & <i>quickly</i>!\nYes.")) == (
+        "Agreed fully, & quickly! Yes."
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -137,6 +139,44 @@ def set_active(user: User, active: bool, by: User | None = None) -> None:
 def end_sessions(user: User) -> None:
     """Make every session and remember cookie issued to `user` so far worthless."""
     user.session_version += 1
+    db.session.commit()
+
+
+# Mastodon's own rule for the name before the server (Account::USERNAME_RE): letters,
+# digits and underscores, with single dots or dashes between them.
+_FEDIVERSE_NAME = re.compile(r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*")
+FEDIVERSE_HANDLE_LENGTH = 320
+FEDIVERSE_HANDLE_FORMAT = (
+    "write a fediverse handle as @name@server.example, for example @dave@mastodon.social"
+)
+
+
+def parse_fediverse_handle(text: str) -> str | None:
+    """A fediverse account as "@name@host" (the host in lower case, punycode for an
+    international name), from what an author typed ("@name@host" or "name@host"); None
+    for nothing typed. Anything else raises UserError with what a handle looks like."""
+    handle = clean_line(text)
+    if not handle:
+        return None
+    name, at, host = handle.removeprefix("@").partition("@")
+    if not at or not _FEDIVERSE_NAME.fullmatch(name) or len(name) > 64:
+        raise UserError(FEDIVERSE_HANDLE_FORMAT)
+    # The server's name checked as a mail domain is (a dot, valid labels, a real top-level
+    # domain, IDNA): email-validator knows those rules; the name before it is Mastodon's.
+    try:
+        server = validate_email(f"x@{host}", check_deliverability=False).ascii_domain
+    except EmailNotValidError:
+        raise UserError(FEDIVERSE_HANDLE_FORMAT) from None
+    handle = f"@{name}@{server.lower()}"
+    if len(handle) > FEDIVERSE_HANDLE_LENGTH:
+        raise UserError(FEDIVERSE_HANDLE_FORMAT)
+    return handle
+
+
+def set_fediverse_creator(user: User, handle: str | None) -> None:
+    """The fediverse account credited on `user`'s posts' pages; None removes it. The
+    handle is one parse_fediverse_handle returned."""
+    user.fediverse_creator = handle
     db.session.commit()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kmblog.blog import heads
 from kmblog.blog.services import CommentsAt, Sidebar, load_post_page
 from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
 from kmblog.comments.forms import CommentForm, comment_number
@@ -98,6 +99,7 @@ def render_post_page(
             notice=notice,
             own_comments=_own_comments(now, context["settings"].edit_window_minutes),
             replying_to=page.shown[reply_to] if reply_to is not None else None,
+            head=heads.post_head(page),
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,

@@ -95,6 +95,15 @@ class Sidebar:
     labels: list[LabelCount]  # every label with visible posts, alphabetical
     top_labels: list[LabelCount]  # the SIDEBAR_LABELS most used of them, alphabetical
 
+    def posts_in(self, year: int, month: int | None = None) -> int:
+        """How many visible posts a year (or one of its months) has."""
+        for shown in self.archive:
+            if shown.year == year:
+                if month is None:
+                    return shown.count
+                return next((count for number, count in shown.months if number == month), 0)
+        return 0
+
     def find_label(self, name: str) -> LabelCount | None:
         """The label called `name` (case-insensitive), among labels with visible posts."""
         folded = name.casefold()

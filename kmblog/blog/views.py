@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from kmblog import timefmt
 from kmblog.auth.services import find_user_by_name
+from kmblog.blog import heads
 from kmblog.blog.pages import page_context, render_post_page
 from kmblog.blog.queries import Cursor
 from kmblog.blog.search import search_posts
@@ -33,6 +34,7 @@ from kmblog.context import (
     to_local,
 )
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
+from kmblog.seo.metadata import Head
 from kmblog.urls import post_url
 
 blog = Blueprint("blog", __name__)
@@ -125,9 +127,10 @@ def _render_listing(
     post_filter: PostFilter,
     now: datetime,
     sidebar: Sidebar | None = None,
+    head: Head | None = None,
     **extra: Any,
 ) -> str:
-
+    """A page of posts under their date headers; without `head`, the home page's."""
     paging = _parse_paging()
     listing: PostListing = list_posts(
         now, post_filter, paging.limit, before=paging.before, after=paging.after
@@ -141,6 +144,7 @@ def _render_listing(
         older_url=_cursor_url(listing.older, paging.limit),
         newer_url=_cursor_url(listing.newer, paging.limit, reverse=True),
         paged=paging.before is not None or paging.after is not None,
+        head=head or heads.home_head(listing.posts),
         **context,
         **extra,
     )
@@ -161,7 +165,9 @@ def search() -> str:
     words = tuple(query.split()[:MAX_SEARCH_WORDS])
     if "updated-max" in request.args:
         # Date-ordered paging, as Blogger's own search links had it.
-        return _render_listing(PostFilter(words=words), utcnow(), search_query=query)
+        return _render_listing(
+            PostFilter(words=words), utcnow(), head=heads.search_head(query), search_query=query
+        )
     return _render_search(words, query, utcnow())
 
 
@@ -191,6 +197,7 @@ def _render_search(words: tuple[str, ...], query: str, now: datetime) -> str:
         paged=start > 1,
         search_query=query,
         ranked=True,
+        head=heads.search_head(query),
         **page_context(now),
     )
 
@@ -215,6 +222,7 @@ def label(name: str) -> Any:
         label_filter(sidebar, found),
         now,
         sidebar,
+        head=heads.label_head(found),
         label_name=found.name,
         extra_feeds=[label_feed],
     )
@@ -225,7 +233,12 @@ def labels() -> str:
     """Every label with its count: the sidebar shows only the most used."""
     now = utcnow()
     sidebar = current_sidebar(now)
-    return render_template("blog/labels.html", labels=sidebar.labels, **page_context(now, sidebar))
+    return render_template(
+        "blog/labels.html",
+        labels=sidebar.labels,
+        head=heads.labels_head(len(sidebar.labels)),
+        **page_context(now, sidebar),
+    )
 
 
 KIND_PAGES = {"plans": PostKind.PLAN, "strategies": PostKind.STRATEGY}
@@ -235,6 +248,7 @@ KIND_PAGES = {"plans": PostKind.PLAN, "strategies": PostKind.STRATEGY}
 def by_kind(kinds: str) -> str:
     """All KM plans, or all KM strategies, newest first."""
     kind = KIND_PAGES[kinds]
+    title = "KM Plans" if kind == PostKind.PLAN else "KM Strategies"
     feed = (
         f"{current_settings().title} - {kinds.capitalize()} - Atom",
         url_for("feeds.kind_posts", kinds=kinds),
@@ -242,7 +256,8 @@ def by_kind(kinds: str) -> str:
     return _render_listing(
         PostFilter(kind=kind),
         utcnow(),
-        kind_title="KM Plans" if kind == PostKind.PLAN else "KM Strategies",
+        head=heads.kind_head(kinds, title),
+        kind_title=title,
         extra_feeds=[feed],
     )
 
@@ -258,6 +273,7 @@ def archive_year(year: int) -> str:
         PostFilter(year=year),
         now,
         sidebar,
+        head=heads.archive_head(year, None, sidebar.posts_in(year)),
         archive_title=str(year),
         archive_year=year,
         year_months=months,
@@ -270,7 +286,15 @@ def archive_month(year: int, month: int) -> str:
     if not 1 <= month <= 12:
         abort(404)
     title = f"{timefmt.month_name(month)} {year}"
-    return _render_listing(PostFilter(year=year, month=month), utcnow(), archive_title=title)
+    now = utcnow()
+    sidebar = current_sidebar(now)
+    return _render_listing(
+        PostFilter(year=year, month=month),
+        now,
+        sidebar,
+        head=heads.archive_head(year, month, sidebar.posts_in(year, month)),
+        archive_title=title,
+    )
 
 
 @blog.get("/<int(fixed_digits=4):year>_<int(fixed_digits=2):month>_01_archive.html")
@@ -303,7 +327,9 @@ def page(slug: str) -> Any:
     found = find_page(slug, now)
     if found is None:
         abort(404, description="There is no page at this address.")
-    return render_template("blog/page.html", page=found, **page_context(now))
+    return render_template(
+        "blog/page.html", page=found, head=heads.page_head(found), **page_context(now)
+    )
 
 
 @blog.get("/profile/<username>")
@@ -327,5 +353,6 @@ def profile(username: str) -> Any:
         author=author,
         posts=listing.posts,
         older_url=_cursor_url(listing.older, paging.limit),
+        head=heads.profile_head(author),
         **page_context(now),
     )

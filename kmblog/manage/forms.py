@@ -27,6 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from kmblog.auth.services import FEDIVERSE_HANDLE_LENGTH, UserError, parse_fediverse_handle
 from kmblog.models import CommentMail, CommentPolicy, PostKind, Role
 
 TIMEZONES = sorted(available_timezones())
@@ -36,6 +37,11 @@ def _strip(value: str | None) -> str:
     return (value or "").strip()
 
 
+# What a search result or a link card shows of a description is about 160 characters;
+# a summary may run a little past that (the feeds show it whole), not into an essay.
+SUMMARY_LENGTH = 300
+
+
 class PostForm(FlaskForm):
     title = StringField(
         "Title",
@@ -43,6 +49,19 @@ class PostForm(FlaskForm):
         validators=[DataRequired(message="A post needs a title."), Length(max=300)],
     )
     body = TextAreaField("Body (Markdown)", validators=[Length(max=200_000)])
+    summary = TextAreaField(
+        "Summary",
+        filters=[_strip],
+        validators=[
+            Length(
+                max=SUMMARY_LENGTH,
+                message=f"Keep the summary to {SUMMARY_LENGTH} characters or fewer.",
+            )
+        ],
+        description="Optional. One or two sentences for search engines, link previews and "
+        "the summary feed; without it they show the start of the post's first paragraph. "
+        "About 160 characters is what most of them show.",
+    )
     labels = StringField(
         "Labels",
         filters=[_strip],
@@ -196,7 +215,8 @@ class RoleForm(FlaskForm):
 
 
 class AccountMailForm(FlaskForm):
-    """An author's own mail: their address, and how they hear of comments."""
+    """An author's own account: their mail address, how they hear of comments, and the
+    fediverse account their posts credit."""
 
     email = EmailField(
         "Your e-mail address",
@@ -212,3 +232,19 @@ class AccountMailForm(FlaskForm):
             SelectChoice(CommentMail.NEVER.value, "Never"),
         ],
     )
+    fediverse_creator = StringField(
+        "Your fediverse handle",
+        filters=[_strip],
+        validators=[Length(max=FEDIVERSE_HANDLE_LENGTH)],
+        description="Optional, as @name@server.example. Mastodon credits you by it on the "
+        "link cards of your posts; it is not shown on the blog's pages.",
+    )
+
+    def validate_fediverse_creator(self, field: StringField) -> None:
+        # Checked (and tidied: "@" added, the server in lower case) by the same rule the
+        # service keeps, so the form shows what would be stored.
+        try:
+            handle = parse_fediverse_handle(field.data or "")
+        except UserError as error:
+            raise ValidationError(str(error).capitalize() + ".") from None
+        field.data = handle or ""

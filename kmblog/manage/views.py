@@ -19,6 +19,7 @@ from kmblog.auth.services import (
     find_user,
     list_users,
     set_active,
+    set_fediverse_creator,
     set_password,
     set_role,
 )
@@ -167,6 +168,7 @@ def _draft_from(form: PostForm) -> PostDraft:
     return PostDraft(
         title=form.title.data,
         body=form.body.data or "",
+        summary=form.summary.data or "",
         labels=form.label_names(),
         kind=PostKind(form.kind.data),
         comments_open=form.comments_open.data,
@@ -258,6 +260,7 @@ def edit_post(post_id: int) -> Any:
             data={
                 "title": post.title,
                 "body": post.body_source,
+                "summary": post.summary,
                 "labels": ", ".join(label.name for label in post.labels),
                 "kind": post.kind.value,
                 "slug": post.slug,
@@ -341,13 +344,19 @@ def moderate() -> Any:
 @csrf.exempt
 @manage.route("/account", methods=["GET", "POST"])
 def account() -> Any:
-    """An author's own mail: their address, and each comment, a daily digest or none."""
+    """An author's own account: their mail address and each comment, a daily digest or
+    none; and the fediverse handle their posts credit. Nothing is saved unless all of it
+    is valid."""
     form = AccountMailForm(obj=current_user) if request.method == "GET" else AccountMailForm()
     if request.method == "GET":
         form.comment_mail.data = current_user.comment_mail.value
     if form.validate_on_submit():
         set_comment_mail(current_user, CommentMail(form.comment_mail.data), form.email.data or None)
-        flash("Your mail settings are saved.")
+        handle = form.fediverse_creator.data or None
+        if handle != current_user.fediverse_creator:
+            # Only a real change: it is on every cached page of their posts.
+            set_fediverse_creator(current_user, handle)
+        flash("Your account settings are saved.")
         return redirect(url_for("manage.account"), 303)
     return render_template(
         "manage/account.html", form=form, settings=current_settings()

@@ -31,6 +31,7 @@ AUTHOR_PAGES = {
     "published comments": "/manage/comments?status=published",
     "settings": "/manage/settings",
     "authors": "/manage/users",
+    "account": "/manage/account",
 }
 BLOCKING = {"serious", "critical"}
 EVERY_IMPACT = {"minor", "moderate", "serious", "critical"}
