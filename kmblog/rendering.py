@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Container, Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import bleach
 import bleach.sanitizer
@@ -85,7 +85,18 @@ def is_safe_url(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)
+    return (
+        parts.scheme.lower() in {"http", "https"}
+        and bool(parts.netloc)
+        and not _has_credentials(parts)
+    )
+
+
+def _has_credentials(parts: SplitResult) -> bool:
+    """An address with a user name or password before its host: HTML does not allow
+    one in a link ("https://bank.example@evil.example/" reads as the bank's address but
+    leads elsewhere)."""
+    return "@" in parts.netloc
 
 
 def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
@@ -96,10 +107,11 @@ def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
     if name in {"href", "src"}:
         address = "".join(ch for ch in value if ch > " ")
         try:
-            scheme = urlsplit(address).scheme.lower()
+            parts = urlsplit(address)
         except ValueError:
             return False
-        return not scheme or scheme in SAFE_URL_SCHEMES
+        scheme = parts.scheme.lower()
+        return (not scheme or scheme in SAFE_URL_SCHEMES) and not _has_credentials(parts)
     return True
 
 
@@ -308,7 +320,7 @@ def render_comment(source: str) -> str:
         elif match["newline"]:
             writer.newline()
         elif match["url"]:
-            if "a" in writer.inline or "code" in writer.inline:
+            if "a" in writer.inline or "code" in writer.inline or not _is_safe_link(typed):
                 writer.text(typed)
             else:
                 url = typed
@@ -351,7 +363,7 @@ def _is_safe_link(href: str) -> bool:
     except ValueError:
         return False
     scheme = parts.scheme.lower()
-    return (scheme in {"http", "https"} and bool(parts.netloc)) or (
+    return (scheme in {"http", "https"} and bool(parts.netloc) and not _has_credentials(parts)) or (
         scheme == "mailto" and bool(parts.path)
     )
 

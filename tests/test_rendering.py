@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from html.parser import HTMLParser
 
@@ -97,6 +98,21 @@ def test_bare_addresses_become_nofollow_links():
     assert html.endswith("</a>.</p>")
 
 
+@pytest.mark.parametrize(
+    "address", ["https://javascript:alert(1)@example.org/", "http://bank.example@evil.example/x"]
+)
+def test_addresses_with_credentials_are_never_links(address):
+    """HTML forbids them in a link, and they mislead: the name before "@" is not where
+    the link goes."""
+    for html in (
+        render_comment(f"See {address} now"),
+        render_comment(f'<a href="{address}">the bank</a>'),
+        render_post(f"[the bank]({address}) ![a chart]({address}c.png)"),
+    ):
+        assert not re.search(r"<a [^>]*href|<img [^>]*src", html), html
+        assert "the bank" in html or address in html
+
+
 def test_unclosed_and_crossed_tags_are_balanced():
     html = render_comment("<b>one <i>two</b> three</i>\n\n<blockquote>quoted")
     assert html == (
@@ -135,6 +151,8 @@ def test_clean_text_removes_control_characters_but_keeps_newlines_and_tabs(text)
         "ftp://example.org",
         "//example.org",
         "example.org",
+        "https://bank.example@evil.example/",
+        "https://javascript:alert(1)@example.org/",
     ],
 )
 def test_a_commenter_link_is_made_only_for_http_addresses(url):
