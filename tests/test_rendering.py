@@ -13,6 +13,7 @@ from kmblog.rendering import (
     commenter_link,
     post_description,
     render_comment,
+    render_imported_post,
     render_post,
 )
 from tests.security.payloads import params
@@ -111,6 +112,24 @@ def test_addresses_with_credentials_are_never_links(address):
     ):
         assert not re.search(r"<a [^>]*href|<img [^>]*src", html), html
         assert "the bank" in html or address in html
+
+
+def test_imported_and_typed_html_is_mended_into_valid_html():
+    """What Blogger's editor wrote, made valid: images get alt text (their title, else
+    empty) and ask by https, as browsers do on an https page; no <br> between items."""
+    imported, _ = render_imported_post(
+        "<ul><li>one</li><br><li>two<br>lines</li></ul><ol><br><li>x</li></ol>"
+        '<img src="http://www.example.org/a.jpg" height="200">'
+        '<img src="/b.png" title="A chart"><img src="c.png" alt="kept">'
+    )
+    assert imported == (
+        "<ul><li>one</li><li>two<br>lines</li></ul><ol><li>x</li></ol>"
+        '<img src="https://www.example.org/a.jpg" height="200" alt="">'
+        '<img src="/b.png" title="A chart" alt="A chart"><img src="c.png" alt="kept">'
+    )
+    typed = render_post('<img src="http://example.org/m.png">\n\n- a\n- b')
+    assert '<img src="https://example.org/m.png" alt="">' in typed
+    assert "<ul>\n<li>a</li>\n<li>b</li>\n</ul>" in typed
 
 
 def test_unclosed_and_crossed_tags_are_balanced():
