@@ -53,9 +53,18 @@ NOT_FOR_CRAWLERS = {"sign-in", "editor"}
 
 @pytest.fixture(scope="module")
 def audits(
-    browser: Any, imported_server: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    browser: Any,
+    imported_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every page at every preset, audited in one run of lighthouse_run.mjs."""
+    """Every page at every preset this run selected, audited in one run of
+    lighthouse_run.mjs."""
+    selected = {
+        (item.callspec.params["page"], item.callspec.params["preset"])
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    }
     context = browser.new_context(base_url=imported_server)
     sign_in(context.new_page())
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
@@ -63,6 +72,9 @@ def audits(
     runs = []
     for name, path in PAGES.items():
         headers = {"Cookie": cookie} if name in SIGNED_IN else {}
+        presets = [preset for preset in PRESETS if (name, preset) in selected]
+        if not presets:
+            continue
         outside = _outside_origins(imported_server, path, headers)
         runs += [
             {
@@ -72,7 +84,7 @@ def audits(
                 "headers": headers or None,
                 "blocked": [f"{origin}/*" for origin in outside],
             }
-            for preset in PRESETS
+            for preset in presets
         ]
     job = {"chromePath": str(CHROMIUM), "categories": CATEGORIES, "runs": runs}
     node = shutil.which("node")
@@ -103,6 +115,7 @@ def _outside_origins(base: str, path: str, headers: dict[str, str]) -> set[str]:
     request = urllib.request.Request(address, headers=headers)  # noqa: S310 - our server
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         page = response.read().decode()
+        assert "/login" not in response.url or "/login" in path, f"{path}: not signed in"
     found = {
         "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(html.unescape(url)))
         for url in re.findall(r'\ssrc="(https?://[^"]+)"', page)
