@@ -17,13 +17,15 @@ $(VENV)/.installed: pyproject.toml config.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# axe-core for the browser tests, from the npm registry at the version the lock names.
-# Without npm the browser tests are left out (and say so).
+# axe-core and Lighthouse for the browser tests, and the Nu HTML Checker (vnu.jar), from
+# the npm registry at the versions the lock names. Without npm those tests are left out
+# (and say so). --ignore-scripts: none of them needs one, and vnu-jar's would download a
+# Java runtime where the system has none (the system's Java is the one we use).
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null; then \
-		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+		npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
 	else \
-		echo "npm not found: the browser tests need axe-core (apt-get install npm)"; \
+		echo "npm not found: the browser tests and the HTML checker need it (apt-get install npm)"; \
 	fi
 
 install: $(VENV)/.installed node_modules/.installed

@@ -1,18 +1,23 @@
 """Static files under fingerprinted names, cached by browsers for a year.
 
 `asset_url("css/kmblog.css")` gives /assets/css/kmblog.3f9c2a1b7d.css; a changed file gets
-a new name, so it can be cached "immutable". Hashes are computed once per process.
+a new name, so it can be cached "immutable". Hashes are computed once per process, and so
+are the compressed copies of the text files (CSS, JavaScript) for the clients that take
+them: every page waits on the style sheet, and gzip makes it a third of its size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+from flask import Blueprint, Flask, abort, current_app, request, send_from_directory, url_for
 from flask.wrappers import Response
 from werkzeug.security import safe_join
+
+from kmblog.pagecache.compression import preferred_encoding, stored_variants
 
 assets = Blueprint("assets", __name__)
 
@@ -55,10 +60,41 @@ def fingerprinted(filename: str) -> Response:
         abort(404)
     if _fingerprint(folder, real) != digest:
         abort(404)
-    response = send_from_directory(folder, real, max_age=ONE_YEAR)
+    encoding = preferred_encoding(request.headers.get("Accept-Encoding"))
+    data = _encoded(folder, real, digest).get(encoding) if encoding else None
+    if data is None:
+        response = send_from_directory(folder, real, max_age=ONE_YEAR)
+    else:
+        # The name holds the content's hash, so no validators are needed: the copy is
+        # kept for a year and never asked for again.
+        response = Response(data, mimetype=_content_type(real))
+        response.headers["Content-Encoding"] = encoding
+        response.cache_control.max_age = ONE_YEAR
+    if encoding is not None or _encoded(folder, real, digest):
+        response.vary.add("Accept-Encoding")
     response.cache_control.immutable = True
     response.cache_control.public = True
     return response
+
+
+def _content_type(filename: str) -> str:
+    """The type send_from_directory gives the file (Flask adds the charset of text)."""
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+@cache
+def _encoded(folder: str, filename: str, digest: str) -> dict[str, bytes]:
+    """The file compressed in each encoding worth having (none for images and small
+    files), once per file version and process. `digest` keys the cache: a changed file
+    is compressed again."""
+    path = safe_join(folder, filename)
+    if path is None or _fingerprint(folder, filename) != digest:
+        return {}
+    kind = _content_type(filename)
+    # Some systems' type tables name JavaScript application/javascript: text all the same.
+    if kind == "application/javascript":
+        kind = "text/javascript"
+    return stored_variants(Path(path).read_bytes(), kind)
 
 
 @assets.get("/favicon.ico")

@@ -12,16 +12,22 @@ import html
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, urlsplit
 
 import bleach
 import bleach.sanitizer
 import markdown
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    # The stubs' name for the class bleach vendors (bleach's copy is not in them).
+    from html5lib.filters.base import Filter
+else:
+    from bleach.html5lib_shim import Filter
 
 # Control characters other than tab and newline, and the noncharacters U+FFFE and
 # U+FFFF, break XML (feeds) and mean nothing on a page; lone surrogates cannot be
@@ -86,7 +92,18 @@ def is_safe_url(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)
+    return (
+        parts.scheme.lower() in {"http", "https"}
+        and bool(parts.netloc)
+        and not _has_credentials(parts)
+    )
+
+
+def _has_credentials(parts: SplitResult) -> bool:
+    """An address with a user name or password before its host: HTML does not allow
+    one in a link ("https://bank.example@evil.example/" reads as the bank's address but
+    leads elsewhere)."""
+    return "@" in parts.netloc
 
 
 def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
@@ -97,11 +114,46 @@ def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
     if name in {"href", "src"}:
         address = "".join(ch for ch in value if ch > " ")
         try:
-            scheme = urlsplit(address).scheme.lower()
+            parts = urlsplit(address)
         except ValueError:
             return False
-        return not scheme or scheme in SAFE_URL_SCHEMES
+        scheme = parts.scheme.lower()
+        return (not scheme or scheme in SAFE_URL_SCHEMES) and not _has_credentials(parts)
     return True
+
+
+class _MendPostHtml(Filter):
+    """What the allowlist lets through but HTML forbids, or readers' tools stumble on,
+    mended after sanitising (Blogger's editor wrote all of it; raw HTML in Markdown can):
+
+    - an <img> without alt text gets one: its title, else empty (the file name is no
+      text to read out; the Nu HTML Checker and Lighthouse require the attribute);
+    - an <img> by http:// asks for https://, as browsers already do on a page served
+      over https (they upgrade such "mixed content"), so no page asks insecurely;
+    - a <br> directly inside a list, between its items, goes: a list holds only items.
+    """
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        # The stream comes from a parsed tree: every start tag has its end tag.
+        open_tags: list[str] = []
+        for token in super().__iter__():
+            kind, name = token["type"], token.get("name")
+            if kind == "StartTag":
+                open_tags.append(name)
+            elif kind == "EndTag" and open_tags:
+                open_tags.pop()
+            elif kind == "EmptyTag" and name == "br" and open_tags[-1:] in (["ul"], ["ol"]):
+                continue
+            elif kind == "EmptyTag" and name == "img":
+                _mend_image(token["data"])
+            yield token
+
+
+def _mend_image(attributes: dict[tuple[str | None, str], str]) -> None:
+    attributes.setdefault((None, "alt"), attributes.get((None, "title"), ""))
+    src = attributes.get((None, "src"), "")
+    if src[:7].lower() == "http://":
+        attributes[(None, "src")] = "https://" + src[7:]
 
 
 def render_post(source: str) -> str:
@@ -111,14 +163,7 @@ def render_post(source: str) -> str:
         extensions=POST_MARKDOWN_EXTENSIONS,
         extension_configs=POST_MARKDOWN_CONFIG,
     )
-    return bleach.clean(
-        html,
-        tags=POST_TAGS,
-        attributes=_allowed_post_attribute,
-        protocols=SAFE_URL_SCHEMES,
-        strip=True,
-        strip_comments=True,
-    )
+    return str(_cleaners.authored.clean(html))
 
 
 _START_TAG = re.compile(r"<([a-zA-Z][^\s/>]*)")
@@ -142,19 +187,28 @@ def _allowed_comment_attribute(tag: str, name: str, value: str) -> bool:
 AttributeCheck = Callable[[str, str, str], bool]
 
 
-class _ImportCleaners(threading.local):
-    """bleach Cleaners for imported HTML, made once per thread (a Cleaner is not
-    thread-safe, and making one per item costs more than cleaning a comment). Their
-    attribute checks note what they refuse in `dropped`."""
+class _Cleaners(threading.local):
+    """bleach Cleaners for imported HTML and authors' posts, made once per thread (a
+    Cleaner is not thread-safe, and making one per item costs more than cleaning a
+    comment). The import's attribute checks note what they refuse in `dropped`."""
 
     def __init__(self) -> None:
         self.dropped: Counter[str] = Counter()
+        self.authored = bleach.sanitizer.Cleaner(
+            tags=POST_TAGS,
+            attributes=_allowed_post_attribute,
+            protocols=SAFE_URL_SCHEMES,
+            strip=True,
+            strip_comments=True,
+            filters=[_MendPostHtml],
+        )
         self.post = bleach.sanitizer.Cleaner(
             tags=POST_TAGS,
             attributes=self._noting(_allowed_post_attribute),
             protocols=SAFE_URL_SCHEMES,
             strip=True,
             strip_comments=True,
+            filters=[_MendPostHtml],
         )
         self.comment = bleach.sanitizer.Cleaner(
             tags=COMMENT_TAGS,
@@ -175,14 +229,14 @@ class _ImportCleaners(threading.local):
         return allowed
 
 
-_import_cleaners = _ImportCleaners()
+_cleaners = _Cleaners()
 
 
 def render_imported_post(source: str) -> tuple[str, Counter[str]]:
     """HTML from another blog (a Blogger export) to sanitised HTML, by the posts'
     allowlist, and a count of what was dropped ("<embed>", "style= on <div>")."""
     text = clean_text(source)
-    cleaners = _import_cleaners
+    cleaners = _cleaners
     cleaners.dropped = _dropped_tags(text, POST_TAGS)
     cleaned = cleaners.post.clean(text)
     return cleaned, cleaners.dropped
@@ -195,7 +249,7 @@ def render_imported_comment(source: str) -> tuple[str, Counter[str]]:
     """A comment's HTML from another blog to sanitised HTML, by the comments' allowlist
     (links get rel="nofollow ugc noopener" as typed ones do), and what was dropped."""
     text = clean_text(source)
-    cleaners = _import_cleaners
+    cleaners = _cleaners
     # Blogger wrote upper-case <BR/> and <B>; HTML does not care, the count should not.
     cleaners.dropped = _dropped_tags(text, COMMENT_TAGS)
     cleaned = cleaners.comment.clean(text)
@@ -309,7 +363,7 @@ def render_comment(source: str) -> str:
         elif match["newline"]:
             writer.newline()
         elif match["url"]:
-            if "a" in writer.inline or "code" in writer.inline:
+            if "a" in writer.inline or "code" in writer.inline or not _is_safe_link(typed):
                 writer.text(typed)
             else:
                 url = typed
@@ -352,7 +406,7 @@ def _is_safe_link(href: str) -> bool:
     except ValueError:
         return False
     scheme = parts.scheme.lower()
-    return (scheme in {"http", "https"} and bool(parts.netloc)) or (
+    return (scheme in {"http", "https"} and bool(parts.netloc) and not _has_credentials(parts)) or (
         scheme == "mailto" and bool(parts.path)
     )
 

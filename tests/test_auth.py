@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import PASSWORD
@@ -134,3 +136,14 @@ def test_authors_cannot_post_to_admin_forms(client, auth, writer, path):
         path, {"role": "admin", "password": "x" * 10, "title": "Hijacked"}, form_page="/manage/"
     )
     assert response.status_code == 403
+
+
+def test_the_sign_in_page_and_the_editor_describe_themselves(client, auth, admin):
+    """One meta description each (Lighthouse's SEO audit asks for one on every page,
+    and a shared link shows it), saying what the page is for."""
+    descriptions = re.compile(r'<meta name="description" content="([^"]*)"')
+    sign_in = descriptions.findall(client.get("/login").text)
+    assert len(sign_in) == 1 and "sign in" in sign_in[0]
+    auth.login("admin")
+    editor = descriptions.findall(client.get("/manage/posts/new").text)
+    assert len(editor) == 1 and "write a post" in editor[0]

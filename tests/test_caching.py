@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
 from datetime import timedelta
 
+import brotli
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, update
@@ -173,6 +175,26 @@ def test_static_assets_have_fingerprinted_names_and_long_lifetimes(client):
     stale = href.replace(href.split(".")[-2], "0123456789")
     assert client.get(stale).status_code == 404
     assert client.get("/assets/../config.py").status_code == 404
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_text_assets_go_out_compressed_to_clients_that_take_it(client, encoding):
+    """Every page waits on the stylesheet: it goes out compressed (Lighthouse's "text
+    compression" audit), the same file once decoded, and plain to a client that asks so."""
+    href = re.search(r'rel="stylesheet" href="([^"]+)"', client.get("/").text).group(1)
+    with client.get(href, headers={"Accept-Encoding": "identity"}) as plain:
+        assert "Content-Encoding" not in plain.headers
+        original = plain.get_data()
+    squeezed = client.get(href, headers={"Accept-Encoding": f"{encoding}, deflate"})
+    assert squeezed.status_code == 200
+    assert squeezed.headers["Content-Encoding"] == encoding
+    assert squeezed.headers["Content-Type"] == plain.headers["Content-Type"]
+    decode = gzip.decompress if encoding == "gzip" else brotli.decompress
+    assert decode(squeezed.get_data()) == original
+    assert len(squeezed.get_data()) < len(original) / 2
+    for response in (plain, squeezed):
+        assert "Accept-Encoding" in response.vary
+        assert response.cache_control.immutable
 
 
 def test_a_page_for_a_shared_cache_is_every_readers_page(client, post):

@@ -427,3 +427,13 @@ def test_every_time_element_holds_a_valid_html_datetime(client, blog):
     assert any("." in stamp for stamp in stamps), stamps  # a fraction was written
     for stamp in stamps:
         assert HTML_DATETIME.fullmatch(stamp), stamp
+
+
+def test_a_blog_without_a_tagline_still_describes_its_pages(client, blog):
+    """Both real Blogger samples come without a description; search engines and
+    Lighthouse's SEO audit ask every page for one."""
+    blog.settings(title="Field Notes", description="")
+    post = blog.post(labels=("Maps",))
+    for path in ("/", "/search/label/Maps", post.url):
+        found = re.findall(r'<meta name="description" content="([^"]*)"', client.get(path).text)
+        assert len(found) == 1 and found[0], (path, found)

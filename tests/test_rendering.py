@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from html.parser import HTMLParser
 
@@ -14,6 +15,7 @@ from kmblog.rendering import (
     html_text,
     post_description,
     render_comment,
+    render_imported_post,
     render_post,
 )
 from tests.security.payloads import params
@@ -99,6 +101,39 @@ def test_bare_addresses_become_nofollow_links():
     assert html.endswith("</a>.</p>")
 
 
+@pytest.mark.parametrize(
+    "address", ["https://javascript:alert(1)@example.org/", "http://bank.example@evil.example/x"]
+)
+def test_addresses_with_credentials_are_never_links(address):
+    """HTML forbids them in a link, and they mislead: the name before "@" is not where
+    the link goes."""
+    for html in (
+        render_comment(f"See {address} now"),
+        render_comment(f'<a href="{address}">the bank</a>'),
+        render_post(f"[the bank]({address}) ![a chart]({address}c.png)"),
+    ):
+        assert not re.search(r"<a [^>]*href|<img [^>]*src", html), html
+        assert "the bank" in html or address in html
+
+
+def test_imported_and_typed_html_is_mended_into_valid_html():
+    """What Blogger's editor wrote, made valid: images get alt text (their title, else
+    empty) and ask by https, as browsers do on an https page; no <br> between items."""
+    imported, _ = render_imported_post(
+        "<ul><li>one</li><br><li>two<br>lines</li></ul><ol><br><li>x</li></ol>"
+        '<img src="http://www.example.org/a.jpg" height="200">'
+        '<img src="/b.png" title="A chart"><img src="c.png" alt="kept">'
+    )
+    assert imported == (
+        "<ul><li>one</li><li>two<br>lines</li></ul><ol><li>x</li></ol>"
+        '<img src="https://www.example.org/a.jpg" height="200" alt="">'
+        '<img src="/b.png" title="A chart" alt="A chart"><img src="c.png" alt="kept">'
+    )
+    typed = render_post('<img src="http://example.org/m.png">\n\n- a\n- b')
+    assert '<img src="https://example.org/m.png" alt="">' in typed
+    assert "<ul>\n<li>a</li>\n<li>b</li>\n</ul>" in typed
+
+
 def test_unclosed_and_crossed_tags_are_balanced():
     html = render_comment("<b>one <i>two</b> three</i>\n\n<blockquote>quoted")
     assert html == (
@@ -137,6 +172,8 @@ def test_clean_text_removes_control_characters_but_keeps_newlines_and_tabs(text)
         "ftp://example.org",
         "//example.org",
         "example.org",
+        "https://bank.example@evil.example/",
+        "https://javascript:alert(1)@example.org/",
     ],
 )
 def test_a_commenter_link_is_made_only_for_http_addresses(url):

@@ -11,7 +11,8 @@ into pages of its own context, which bypasses the CSP for that script alone; the
 contexts keep the CSP enforced.
 
 Without Chromium (or axe-core from `npm ci`) the browser tests are left out with one line
-saying why; KMBLOG_REQUIRE_BROWSER=1 (set by .ci/run) makes that an error instead.
+saying why, and so are the Lighthouse audits without Node.js or Lighthouse (`npm ci`);
+KMBLOG_REQUIRE_BROWSER=1 (set by .ci/run) makes that an error instead.
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.blogger_files import SAMPLES, sample
 from tests.live_server import ROOT, gunicorn
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "package.json"
 BROWSER_DIR = Path(__file__).resolve().parent
 AUTHOR = "editor"
 AUTHOR_PASSWORD = "a long browser password"
@@ -50,16 +55,36 @@ def _missing() -> str | None:
     return None
 
 
+def _missing_lighthouse() -> str | None:
+    """Why the Lighthouse audits cannot run here (besides what all browser tests need)."""
+    if shutil.which("node") is None:
+        return "Node.js not found; apt-get install nodejs npm"
+    if not LIGHTHOUSE.exists():
+        return f"Lighthouse not found at {LIGHTHOUSE.relative_to(ROOT)}; npm ci (make install)"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     ours = [item for item in items if BROWSER_DIR in Path(item.path).parents]
-    reason = _missing()
-    if not ours or reason is None:
+    audits = [item for item in ours if Path(item.path).name == "test_lighthouse.py"]
+    left_out: list[pytest.Item] = []
+    reasons: list[str] = []
+    for group, why in ((ours, _missing), (audits, _missing_lighthouse)):
+        if not group or all(item in left_out for item in group):
+            continue
+        reason = why()
+        if reason is None:
+            continue
+        if os.environ.get("KMBLOG_REQUIRE_BROWSER") == "1":
+            raise pytest.UsageError(f"browser tests required (KMBLOG_REQUIRE_BROWSER=1): {reason}")
+        left_out += [item for item in group if item not in left_out]
+        reasons.append(reason)
+    if not left_out:
         return
-    if os.environ.get("KMBLOG_REQUIRE_BROWSER") == "1":
-        raise pytest.UsageError(f"browser tests required (KMBLOG_REQUIRE_BROWSER=1): {reason}")
-    items[:] = [item for item in items if item not in ours]
-    config.hook.pytest_deselected(items=ours)
-    config.stash[_SKIPPED] = f"browser tests skipped: {reason}"
+    items[:] = [item for item in items if item not in left_out]
+    config.hook.pytest_deselected(items=left_out)
+    what = "browser tests" if len(left_out) > len(audits) else "Lighthouse audits"
+    config.stash[_SKIPPED] = f"{what} skipped: {'; '.join(reasons)}"
 
 
 _SKIPPED = pytest.StashKey[str]()
@@ -90,10 +115,10 @@ def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A gunicorn serving the demo blog; yields its base URL."""
-    folder = tmp_path_factory.mktemp("browser-server")
+@contextmanager
+def _serve_blog(folder: Path, imports: tuple[Path, ...] = ()) -> Iterator[str]:
+    """A gunicorn serving the demo blog, with an admin author and the Blogger exports in
+    `imports` imported after it; yields its base URL."""
     database_url = f"sqlite:///{folder / 'kmblog.sqlite'}"
     settings = {
         # Cheap hashes: the tests sign in often; the real cost has tests of its own.
@@ -118,7 +143,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--password-stdin",
         stdin=AUTHOR_PASSWORD + "\n",
     )
+    for number, export in enumerate(imports):
+        # The second sample is another Blogger blog: it is merged into the first.
+        _flask(env, "import", "blogger", str(export), *(["--merge"] if number else []))
     with gunicorn(database_url, folder / "server.log", workers=2, threads=4, **settings) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gunicorn serving the demo blog; yields its base URL."""
+    with _serve_blog(tmp_path_factory.mktemp("browser-server")) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def imported_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gunicorn serving the demo blog and, imported after it, both real Blogger
+    samples (tests/fixtures/blogger): the page audits' blog. The journeys keep a blog
+    of their own, whose settings no import has changed."""
+    samples = tuple(sample(name) for name in SAMPLES)
+    with _serve_blog(tmp_path_factory.mktemp("imported-server"), samples) as base:
         yield base
 
 

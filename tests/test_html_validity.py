@@ -1,0 +1,254 @@
+"""The Nu HTML Checker (vnu, the checker behind validator.w3.org/nu) on every kind of
+page the blog serves: no errors.
+
+The blog holds what readers and authors really put there: comments sent through the
+form (every hostile payload of tests/security/payloads.py, threaded replies, a refused
+one), both real Blogger samples (one imported from the command line, one uploaded
+through the import form), a standalone page, and an author's own pages. Every page is
+saved to a file and all of them are checked in one run of the checker (its Java start-up
+costs seconds).
+
+vnu.jar comes from npm (`vnu-jar`, published by the checker's own project, `npm ci`) and
+runs on the system's Java. Without either the test is left out with a reason;
+KMBLOG_REQUIRE_VNU=1 (set by .ci/run) makes that an error instead.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from kmblog.extensions import db
+from kmblog.mail.tokens import (
+    Unsubscribe,
+    confirm_token,
+    subscriptions_token,
+    unsubscribe_token,
+)
+from kmblog.models import Post, Subscriber
+from tests.blogger_files import sample
+from tests.conftest import PASSWORD, AuthActions
+from tests.factories import BASE_TIME
+from tests.forms import comment_form_fields
+from tests.security.payloads import PAYLOADS
+from tests.test_comments import post_comment
+
+ROOT = Path(__file__).resolve().parent.parent
+VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+def _missing() -> str | None:
+    if shutil.which("java") is None:
+        return "Java not found; apt-get install default-jre-headless"
+    if not VNU.exists():
+        return f"the Nu HTML Checker not found at {VNU.relative_to(ROOT)}; npm ci (make install)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def java() -> str:
+    reason = _missing()
+    if reason is not None:
+        if os.environ.get("KMBLOG_REQUIRE_VNU") == "1":
+            pytest.fail(f"KMBLOG_REQUIRE_VNU=1: {reason}")
+        pytest.skip(reason)
+    found = shutil.which("java")
+    assert found is not None
+    return found
+
+
+def check_pages(java: str, pages: dict[str, str], folder: Path) -> list[dict[str, Any]]:
+    """vnu's messages on every page (name -> HTML), each with the page's name."""
+    files: dict[str, str] = {}
+    for number, (name, html) in enumerate(pages.items()):
+        path = folder / f"{number:02d}.html"
+        path.write_text(html, encoding="utf-8")
+        files[path.resolve().as_uri().replace("file:///", "file:/")] = name
+    done = subprocess.run(  # noqa: S603 - the system's Java running the checker
+        [
+            java,
+            "-jar",
+            str(VNU),
+            "--format",
+            "json",
+            "--stdout",
+            *sorted(map(str, folder.glob("*.html"))),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.stdout, f"vnu wrote nothing (exit {done.returncode}):\n{done.stderr}"
+    messages = json.loads(done.stdout)["messages"]
+    for message in messages:
+        message["page"] = files.get(message.get("url", ""), message.get("url", "?"))
+    return messages
+
+
+def _described(message: dict[str, Any]) -> str:
+    return (
+        f"{message['page']}: line {message.get('lastLine')}: {message['message']} "
+        f"[{message.get('extract', '').strip()!r}]"
+    )
+
+
+class Pages:
+    """The pages to check, fetched as a reader or an author gets them."""
+
+    def __init__(self) -> None:
+        self.html: dict[str, str] = {}
+
+    def add(self, client, name: str, path: str, status: int = 200) -> str:  # type: ignore[no-untyped-def]
+        response = client.get(path)
+        assert response.status_code == status, f"{name} ({path}): {response.status_code}"
+        self.html[name] = response.text
+        return str(response.text)
+
+    def add_response(self, name: str, response: Any, status: int) -> None:
+        assert response.status_code == status, f"{name}: {response.status_code}"
+        self.html[name] = response.text
+
+
+def _comment_id(response: Any) -> int:
+    assert response.status_code == 303, response.text[:500]
+    return int(response.headers["Location"].rsplit("#c", 1)[1])
+
+
+def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java, tmp_path):
+    pages = Pages()
+    blog.settings(posts_per_page=3, edit_window_minutes=60)
+    labels = ("KM Strategy", "Knowledge & <Planning>")
+    posts = [
+        blog.post(
+            title=f"Knowledge maps, part {n}",
+            body=f"A map of who knows what, part {n}.\n\n- people\n- places\n\n![a map](/m.png)",
+            labels=labels[: n % 3],
+            published=BASE_TIME.replace(day=n + 1),
+        )
+        for n in range(5)
+    ]
+    talk = posts[-1]
+    # Before anyone signs in: the sign-in form.
+    pages.add(app.test_client(), "sign-in", "/login")
+
+    # A reader comments through the form: every hostile payload as the text, some as
+    # the name, threaded replies, and a refused comment that shows the form again.
+    reader = app.test_client()
+    first = _comment_id(
+        post_comment(reader, talk.url, body="Who keeps the map up to date?", name="Ann",
+                     url="https://example.org/ann", email="ann@example.org", notify="replies")
+    )  # fmt: skip
+    for number, (_id, payload) in enumerate(PAYLOADS):
+        response = post_comment(
+            reader, talk.url, body=payload, name=payload[:60] if number % 3 == 0 else ""
+        )
+        assert response.status_code in {303, 400}, (_id, response.status_code)
+    reply_fields = comment_form_fields(reader.get(f"{talk.url}?reply={first}").text)
+    reply = reader.post(
+        talk.url, data={**reply_fields, "body": "The team that uses it.", "name": "Ben"}
+    )
+    second = _comment_id(reply)
+    reply_fields = comment_form_fields(reader.get(f"{talk.url}?reply={second}").text)
+    _comment_id(
+        reader.post(talk.url, data={**reply_fields, "body": "<b>And</b> **who** asks.", "name": ""})
+    )
+    pages.add_response("comment refused (empty)", post_comment(reader, talk.url, body=""), 422)
+    pages.add(reader, "post with comments (the commenter's own, editable)", talk.url)
+    pages.add(reader, "reply form", f"{talk.url}?reply={first}")
+    pages.add(reader, "comment edit", f"/comments/{second}/edit")
+    pages.add(reader, "comment delete", f"/comments/{second}/delete")
+
+    # Both real Blogger samples: one from the command line, one through the import form.
+    result = runner.invoke(args=["import", "blogger", str(sample("blogger-2008-minima.xml"))])
+    assert result.exit_code == 0, result.output
+
+    # A reader's pages.
+    visitor = app.test_client()
+    home = pages.add(visitor, "home", "/")
+    older = re.search(r'href="([^"]*)"[^>]*>Older Posts', home)
+    assert older, "the home page links to older posts"
+    pages.add(visitor, "older posts", older.group(1).replace("&amp;", "&"))
+    post_page = pages.add(visitor, "post with comments", talk.url)
+    older_comments = re.search(r'<a class="older-comments" href="([^"]+)"', post_page)
+    assert older_comments, "the post's page links to its older comments"
+    pages.add(visitor, "older comments", older_comments.group(1).replace("&amp;", "&"))
+    pages.add(visitor, "post without comments", posts[0].url)
+    for item in (
+        "about-me",
+        "somewhat-brief-history",
+        "this-about-sums-up-my-life",
+        "rolling-in-hawaii",
+    ):
+        pages.add(visitor, f"imported post (2008) {item}", f"/2008/04/{item}.html")
+    pages.add(visitor, "label", "/search/label/KM Strategy")
+    pages.add(visitor, "label with markup in its name", "/search/label/Knowledge & <Planning>")
+    pages.add(visitor, "all labels", "/labels/")
+    pages.add(visitor, "archive year", f"/{BASE_TIME.year}/")
+    pages.add(visitor, "archive month", f"/{BASE_TIME.year}/{BASE_TIME.month:02d}/")
+    pages.add(visitor, "search with results", "/search?q=map")
+    pages.add(visitor, "search without results", "/search?q=zeppelin")
+    pages.add(visitor, "search for markup", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    pages.add(visitor, "profile", "/profile/admin")
+    pages.add(visitor, "error 404", "/no/such/page", 404)
+    pages.add(visitor, "error 400", "/search?q=map&start-index=x", 400)
+
+    # The mail pages, by the links their mail carries.
+    with app.app_context():
+        subscriber = db.session.scalars(select(Subscriber)).one()
+        post_id = db.session.scalars(select(Post.id).where(Post.title == talk.title)).one()
+        confirm = confirm_token(subscriber.id, subscriber.email)
+        unsubscribe = unsubscribe_token(Unsubscribe(subscriber.id, subscriber.email, post_id))
+        subscriptions = subscriptions_token(subscriber.id, subscriber.email)
+    pages.add(visitor, "mail: confirm", f"/mail/confirm/{confirm}")
+    pages.add(visitor, "mail: unsubscribe", f"/mail/unsubscribe/{unsubscribe}")
+    pages.add(visitor, "mail: subscriptions", f"/mail/subscriptions/{subscriptions}")
+
+    # The authoring area, signed in as the admin.
+    auth = AuthActions(client)
+    assert auth.login("admin", PASSWORD).status_code == 303
+    upload = sample("blogger-2018-trimmed.xml").read_bytes()
+    form = {
+        "export": (io.BytesIO(upload), "export.xml"),
+        # Another Blogger blog than the first sample: merged into it, not refused.
+        "merge": "y",
+        "csrf_token": auth.csrf_token("/manage/transfer/"),
+    }
+    imported = client.post("/manage/transfer/import", data=form, content_type="multipart/form-data")
+    pages.add_response("import report", imported, 200)
+    pages.add(visitor, "imported post (2018)", "/2010/11/the-steel-windpipe.html")
+    pages.add(visitor, "standalone page (2018)", "/p/test-page.html")
+    with app.app_context():
+        edited = db.session.scalars(select(Post.id).where(Post.title == talk.title)).one()
+    pages.add(client, "dashboard", "/manage/")
+    pages.add(client, "dashboard: published", "/manage/?state=published")
+    pages.add(client, "editor: new", "/manage/posts/new")
+    pages.add(client, "editor: new strategy", "/manage/posts/new?kind=strategy")
+    pages.add(client, "editor: edit", f"/manage/posts/{edited}/edit")
+    pages.add(client, "post delete", f"/manage/posts/{edited}/delete")
+    refused = auth.post_form("/manage/posts/new", {"title": "", "body": "", "action": "save"})
+    pages.add_response("editor: refused", refused, 422)
+    pages.add(client, "comments: moderation queue", "/manage/comments")
+    pages.add(client, "comments: published", "/manage/comments?status=published")
+    pages.add(client, "settings", "/manage/settings")
+    pages.add(client, "account", "/manage/account")
+    pages.add(client, "users", "/manage/users")
+    pages.add(client, "import/export", "/manage/transfer/")
+    pages.add(client, "post as its author sees it", talk.url)
+
+    messages = check_pages(java, pages.html, tmp_path)
+    errors = [m for m in messages if m["type"] in {"error", "non-document-error"}]
+    warnings = [m for m in messages if m["type"] == "info"]
+    # The warnings may stay (they are advice); they are named in the run's output.
+    print(f"\nvnu: {len(pages.html)} pages, {len(errors)} errors, {len(warnings)} warnings")
+    for message in warnings:
+        print("  warning:", _described(message))
+    assert not errors, f"{len(errors)} errors:\n" + "\n".join(map(_described, errors))
