@@ -76,6 +76,8 @@ def test_writing_a_draft_by_keyboard(author):
     page.keyboard.type(title)
     tab_to(page, "textarea[name=body]", limit=1)
     page.keyboard.type("First line.\n\n## A heading\n\nMore text.")
+    tab_to(page, "textarea[name=summary]", limit=1)
+    page.keyboard.type("What a keyboard-written draft says in a link card.")
     tab_to(page, "input[name=labels]", limit=1)
     page.keyboard.type("Tools")
     tab_to(page, "select[name=kind]", limit=1)
@@ -87,4 +89,5 @@ def test_writing_a_draft_by_keyboard(author):
     assert page.get_by_label("Title").input_value() == title
     assert page.get_by_label("Kind").input_value() == "plan"
     assert page.get_by_label("Labels").input_value() == "Tools"
+    assert page.locator("textarea[name=summary]").input_value().startswith("What a keyboard")
     assert "## A heading" in page.get_by_label("Body (Markdown)").input_value()
