@@ -51,6 +51,7 @@ from kmblog.models import (
     PostStatus,
     Role,
     Settings,
+    SourceFormat,
     User,
 )
 from kmblog.rendering import (
@@ -529,6 +530,7 @@ class _Importer:
             title=entry.title[:300],
             body_source=clean_text(entry.content),
             body_html=body_html,
+            source_format=SourceFormat.HTML,
             kind=PostKind.ARTICLE,
             created_at=published,
             updated_at=entry.updated or published,
@@ -591,6 +593,7 @@ class _Importer:
             slug=slug,
             body_source=clean_text(entry.content),
             body_html=body_html,
+            source_format=SourceFormat.HTML,
             created_at=published,
             updated_at=entry.updated or published,
             author=self.author(entry),
