@@ -458,3 +458,14 @@ def test_a_post_written_here_stays_markdown(app, client, signed_in):
         post = db.session.scalars(select(Post)).one()
         assert post.source_format == SourceFormat.MARKDOWN
         assert "<em>Goals</em>" in post.body_html
+
+
+def test_imported_pages_join_the_sidebar_after_the_pages_already_there(app, blog, client, runner):
+    about = blog.page("About")
+    imported(runner, "blogger-2018-trimmed.xml")
+    with app.app_context():
+        page = db.session.scalars(
+            select(Page).where(Page.blogger_id.is_not(None), Page.status == PostStatus.PUBLISHED)
+        ).one()
+        title, path = page.title, f"/p/{page.slug}.html"
+    assert sidebar_pages(client.get("/").text) == [("About", about), (title, path)]
