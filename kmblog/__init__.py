@@ -30,6 +30,7 @@ from kmblog.extensions import (
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.mail.views import mail as mail_blueprint
 from kmblog.manage.views import manage as manage_blueprint
+from kmblog.pages.views import pages as pages_blueprint
 from kmblog.seo.views import seo as seo_blueprint
 from kmblog.templating import register_template_helpers
 
@@ -90,6 +91,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
+    app.register_blueprint(pages_blueprint)
     app.register_blueprint(transfer_blueprint)
     app.register_blueprint(mail_blueprint)
     app.register_blueprint(seo_blueprint)

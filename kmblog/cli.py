@@ -26,10 +26,9 @@ from kmblog.extensions import db
 from kmblog.jobs.cli import jobs_cli, serve_command
 from kmblog.models import Comment, Page, Post, Role, User, utcnow
 from kmblog.rendering import (
+    render_body,
     render_comment,
     render_imported_comment,
-    render_imported_post,
-    render_post,
 )
 
 
@@ -145,15 +144,13 @@ def demo_command() -> None:
 def rerender_command() -> None:
     """Render every stored post and comment again (after a change to the allowlists)."""
     posts = comments = 0
-    # Imported posts and comments (with a Blogger id) hold HTML, not Markdown or text.
+    # Imported posts and pages hold HTML (their source_format), imported comments (with
+    # a Blogger id) HTML too, not Markdown or text.
     for post in db.session.scalars(select(Post)):
-        if post.blogger_id:
-            post.body_html = render_imported_post(post.body_source)[0]
-        else:
-            post.body_html = render_post(post.body_source)
+        post.body_html = render_body(post.body_source, post.source_format)
         posts += 1
     for page in db.session.scalars(select(Page)):
-        page.body_html = render_imported_post(page.body_source)[0]
+        page.body_html = render_body(page.body_source, page.source_format)
     for comment in db.session.scalars(select(Comment)):
         if comment.blogger_id:
             comment.body_html = render_imported_comment(comment.body_source)[0]

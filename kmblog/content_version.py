@@ -26,6 +26,7 @@ from kmblog.models import (
     CommentStatus,
     Label,
     Page,
+    PageRedirect,
     Post,
     PostRedirect,
     Settings,
@@ -52,7 +53,7 @@ def _changes_pages(session: Session) -> bool:
                 or (obj.status == CommentStatus.PUBLISHED and session.is_modified(obj))
             ):
                 return True
-        elif isinstance(obj, Post | Page | Label | PostRedirect | User):
+        elif isinstance(obj, Post | Page | PageRedirect | Label | PostRedirect | User):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 return True
         elif isinstance(obj, Settings) and session.is_modified(obj):

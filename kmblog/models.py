@@ -81,6 +81,14 @@ class PostStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
+class SourceFormat(enum.StrEnum):
+    """What an author edits: Markdown written here, or HTML as it came from Blogger
+    (edited as HTML and sanitised as it was on import, never read as Markdown)."""
+
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
 class PostKind(enum.StrEnum):
     ARTICLE = "article"
     PLAN = "plan"
@@ -219,6 +227,9 @@ class Post(Base):
     month: Mapped[int | None]
     body_source: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    source_format: Mapped[SourceFormat] = mapped_column(
+        _str_enum(SourceFormat, "source_format"), default=SourceFormat.MARKDOWN
+    )
     summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PostStatus] = mapped_column(
         _str_enum(PostStatus, "post_status"), default=PostStatus.DRAFT
@@ -399,9 +410,15 @@ class Page(Base):
     id: Mapped[intpk]
     title: Mapped[str] = mapped_column(String(300))
     slug: Mapped[str] = mapped_column(String(200), unique=True)
-    # HTML as it came (imported pages); body_html is its sanitised rendering.
+    # Markdown written here, or HTML as it came (imported pages): see source_format;
+    # body_html is its sanitised rendering.
     body_source: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    source_format: Mapped[SourceFormat] = mapped_column(
+        _str_enum(SourceFormat, "source_format"), default=SourceFormat.MARKDOWN
+    )
+    # Its place in the sidebar's Pages widget, lowest first (the authors' order).
+    position: Mapped[int] = mapped_column(default=0)
     status: Mapped[PostStatus] = mapped_column(
         _str_enum(PostStatus, "page_status"), default=PostStatus.DRAFT
     )
@@ -421,6 +438,16 @@ class Page(Base):
             and self.published_at is not None
             and self.published_at <= now
         )
+
+
+class PageRedirect(Base):
+    """An address a page had before its slug changed: it keeps answering (301)."""
+
+    __tablename__ = "page_redirects"
+
+    id: Mapped[intpk]
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
 
 
 # E-mail notifications (kmblog/mail). A commenter's address lives only here, never on

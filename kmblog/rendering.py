@@ -23,6 +23,8 @@ import bleach.sanitizer
 import markdown
 from markupsafe import Markup, escape
 
+from kmblog.models import SourceFormat
+
 if TYPE_CHECKING:
     # The stubs' name for the class bleach vendors (bleach's copy is not in them).
     from html5lib.filters.base import Filter
@@ -240,6 +242,15 @@ def render_imported_post(source: str) -> tuple[str, Counter[str]]:
     cleaners.dropped = _dropped_tags(text, POST_TAGS)
     cleaned = cleaners.post.clean(text)
     return cleaned, cleaners.dropped
+
+
+def render_body(source: str, source_format: SourceFormat) -> str:
+    """A post's or page's body as readers see it, by its own format: an imported HTML
+    body is sanitised as on import, never read as Markdown (which would turn its
+    indented lines into code and its underscores into emphasis)."""
+    if source_format == SourceFormat.HTML:
+        return render_imported_post(source)[0]
+    return render_post(source)
 
 
 _BARE_LINK = re.compile(r'(<a href="[^"]*")>')

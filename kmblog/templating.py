@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from kmblog import timefmt
 from kmblog.context import to_local
-from kmblog.models import CommentStatus, Post, PostKind, PostStatus, Role
+from kmblog.models import CommentStatus, Post, PostKind, PostStatus, Role, SourceFormat
 from kmblog.rendering import as_html, comment_items, post_description
 from kmblog.urls import comment_link, label_url, post_url
 
@@ -60,7 +60,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(as_html, "stored_html")
     app.add_template_filter(timefmt.month_name, "month_name")
     # Templates compare with the enums themselves, never with their values as strings.
-    for enum_class in (CommentStatus, PostKind, PostStatus, Role):
+    for enum_class in (CommentStatus, PostKind, PostStatus, Role, SourceFormat):
         app.add_template_global(enum_class, enum_class.__name__)
     app.add_template_global(post_url)
     app.add_template_global(label_url)

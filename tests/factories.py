@@ -19,6 +19,7 @@ from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post
 from kmblog.models import CommentStatus, Post, Role, User, utcnow
+from kmblog.pages.services import PageDraft, create_page
 from kmblog.settings import get_settings
 
 BASE_TIME = datetime(2009, 6, 29, 15, 7, tzinfo=UTC)
@@ -112,6 +113,16 @@ class BlogBuilder:
             )
             url = "" if post.year is None else f"/{post.year:04d}/{post.month:02d}/{post.slug}.html"
             return PostRef(post.id, post.title, url, post.published_at)
+
+    def page(self, title: str, body: str = "Who writes here, and why.", draft: bool = False) -> str:
+        """A standalone page, last in the sidebar's order; returns its path (/p/slug.html)."""
+        with self.app.app_context():
+            if self._author_id is None:
+                self._author_id = self.author()
+            author = db.session.get(User, self._author_id)
+            assert author is not None
+            page = create_page(author, PageDraft(title=title, body=body), utcnow(), not draft)
+            return f"/p/{page.slug}.html"
 
     def posts(
         self,

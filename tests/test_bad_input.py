@@ -384,6 +384,8 @@ MANAGE_NUMBER_GETS = [
     "/manage/?state=published&page={n}",
     "/manage/posts/{n}/edit",
     "/manage/posts/{n}/delete",
+    "/manage/pages/{n}/edit",
+    "/manage/pages/{n}/delete",
     "/manage/comments?status=published&page={n}",
 ]
 HUGE_GETS = {

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from kmblog.extensions import db
 from kmblog.models import Comment, Label, Page, Post, PostStatus, Settings, User
 from tests.blogger_files import SAMPLES, entry, expected, export, sample
+from tests.html_tree import parse_html
 
 SITE = "http://blog.test"
 
@@ -96,8 +97,13 @@ def test_every_published_post_keeps_its_blogger_address(app, client, runner, nam
     home = client.get("/").text
     for item in want.of("post", draft=True):
         assert item.title not in home
+    # Pages are no posts: never among the posts; a published one is in the sidebar's
+    # Pages box, a draft nowhere.
+    posts = parse_html(home).one("main").text()
+    sidebar = parse_html(home).one("aside", class_="sidebar").text()
     for item in want.of("page"):
-        assert item.title not in home
+        assert item.title not in posts
+        assert (item.title in sidebar) == (not item.draft), item.title
 
 
 @pytest.mark.parametrize("per_page", [100, 1])

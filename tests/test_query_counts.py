@@ -9,6 +9,7 @@ import pytest
 
 from kmblog.change_signal import change_signal
 from kmblog.extensions import db
+from kmblog.models import Page
 from tests.factories import BASE_TIME, CommentRef, PostRef
 
 MAX_QUERIES = 6
@@ -27,6 +28,7 @@ PAGES = [
     "/search?q=series",
     "/profile/writer",
     "/labels/",
+    "/p/about.html",
     "/feeds/posts/default",
     "/feeds/posts/default/-/Tools",
     "/feeds/comments/default",
@@ -44,6 +46,11 @@ class Grown:
 
 
 def grow(blog, posts: int, comments_each: int, labels: int) -> Grown:  # type: ignore[no-untyped-def]
+    # Standalone pages, one a grown blog gets more of: the sidebar lists them all with
+    # the archive and the labels, in the same query.
+    if blog.count(Page) == 0:
+        blog.page("About")
+    blog.page(f"Contact {blog.count(Page)}")
     made = []
     for i in range(posts):
         post = blog.post(

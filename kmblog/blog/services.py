@@ -36,6 +36,7 @@ from kmblog.models import (
     CommentStatus,
     Label,
     Page,
+    PageRedirect,
     Post,
     PostKind,
     PostRedirect,
@@ -76,6 +77,14 @@ class LabelCount:
     count: int
 
 
+@dataclass(frozen=True)
+class PageLink:
+    """A published page in the sidebar's Pages widget."""
+
+    slug: str
+    title: str
+
+
 @dataclass
 class ArchiveYear:
     year: int
@@ -94,6 +103,8 @@ class Sidebar:
     archive: list[ArchiveYear]  # newest year first
     labels: list[LabelCount]  # every label with visible posts, alphabetical
     top_labels: list[LabelCount]  # the SIDEBAR_LABELS most used of them, alphabetical
+    # Published pages in the authors' order (Page.position): the Pages widget.
+    pages: list[PageLink] = field(default_factory=list)
 
     def posts_in(self, year: int, month: int | None = None) -> int:
         """How many visible posts a year (or one of its months) has."""
@@ -280,9 +291,10 @@ def count_posts(now: datetime, post_filter: PostFilter) -> int:
 
 
 def load_sidebar(now: datetime) -> Sidebar:
-    """Blog Archive (years > months with counts) and Labels (with counts), every label and
-    the most used: one query, the two counts side by side (UNION ALL), as a page may spend
-    only so many round trips."""
+    """Blog Archive (years > months with counts), Labels (with counts), every label and
+    the most used, and the published pages in their order: one query, the three side by
+    side (UNION ALL), as a page may spend only so many round trips."""
+    no_slug = literal(None, String).label("slug")
     months = (
         select(
             literal(0).label("kind"),
@@ -290,6 +302,7 @@ def load_sidebar(now: datetime) -> Sidebar:
             Post.month.label("b"),
             literal(None, String).label("name"),
             func.count().label("n"),
+            no_slug,
         )
         .where(visible(now))
         .group_by(Post.year, Post.month)
@@ -301,26 +314,46 @@ def load_sidebar(now: datetime) -> Sidebar:
             literal(None, Integer).label("b"),
             Label.name.label("name"),
             func.count().label("n"),
+            no_slug,
         )
         .join(post_labels, post_labels.c.label_id == Label.id)
         .join(Post, Post.id == post_labels.c.post_id)
         .where(visible(now))
         .group_by(Label.id, Label.name)
     )
-    rows: list[Any] = list(db.session.execute(union_all(months, labels)).all())
+    pages = select(
+        literal(2).label("kind"),
+        Page.position.label("a"),
+        Page.id.label("b"),
+        Page.title.label("name"),
+        literal(0).label("n"),
+        Page.slug.label("slug"),
+    ).where(page_visible(now))
+    rows: list[Any] = list(db.session.execute(union_all(months, labels, pages)).all())
     archive: list[ArchiveYear] = []
-    month_rows = sorted(((a, b, n) for kind, a, b, _, n in rows if kind == 0), reverse=True)
+    month_rows = sorted(((a, b, n) for kind, a, b, _, n, _ in rows if kind == 0), reverse=True)
     for year, month, count in month_rows:
         if not archive or archive[-1].year != year:
             archive.append(ArchiveYear(year, 0))
         archive[-1].count += count
         archive[-1].months.append((month, count))
-    found = [LabelCount(a, name, n) for kind, a, _, name, n in rows if kind == 1]
+    found = [LabelCount(a, name, n) for kind, a, _, name, n, _ in rows if kind == 1]
     found.sort(key=lambda label: (label.name.lower(), label.name))
     # A stable sort: among labels used equally often, the first alphabetically make the cut.
     most_used = sorted(found, key=lambda label: label.count, reverse=True)[:SIDEBAR_LABELS]
     top = {label.id for label in most_used}
-    return Sidebar(archive, found, [label for label in found if label.id in top])
+    page_rows = sorted((a, b, slug, name) for kind, a, b, name, _, slug in rows if kind == 2)
+    return Sidebar(
+        archive,
+        found,
+        [label for label in found if label.id in top],
+        [PageLink(slug, title) for _, _, slug, title in page_rows],
+    )
+
+
+def page_visible(now: datetime) -> ColumnElement[bool]:
+    """Readers see a page once it is published and its time has come."""
+    return and_(Page.status == PostStatus.PUBLISHED, Page.published_at <= now)
 
 
 def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
@@ -367,14 +400,17 @@ def find_visible_post_by_blogger_id(blogger_id: str, now: datetime) -> Post | No
 def find_page(slug: str, now: datetime) -> Page | None:
     """The published page at /p/slug.html, with its author."""
     return db.session.scalars(
-        select(Page)
-        .where(
-            Page.slug == slug,
-            Page.status == PostStatus.PUBLISHED,
-            Page.published_at <= now,
-        )
-        .options(joinedload(Page.author))
+        select(Page).where(Page.slug == slug, page_visible(now)).options(joinedload(Page.author))
     ).one_or_none()
+
+
+def find_moved_page(slug: str, now: datetime) -> Page | None:
+    """The published page that used to live at /p/slug.html, if any."""
+    return db.session.scalars(
+        select(Page)
+        .join(PageRedirect, PageRedirect.page_id == Page.id)
+        .where(PageRedirect.slug == slug, page_visible(now))
+    ).first()
 
 
 # The count, the look beyond a page, its cursor and a thread's replies read the comments

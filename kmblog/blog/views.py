@@ -20,6 +20,7 @@ from kmblog.blog.services import (
     PostFilter,
     PostListing,
     Sidebar,
+    find_moved_page,
     find_moved_post,
     find_page,
     find_post,
@@ -326,7 +327,10 @@ def page(slug: str) -> Any:
     now = utcnow()
     found = find_page(slug, now)
     if found is None:
-        abort(404, description="There is no page at this address.")
+        moved = find_moved_page(slug, now)
+        if moved is None:
+            abort(404, description="There is no page at this address.")
+        return redirect(url_for("blog.page", slug=moved.slug), 301)
     return render_template(
         "blog/page.html", page=found, head=heads.page_head(found), **page_context(now)
     )

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kmblog.auth.services import UserError, add_user
 from kmblog.blogger import (
@@ -51,6 +51,7 @@ from kmblog.models import (
     PostStatus,
     Role,
     Settings,
+    SourceFormat,
     User,
 )
 from kmblog.rendering import (
@@ -343,6 +344,8 @@ class _Importer:
             for year, month, slug in db.session.execute(select(Post.year, Post.month, Post.slug))
         }
         self.page_slugs: set[str] = set(db.session.scalars(select(Page.slug)))
+        # Imported pages go after the pages already here in the sidebar's order.
+        self.last_page_position: int = db.session.scalar(select(func.max(Page.position))) or 0
         self.labels: dict[str, Label] = {
             label.name.casefold(): label for label in db.session.scalars(select(Label))
         }
@@ -529,6 +532,7 @@ class _Importer:
             title=entry.title[:300],
             body_source=clean_text(entry.content),
             body_html=body_html,
+            source_format=SourceFormat.HTML,
             kind=PostKind.ARTICLE,
             created_at=published,
             updated_at=entry.updated or published,
@@ -591,6 +595,8 @@ class _Importer:
             slug=slug,
             body_source=clean_text(entry.content),
             body_html=body_html,
+            source_format=SourceFormat.HTML,
+            position=self.last_page_position + 1,
             created_at=published,
             updated_at=entry.updated or published,
             author=self.author(entry),
@@ -605,6 +611,7 @@ class _Importer:
             page.published_at = published
             self.report.pages += 1
         db.session.add(page)
+        self.last_page_position += 1
         self.page_ids.add(blogger_id)
         self.page_slugs.add(slug)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
@@ -29,6 +30,7 @@ from wtforms.validators import (
 
 from kmblog.auth.services import FEDIVERSE_HANDLE_LENGTH, UserError, parse_fediverse_handle
 from kmblog.models import CommentMail, CommentPolicy, PostKind, Role
+from kmblog.slugs import SLUG_MAX_LENGTH
 
 TIMEZONES = sorted(available_timezones())
 
@@ -85,11 +87,6 @@ class PostForm(FlaskForm):
     slug = StringField(
         "Address (slug)",
         filters=[_strip],
-        validators=[
-            Optional(),
-            Length(max=60),
-            Regexp(r"^[a-z0-9-]+$", message="Use lower-case letters, digits and hyphens."),
-        ],
         description="Made from the title when empty. A changed address of a published "
         "post keeps the old one redirecting.",
     )
@@ -105,6 +102,13 @@ class PostForm(FlaskForm):
         validators=[Length(max=500)],
     )
 
+    # The address the post has now: saved unchanged it passes as it is, even when it
+    # is not one the editor would make (an imported "km-plan_29").
+    current_slug = ""
+
+    def validate_slug(self, field: StringField) -> None:
+        check_slug(field.data or "", self.current_slug)
+
     def validate_publish_at(self, field: DateTimeLocalField) -> None:
         # Far ends of the calendar overflow when moved between time zones.
         if field.data is not None and not 1970 <= field.data.year <= 9000:
@@ -112,6 +116,20 @@ class PostForm(FlaskForm):
 
     def label_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in (self.labels.data or "").split(",") if name.strip())
+
+
+SLUG_PATTERN = re.compile(r"[a-z0-9-]+")
+
+
+def check_slug(slug: str, current: str) -> None:
+    """A new slug in the editor's form: lower-case letters, digits and hyphens (the
+    helper kmblog.slugs.make_slug makes the same); the current one is always accepted."""
+    if not slug or slug == current:
+        return
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise ValidationError(f"Keep the address to {SLUG_MAX_LENGTH} characters or fewer.")
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise ValidationError("Use lower-case letters, digits and hyphens.")
 
 
 class ConfirmForm(FlaskForm):

@@ -27,7 +27,7 @@ from kmblog.models import (
     User,
     utcnow,
 )
-from kmblog.rendering import clean_line, clean_text, render_post
+from kmblog.rendering import clean_line, clean_text, render_body
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
@@ -199,13 +199,18 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
         raise PostError("A post needs a title.")
     post.title = title[:300]
     post.body_source = clean_text(draft.body)
-    post.body_html = render_post(draft.body)
+    post.body_html = render_body(draft.body, post.source_format)
     post.summary = clean_text(draft.summary)
     post.kind = draft.kind
     post.comments_open = draft.comments_open
     post.change_note = clean_line(draft.change_note)[:500]
     post.labels = labels_by_name(draft.labels)
-    wanted = make_slug(draft.slug or post.slug or title)
+    if post.slug and draft.slug in ("", post.slug):
+        # Kept as it is, not made again: an imported address ("km-plan_29.html", as
+        # Blogger made them) opened and saved stays where its links point.
+        wanted = post.slug
+    else:
+        wanted = make_slug(draft.slug or title)
     if post.year is None or post.month is None:
         post.slug = wanted
     elif wanted != post.slug:

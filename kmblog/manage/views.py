@@ -61,10 +61,11 @@ from kmblog.models import (
     PostKind,
     PostStatus,
     Role,
+    SourceFormat,
     User,
     utcnow,
 )
-from kmblog.rendering import render_post
+from kmblog.rendering import render_body
 from kmblog.settings import update_settings
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
@@ -157,6 +158,11 @@ def _local_to_utc(moment: datetime | None) -> datetime | None:
 
 
 def _fill_choices(form: PostForm, post: Post | None) -> None:
+    if post is not None:
+        form.current_slug = post.slug
+        if post.source_format == SourceFormat.HTML:
+            # Imported from Blogger: edited as the HTML it is, sanitised as on import.
+            form.body.label.text = "Body (HTML)"
     kind = parse_enum(PostKind, form.kind.data, PostKind.ARTICLE)
     form.companion_id.choices = [SelectChoice(0, "None")] + [
         SelectChoice(other.id, other.title)
@@ -200,7 +206,8 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
     action = request.form.get("action", PostAction.SAVE.value)
     draft = _draft_from(form)
     if action == "preview":
-        return _editor(post, form, preview=render_post(draft.body))
+        source_format = post.source_format if post else SourceFormat.MARKDOWN
+        return _editor(post, form, preview=render_body(draft.body, source_format))
     publish_at = _local_to_utc(form.publish_at.data)
     now = utcnow()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -89,3 +90,41 @@ def test_authoring_pages_have_no_serious_accessibility_violations(
     context = new_context(bypass_csp=True, storage_state=author_state)
     violations = _check(context, AUTHOR_PAGES[kind], watch, server)
     assert not violations, "\n".join(violations)
+
+
+def test_page_authoring_pages_have_no_serious_accessibility_violations(
+    new_context, watch, server, author_state
+):
+    """The pages' list, editor and delete question, with pages in them, and a page as a
+    reader sees it with the sidebar's Pages box, on a desktop and on a phone. The pages
+    are written and ordered through the forms, as an author would."""
+    context = new_context(bypass_csp=True, storage_state=author_state)
+    page = context.new_page()
+    for title in ("About this blog", "Contact"):
+        page.goto("/manage/pages/new")
+        assert not axe_violations(page), "\n".join(axe_violations(page))
+        page.get_by_label("Title").fill(title)
+        page.get_by_label("Body (Markdown)").fill(f"{title}: who writes here, and *why*.")
+        page.get_by_role("button", name="Publish").click()
+        page.wait_for_url(re.compile(r"/manage/pages/\d+/edit$"))
+    edit_address = page.url
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+    page.goto("/manage/pages/")
+    page.get_by_role("button", name=re.compile(r"move “Contact” up")).click()
+    page.wait_for_url(re.compile(r"/manage/pages/#page-\d+$"))
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+    page.goto(edit_address.replace("/edit", "/delete"))
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+    for screen in SCREENS.values():
+        reader = new_context(viewport=screen, bypass_csp=True).new_page()
+        reader.goto("/p/about-this-blog.html")
+        pages_box = reader.locator(".sidebar .widget.pages a")
+        assert pages_box.all_inner_texts() == ["Contact", "About this blog"]
+        violations = axe_violations(reader)
+        assert not violations, "\n".join(violations)

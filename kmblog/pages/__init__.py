@@ -1,0 +1,1 @@
+"""Standalone pages in the authoring area: write, publish, order and delete /p/slug.html."""

@@ -1,0 +1,167 @@
+"""Standalone pages in the authoring area: list and order, write, publish, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from kmblog.context import current_settings
+from kmblog.extensions import csrf
+from kmblog.manage.forms import ConfirmForm
+from kmblog.models import Page, PostStatus, SourceFormat, utcnow
+from kmblog.pages.forms import PageForm
+from kmblog.pages.services import (
+    Direction,
+    PageAction,
+    PageDraft,
+    PageError,
+    create_page,
+    delete_page,
+    find_page_by_id,
+    list_pages,
+    move_page,
+    save_page,
+)
+from kmblog.rendering import render_body
+
+pages = Blueprint("pages", __name__, url_prefix="/manage/pages")
+
+
+@pages.before_request
+@login_required
+def require_sign_in() -> None:
+    """Pages are written by signed-in authors only."""
+
+
+def _form_status(form: FlaskForm) -> int:
+    """200 for a form shown, 400 for a bad CSRF token, 422 for other errors."""
+    if request.method != "POST":
+        return 200
+    return 400 if form.csrf_token.errors else 422
+
+
+def _own_page(page_id: int) -> Page:
+    """The page, if the signed-in author may change it: 404 if missing, 403 if not theirs."""
+    page = find_page_by_id(page_id)
+    if page is None:
+        abort(404, description="There is no page with that number.")
+    if not current_user.is_admin and page.author_id != current_user.id:
+        abort(403, description="This page belongs to another author.")
+    return page
+
+
+@pages.get("/")
+def index() -> str:
+    """Every page in the sidebar's order, with buttons that move one up or down."""
+    return render_template(
+        "pages/index.html",
+        pages=list_pages(),
+        form=ConfirmForm(),
+        now=utcnow(),
+        settings=current_settings(),
+    )
+
+
+def _editor(page: Page | None, form: PageForm, status: int = 200, preview: str = "") -> Any:
+    return (
+        render_template(
+            "pages/editor.html",
+            page=page,
+            form=form,
+            preview=preview,
+            now=utcnow(),
+            settings=current_settings(),
+        ),
+        status,
+    )
+
+
+def _handle_editor(page: Page | None, form: PageForm) -> Any:
+    """Preview, save, publish or unpublish, from the button that was pressed."""
+    if not form.validate_on_submit():
+        return _editor(page, form, _form_status(form))
+    action = request.form.get("action", PageAction.SAVE.value)
+    draft = PageDraft(title=form.title.data, body=form.body.data or "", slug=form.slug.data)
+    if action == "preview":
+        source_format = page.source_format if page else SourceFormat.MARKDOWN
+        return _editor(page, form, preview=render_body(draft.body, source_format))
+    if action not in set(PageAction):
+        abort(400, description="Unknown editor action.")
+    now = utcnow()
+    try:
+        if page is None:
+            page = create_page(current_user, draft, now, publish=action == PageAction.PUBLISH)
+        else:
+            page = save_page(page, draft, PageAction(action), now)
+    except PageError as error:
+        form.title.errors = [*form.title.errors, str(error)]
+        return _editor(page if page and page.id else None, form, 422)
+    flash("Saved and published." if page.is_visible(now) else "Saved as a draft.")
+    return redirect(url_for("pages.edit", page_id=page.id), 303)
+
+
+def _with_format(form: PageForm, page: Page) -> PageForm:
+    form.current_slug = page.slug
+    if page.source_format == SourceFormat.HTML:
+        form.body.label.text = "Body (HTML)"
+    return form
+
+
+# The editor checks its own CSRF token (FlaskForm), so that an expired token gives the
+# author the form back with what they typed, not a bare 400 page (as the post editor).
+@csrf.exempt
+@pages.route("/new", methods=["GET", "POST"])
+def new() -> Any:
+    """A new page, written in Markdown."""
+    form = PageForm()
+    if request.method == "GET":
+        return _editor(None, form)
+    return _handle_editor(None, form)
+
+
+@csrf.exempt
+@pages.route("/<int:page_id>/edit", methods=["GET", "POST"])
+def edit(page_id: int) -> Any:
+    """Edit a page; the buttons preview, save, publish or unpublish it."""
+    page = _own_page(page_id)
+    if request.method == "GET":
+        form = PageForm(data={"title": page.title, "body": page.body_source, "slug": page.slug})
+        return _editor(page, _with_format(form, page))
+    return _handle_editor(page, _with_format(PageForm(), page))
+
+
+@pages.post("/<int:page_id>/move")
+def move(page_id: int) -> Any:
+    """Move a page one place up or down in the sidebar's order (a plain form: no script)."""
+    page = find_page_by_id(page_id)
+    if page is None:
+        abort(404, description="There is no page with that number.")
+    try:
+        direction = Direction(request.form.get("direction", ""))
+    except ValueError:
+        abort(400, description="Move a page up or down.")
+    if move_page(page, direction):
+        flash(f"Moved “{page.title}” {direction.value}.")
+    return redirect(url_for("pages.index", _anchor=f"page-{page.id}"), 303)
+
+
+@pages.route("/<int:page_id>/delete", methods=["GET", "POST"])
+def delete(page_id: int) -> Any:
+    """Ask, then delete a page."""
+    page = _own_page(page_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = page.title
+        delete_page(page)
+        flash(f"Deleted “{title}”.")
+        return redirect(url_for("pages.index"), 303)
+    return render_template(
+        "pages/delete.html",
+        page=page,
+        form=form,
+        published=page.status == PostStatus.PUBLISHED,
+        settings=current_settings(),
+    ), (400 if request.method == "POST" else 200)
