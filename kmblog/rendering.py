@@ -395,6 +395,10 @@ def _put_videos(cleaned: str, videos: dict[str, Video]) -> str:
         cleaned, alone = re.subn(rf"<p>\s*{re.escape(marker)}\s*</p>", placeholder, cleaned)
         if not alone:
             cleaned = cleaned.replace(marker, placeholder)
+        # A player written inside an attribute's value (a title) is text there, not a
+        # player: its marker, escaped, goes without a trace.
+        name = re.escape(marker.removeprefix('<a id="').removesuffix('"></a>'))
+        cleaned = re.sub(rf"(?:<|&lt;)a id={name}(?:>|&gt;)(?:<|&lt;)/a(?:>|&gt;)", "", cleaned)
     return cleaned
 
 
