@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.blogger_files import entry, export
+from tests.browser.conftest import PHONE
+from tests.browser.helpers import scroll_width, shoot
 from tests.browser.test_accessibility import EVERY_IMPACT, axe_violations
 
 ADDRESS = "/2011/03/two-interviews-on-km-strategy.html"
@@ -145,3 +147,15 @@ def test_a_post_with_placeholders_has_no_accessibility_violations(imported, new_
     assert axe_violations(page, EVERY_IMPACT) == []
     page.get_by_role("link", name="Play video on YouTube").focus()
     assert axe_violations(page, EVERY_IMPACT) == []
+
+
+def test_the_box_fits_a_phone(imported, new_context, screenshots):
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(ADDRESS)
+    box = page.locator(".video-embed").first
+    box.scroll_into_view_if_needed()
+    size = box.bounding_box()
+    assert size is not None and size["width"] <= PHONE["width"]
+    assert abs(size["width"] / size["height"] - 16 / 9) < 0.05
+    assert scroll_width(page) <= PHONE["width"]
+    shoot(page, screenshots, "video-placeholder-phone")
