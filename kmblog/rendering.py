@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import bleach
 import bleach.sanitizer
@@ -159,13 +161,169 @@ def _mend_image(attributes: dict[tuple[str | None, str], str]) -> None:
 
 
 def render_post(source: str) -> str:
-    """An author's Markdown to sanitised HTML."""
+    """An author's Markdown to sanitised HTML; a YouTube or Vimeo address alone in its
+    paragraph becomes a click-to-load video (video_placeholder)."""
     html = markdown.markdown(
         clean_text(source),
         extensions=POST_MARKDOWN_EXTENSIONS,
         extension_configs=POST_MARKDOWN_CONFIG,
     )
-    return str(_cleaners.authored.clean(html))
+    cleaned = str(_cleaners.authored.clean(html))
+    return _VIDEO_LINE.sub(_video_line, cleaned)
+
+
+# ---- videos: click-to-load placeholders -------------------------------------------
+#
+# A video is never embedded as the host's own markup: the stored HTML holds our
+# placeholder, built here *after* sanitising from a host we name and an id that
+# matched a strict pattern, so the allowlists stay as they are (no iframe, no data-
+# attributes for authors). Nothing in it loads from the host; static/js/video-embeds.js
+# puts the host's privacy-enhanced player in its place when the reader clicks, and the
+# CSP (kmblog/security.py) allows frames from those two players and nothing else.
+
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_VIMEO_ID = re.compile(r"[1-9][0-9]{0,11}")
+_YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
+_YOUTUBE_PLAYER_HOSTS = _YOUTUBE_HOSTS | {"youtube-nocookie.com", "www.youtube-nocookie.com"}
+_VIMEO_HOSTS = frozenset({"vimeo.com", "www.vimeo.com"})
+
+
+@dataclass(frozen=True)
+class Video:
+    """A video on one of the hosts we embed: "youtube" or "vimeo", and its id (checked)."""
+
+    host: str
+    id: str
+
+    @property
+    def host_name(self) -> str:
+        return "YouTube" if self.host == "youtube" else "Vimeo"
+
+    @property
+    def watch_url(self) -> str:
+        """The video's own page, for readers without JavaScript (and feed readers)."""
+        if self.host == "youtube":
+            return f"https://www.youtube.com/watch?v={self.id}"
+        return f"https://vimeo.com/{self.id}"
+
+
+def _web_address(url: str, allow_relative_scheme: bool = False) -> tuple[str, str, str] | None:
+    """(host, path, query) of an http(s) address with no user, password or port;
+    None for anything else (javascript:, a host hidden behind "user@", a bad port)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not (scheme in {"http", "https"} or (allow_relative_scheme and not scheme)):
+        return None
+    if parts.username is not None or parts.password is not None or port is not None:
+        return None
+    return (parts.hostname or "", parts.path, parts.query)
+
+
+def _youtube(video_id: str) -> Video | None:
+    return Video("youtube", video_id) if _YOUTUBE_ID.fullmatch(video_id) else None
+
+
+def _vimeo(video_id: str) -> Video | None:
+    return Video("vimeo", video_id) if _VIMEO_ID.fullmatch(video_id) else None
+
+
+def video_from_link(url: str) -> Video | None:
+    """The video a watch address names: youtube.com/watch?v=ID, youtu.be/ID,
+    youtube.com/shorts/ID or vimeo.com/ID; None for any other address."""
+    found = _web_address(url)
+    if found is None:
+        return None
+    host, path, query = found
+    if host in _YOUTUBE_HOSTS and path == "/watch":
+        ids = parse_qs(query).get("v", [])
+        return _youtube(ids[0]) if len(ids) == 1 else None
+    if host in _YOUTUBE_HOSTS and path.startswith("/shorts/"):
+        return _youtube(path.removeprefix("/shorts/").removesuffix("/"))
+    if host == "youtu.be":
+        return _youtube(path.removeprefix("/"))
+    if host in _VIMEO_HOSTS:
+        return _vimeo(path.removeprefix("/").removesuffix("/"))
+    return None
+
+
+def video_from_player(url: str) -> Video | None:
+    """The video an embedded player's address names (as Blogger posts hold them):
+    youtube.com/embed/ID, youtube-nocookie.com/embed/ID, the old Flash player's
+    youtube.com/v/ID, player.vimeo.com/video/ID; None for any other address."""
+    found = _web_address(url, allow_relative_scheme=True)
+    if found is None:
+        return None
+    host, path, _query = found
+    if host in _YOUTUBE_PLAYER_HOSTS and path.startswith("/embed/"):
+        return _youtube(path.removeprefix("/embed/"))
+    if host in _YOUTUBE_HOSTS and path.startswith("/v/"):
+        # The Flash player's options followed the id in its path: /v/ID&hl=en&fs=1.
+        return _youtube(path.removeprefix("/v/").partition("&")[0])
+    if host == "player.vimeo.com" and path.startswith("/video/"):
+        return _vimeo(path.removeprefix("/video/"))
+    return None
+
+
+def video_placeholder(video: Video) -> str:
+    """Our markup for a video: a box with "Play video", the host's name, and a link to
+    the video's page. Host and id are checked (Video); escaped all the same."""
+    host, video_id = escape(video.host), escape(video.id)
+    return (
+        f'<div class="video-embed" data-video-host="{host}" data-video-id="{video_id}">'
+        f'<a class="video-embed-link" href="{escape(video.watch_url)}">'
+        '<span class="video-embed-title">Play video</span> '
+        f'<span class="video-embed-host"><span class="visually-hidden">on </span>'
+        f"{escape(video.host_name)}</span></a></div>"
+    )
+
+
+# Our placeholder as video_placeholder() writes it (its inside holds no <div>).
+_PLACEHOLDER = re.compile(
+    r'<div class="video-embed" data-video-host="(?P<host>[a-z]+)" '
+    r'data-video-id="(?P<id>[^"]*)">.*?</div>',
+    re.DOTALL,
+)
+
+
+def videos_as_players(stored: str) -> str:
+    """Stored HTML with each video placeholder written as the host's privacy-enhanced
+    player, for the Blogger export: Blogger (or another blog) runs no script of ours,
+    and our importer reads these players back as the same placeholders."""
+
+    def player(match: re.Match[str]) -> str:
+        maker = {"youtube": _youtube, "vimeo": _vimeo}.get(match["host"])
+        video = maker(match["id"]) if maker else None
+        if video is None:
+            return match.group(0)
+        src = (
+            f"https://www.youtube-nocookie.com/embed/{video.id}"
+            if video.host == "youtube"
+            else f"https://player.vimeo.com/video/{video.id}?dnt=1"
+        )
+        return (
+            f'<iframe width="560" height="315" src="{escape(src)}" '
+            f'title="{escape(video.host_name)} video player" allowfullscreen></iframe>'
+        )
+
+    return _PLACEHOLDER.sub(player, stored) if "video-embed" in stored else stored
+
+
+# A paragraph of sanitised HTML that is an address and nothing else: typed bare, or as
+# Markdown's <autolink> (a link whose text is its address).
+_VIDEO_LINE = re.compile(
+    r"<p>\s*(?:(?P<bare>https?://[^\s<>\"]+)|<a href=\"(?P<href>[^\"<>]+)\">(?P=href)</a>)\s*</p>",
+    re.IGNORECASE,
+)
+
+
+def _video_line(match: re.Match[str]) -> str:
+    address = html.unescape(match["bare"] or match["href"])
+    video = video_from_link(address)
+    return match.group(0) if video is None else video_placeholder(video)
 
 
 _START_TAG = re.compile(r"<([a-zA-Z][^\s/>]*)")
@@ -236,12 +394,99 @@ _cleaners = _Cleaners()
 
 def render_imported_post(source: str) -> tuple[str, Counter[str]]:
     """HTML from another blog (a Blogger export) to sanitised HTML, by the posts'
-    allowlist, and a count of what was dropped ("<embed>", "style= on <div>")."""
+    allowlist, and a count of what was dropped ("<embed> from xml.truveo.com",
+    "style= on <div>"). Embedded YouTube and Vimeo players become click-to-load videos
+    (video_placeholder); any other embedded thing is dropped and counted by its host."""
     text = clean_text(source)
+    text, videos, dropped_embeds = _take_embeds(text)
     cleaners = _cleaners
     cleaners.dropped = _dropped_tags(text, POST_TAGS)
+    cleaners.dropped.update(dropped_embeds)
     cleaned = cleaners.post.clean(text)
-    return cleaned, cleaners.dropped
+    return _put_videos(cleaned, videos), cleaners.dropped
+
+
+# An embedded player, whole: an <iframe> or <object> to its end tag (or the end of the
+# text, as a browser reads an unclosed one), or an <embed>. An <embed> inside an <object>
+# (Blogger's Flash-era markup) is part of its object. Found with a pattern only to be
+# taken out: whatever it misses, bleach still removes.
+_EMBED_ELEMENT = re.compile(
+    r"<(?P<tag>iframe|object)\b[^>]*>.*?(?:</(?P=tag)\s*>|\Z)"
+    r"|<(?P<void>embed)\b[^>]*>(?:\s*</embed\s*>)?",
+    re.IGNORECASE | re.DOTALL,
+)
+# Where each kind of element names what it shows.
+_EMBED_ADDRESS_ATTRIBUTES = {"iframe": "src", "embed": "src", "object": "data"}
+
+
+class _EmbedAddresses(HTMLParser):
+    """The addresses an embedded element's tags name, in order (iframe/embed src,
+    object data, a <param name="movie"> or "src" value)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.addresses: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {name: value or "" for name, value in attrs}
+        if tag == "param":
+            if named.get("name", "").lower() in {"movie", "src"}:
+                self.addresses.append(named.get("value", ""))
+        elif tag in _EMBED_ADDRESS_ATTRIBUTES:
+            self.addresses.append(named.get(_EMBED_ADDRESS_ATTRIBUTES[tag], ""))
+
+
+def _take_embeds(text: str) -> tuple[str, dict[str, Video], Counter[str]]:
+    """`text` with each embedded element replaced by a marker (a video we embed) or by
+    nothing (anything else); the videos by marker; what was dropped, by host."""
+    # A marker is an element the allowlist keeps, so that it is found again only where
+    # it is an element: inside an attribute's value its "<" comes out as "&lt;". Its id
+    # is unguessable, so nothing in the post can pose as one.
+    nonce = secrets.token_hex(8)
+    videos: dict[str, Video] = {}
+    dropped: Counter[str] = Counter()
+
+    def take(match: re.Match[str]) -> str:
+        parser = _EmbedAddresses()
+        parser.feed(match.group(0))
+        parser.close()
+        addresses = [address.strip() for address in parser.addresses if address.strip()]
+        for address in addresses:
+            video = video_from_player(address)
+            if video is not None:
+                name = f"kmblog-video-{nonce}-{len(videos)}"
+                # Unquoted here, so that it breaks no quoting around it; quoted as
+                # bleach writes it out.
+                videos[f'<a id="{name}"></a>'] = video
+                return f"<a id={name}></a>"
+        tag = (match["tag"] or match["void"]).lower()
+        host = _address_host(addresses[0]) if addresses else "no address"
+        dropped[f"<{tag}> from {host}"] += 1
+        return ""
+
+    return _EMBED_ELEMENT.sub(take, text), videos, dropped
+
+
+def _address_host(address: str) -> str:
+    try:
+        return urlsplit(address).hostname or "an address without a host"
+    except ValueError:
+        return "an address without a host"
+
+
+def _put_videos(cleaned: str, videos: dict[str, Video]) -> str:
+    """Sanitised HTML with each marker replaced by its video's placeholder (a marker
+    that is a paragraph's only content replaces the paragraph: no <div> inside <p>)."""
+    for marker, video in videos.items():
+        placeholder = video_placeholder(video)
+        cleaned, alone = re.subn(rf"<p>\s*{re.escape(marker)}\s*</p>", placeholder, cleaned)
+        if not alone:
+            cleaned = cleaned.replace(marker, placeholder)
+        # A player written inside an attribute's value (a title) is text there, not a
+        # player: its marker, escaped, goes without a trace.
+        name = re.escape(marker.removeprefix('<a id="').removesuffix('"></a>'))
+        cleaned = re.sub(rf"(?:<|&lt;)a id={name}(?:>|&gt;)(?:<|&lt;)/a(?:>|&gt;)", "", cleaned)
+    return cleaned
 
 
 def render_body(source: str, source_format: SourceFormat) -> str:

@@ -10,6 +10,10 @@ from flask import Flask, abort, request
 from flask.wrappers import Response
 from werkzeug.datastructures import Headers
 
+# The only frames a page may hold: the privacy-enhanced players that a post's
+# click-to-load video opens (kmblog/rendering.py, static/js/video-embeds.js).
+VIDEO_FRAME_SOURCES = ("https://www.youtube-nocookie.com", "https://player.vimeo.com")
+
 # No inline script or style anywhere: every asset is the app's own. Images in posts
 # may come from other sites by URL (http or https).
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -18,6 +22,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' https: http: data:",
+        "frame-src " + " ".join(VIDEO_FRAME_SOURCES),
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",

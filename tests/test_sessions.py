@@ -588,7 +588,10 @@ class InlineCode(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.elements += 1
         names = {name.lower(): value or "" for name, value in attrs}
-        if tag == "script" and not names.get("src"):
+        # A data block (JSON-LD) is no script: the browser never runs it, and the CSP
+        # has nothing to say about it.
+        data_block = names.get("type", "").strip().lower() == "application/ld+json"
+        if tag == "script" and not names.get("src") and not data_block:
             self.problems.append("an inline <script>")
         if tag == "style":
             self.problems.append("a <style> element")

@@ -43,7 +43,7 @@ from kmblog.models import (
     Settings,
     User,
 )
-from kmblog.rendering import html_excerpt
+from kmblog.rendering import html_excerpt, videos_as_players
 from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
 from kmblog.urls import comment_link
@@ -240,7 +240,8 @@ def _article_entry(
             for label in labels
         ),
         f'<title type="text">{escape(item.title)}</title>',
-        f'<content type="html">{escape(item.body_html)}</content>',
+        # Videos as players again: Blogger has no click-to-load script of ours.
+        f'<content type="html">{escape(videos_as_players(item.body_html))}</content>',
     ]
     if published:
         parts.append(
