@@ -104,6 +104,9 @@ class PostForm(FlaskForm):
         filters=[_strip],
         validators=[Length(max=500)],
     )
+    # Kept in the public history like any change, but with no note, and the post's
+    # "Updated" line keeps the note it had.
+    typo = BooleanField("This is a typo fix (no note shown)")
 
     def validate_publish_at(self, field: DateTimeLocalField) -> None:
         # Far ends of the calendar overflow when moved between time zones.
