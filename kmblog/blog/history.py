@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from kmblog.blog.queries import visible
 from kmblog.extensions import db
 from kmblog.models import Post, PostRevision, User
 
@@ -41,6 +43,16 @@ class PostHistory:
     revisions: list[RevisionEntry]  # newest first; never empty
     old: RevisionText | None  # None: a post with one revision has nothing to compare
     new: RevisionText
+
+
+def find_post_for_history(year: int, month: int, slug: str, now: datetime) -> Post | None:
+    """The visible post at /year/month/slug.html with its author: no labels or companion,
+    which the history page does not show."""
+    return db.session.scalars(
+        select(Post)
+        .where(Post.year == year, Post.month == month, Post.slug == slug, visible(now))
+        .options(joinedload(Post.author))
+    ).one_or_none()
 
 
 def load_history(

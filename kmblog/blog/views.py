@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from kmblog import timefmt
 from kmblog.auth.services import find_user_by_name
 from kmblog.blog import heads
-from kmblog.blog.history import HistoryError, load_history
+from kmblog.blog.history import HistoryError, find_post_for_history, load_history
 from kmblog.blog.pages import page_context, render_post_page
 from kmblog.blog.queries import Cursor
 from kmblog.blog.search import search_posts
@@ -329,7 +329,7 @@ def post_history(year: int, month: int, slug: str) -> Any:
     """A post's public revisions with their notes, and the changes between two of them
     (`?from=N&to=M`; by default the newest and the one before)."""
     now = utcnow()
-    found = find_post(year, month, slug, now)
+    found = find_post_for_history(year, month, slug, now)
     if found is None:
         moved = find_moved_post(year, month, slug, now)
         if moved is None:
