@@ -53,7 +53,7 @@ def listed(page: str) -> list[str]:
     """The history's lines, newest first, as a reader reads them."""
     return [
         " ".join(item.text().split())
-        for item in parse_html(page).find_all("ol", class_="revision-list")[0].find_all("li")
+        for item in parse_html(page).find_all("ul", class_="revision-list")[0].find_all("li")
     ]
 
 
