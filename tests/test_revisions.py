@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from kmblog.extensions import db
 from kmblog.models import PostRevision
+from kmblog.rendering import text_diff
 from tests.factories import BASE_TIME
 from tests.html_tree import parse_html
 from tests.test_editor import POSTS_FEED, edit, new_post, stored, unsafe_markup
@@ -297,3 +298,24 @@ def test_the_editor_offers_the_typo_box_for_published_posts_only(app, client, si
     assert len(boxes) == 1 and boxes[0].get("type") == "checkbox"
     label = [lab for lab in parse_html(page).find_all("label") if lab.get("for") == "typo"]
     assert label and label[0].text() == "This is a typo fix (no note shown)"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        '"><svg onload=alert(1)>',
+        "</del><script>alert(1)</script><del>",
+        "&lt;script&gt; already escaped",
+        "[x](javascript:alert(1))",
+    ],
+)
+def test_text_diff_carries_no_markup_of_either_text(payload):
+    """Whatever either revision holds, the diff's only tags are its own <del> and <ins>,
+    and its text reads back as typed."""
+    shown = str(text_diff(f"Plain start.\n{payload}\nsame end", f"{payload} added\nsame end"))
+    tags = {node.tag for node in parse_html(f"<div>{shown}</div>").iter()} - {"#document", "div"}
+    assert tags <= {"del", "ins"}
+    text = parse_html(f"<div>{shown}</div>").text()
+    assert payload in text
