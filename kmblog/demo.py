@@ -8,7 +8,13 @@ from kmblog import demo_content
 from kmblog.auth.services import create_user
 from kmblog.comments.services import CommentRules, NewComment, add_comment
 from kmblog.extensions import db
-from kmblog.manage.services import PostDraft, create_post, pair_companions
+from kmblog.manage.services import (
+    PostAction,
+    PostDraft,
+    create_post,
+    pair_companions,
+    save_post,
+)
 from kmblog.models import PostKind, Role
 from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
@@ -66,6 +72,22 @@ def load_demo(now: datetime) -> int:
                 parent_id=added[answered] if answered is not None else None,
             )
             added.append(stored.id)
+        body = spec["body"]
+        for update in spec.get("updates", []):
+            for old, new in update["replace"]:
+                body = body.replace(old, new)
+            save_post(
+                post,
+                PostDraft(
+                    title=spec["title"],
+                    body=body,
+                    labels=tuple(spec["labels"]),
+                    kind=PostKind(spec["kind"]),
+                    change_note=update["note"],
+                ),
+                PostAction.SAVE,
+                local(update["at"]),
+            )
     for spec in demo_content.ARTICLES:
         companion = spec.get("companion")
         if companion and spec["kind"] == PostKind.PLAN:

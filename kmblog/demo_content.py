@@ -313,6 +313,27 @@ For many organisations that means a mix: documents for the stable, frequently ne
 material, and people-to-people channels for the rest. The proportion will differ by
 department, which is one reason a single enterprise-wide answer rarely fits.
 """,
+        # A change after publication, so that the demo post shows its "Updated" line and
+        # its public history (issue 18): (old, new) replacements in the body, and a note.
+        "updates": [
+            {
+                "at": "2009-03-09T10:20",
+                "replace": [
+                    (
+                        "Every KM workshop I have attended",
+                        "Nearly every KM workshop I have attended",
+                    ),
+                    (
+                        "answer rarely fits.\n",
+                        "answer rarely fits.\n\n"
+                        "A reader asked how to start. Take one process that matters, list what a "
+                        "newcomer would need to know to run it, and sort that list with the three "
+                        "questions above.\n",
+                    ),
+                ],
+                "note": "Softened the opening and added a way to start, after a reader's question.",
+            }
+        ],
         "comments": [
             {
                 "name": "Priya",

@@ -260,6 +260,9 @@ class Post(Base):
     # so a subscriber who moves with the blog sees no old post as new (issue 17). None
     # for a post written here: its id is made from Settings.atom_id and its own id.
     atom_id: Mapped[str | None] = mapped_column(String(200))
+    # When a public revision after the first was made (a typo fix too): the date of the
+    # post's "Updated" line. None: not changed since it was first published.
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
@@ -292,6 +295,38 @@ class PostRedirect(Base):
     month: Mapped[int]
     slug: Mapped[str] = mapped_column(String(200))
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+
+
+class PostRevision(Base):
+    """A post as readers saw it from one published change on: its public history.
+
+    Kept as stored (the sanitised HTML too), written in the same unit of work as the
+    change; drafts' saves are never kept. A typo fix is kept but carries no note.
+    """
+
+    __tablename__ = "post_revisions"
+    __table_args__ = (
+        UniqueConstraint("post_id", "number", name="uq_post_revisions_post_id_number"),
+    )
+
+    id: Mapped[intpk]
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    number: Mapped[int]  # 1 is the first publication
+    title: Mapped[str] = mapped_column(String(300))
+    body_source: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # The author's public note for this change; always empty for a typo fix.
+    note: Mapped[str] = mapped_column(Text, default="")
+    typo: Mapped[bool] = mapped_column(default=False)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # From when readers saw it (a scheduled post's first revision: its publish time).
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship()
+    author: Mapped[User | None] = relationship()
 
 
 class Comment(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,41 @@ def test_the_test_database_matches_the_models(database_url, migrated):
     result = flask("db", "check", database_url=database_url)
     assert result.returncode == 0, result.stderr
     assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="a fresh SQLite file, written with sqlite3")
+def test_0018_gives_each_published_post_its_current_text_as_revision_1(tmp_path):
+    """Posts published before the history began start it from what readers read today
+    (dated from their last change, with their note); drafts get none."""
+
+    path = tmp_path / "before.sqlite"
+    url = f"sqlite:///{path}"
+    assert flask("db", "upgrade", "0017", database_url=url).returncode == 0
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO users (id, username, display_name, role, bio, active, created_at,"
+            " session_version) VALUES (1, 'w', 'W', 'author', '', 1, '2009-01-01 00:00:00', 1)"
+        )
+        for post_id, status, updated, note in (
+            # As the app stores times on SQLite (UTCDateTime): UTC, no zone suffix.
+            (1, "published", "2009-03-09 10:00:00.000000", "Reworded the ending."),
+            (2, "draft", "2009-03-01 10:00:00.000000", ""),
+        ):
+            connection.execute(
+                "INSERT INTO posts (id, title, slug, year, month, body_source, body_html,"
+                " summary, status, kind, published_at, created_at, updated_at, comments_open,"
+                " author_id, change_note) VALUES (?, 'T', ?, 2009, 3, 'Body *now*.',"
+                " '<p>Body <em>now</em>.</p>', '', ?, 'article',"
+                " '2009-03-02 09:00:00.000000', '2009-03-01 00:00:00.000000', ?, 1, 1, ?)",
+                (post_id, f"t{post_id}", status, updated, note),
+            )
+    assert flask("db", "upgrade", database_url=url).returncode == 0
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT post_id, number, body_source, body_html, note, typo, author_id, created_at"
+            " FROM post_revisions"
+        ).fetchall()
+    assert rows == [
+        (1, 1, "Body *now*.", "<p>Body <em>now</em>.</p>", "Reworded the ending.", 0, 1,
+         "2009-03-09 10:00:00.000000")
+    ]  # fmt: skip

@@ -9,10 +9,13 @@ import pytest
 
 from kmblog.change_signal import change_signal
 from kmblog.extensions import db
-from kmblog.models import Page
+from kmblog.manage.services import PostAction, PostDraft, save_post
+from kmblog.models import Page, Post, User
 from tests.factories import BASE_TIME, CommentRef, PostRef
 
 MAX_QUERIES = 6
+# A post's public history: see test_a_history_costs_the_same_whatever_its_number_of_revisions.
+HISTORY_QUERIES = 4
 
 PAGES = [
     "/",
@@ -33,6 +36,9 @@ PAGES = [
     "/feeds/posts/default/-/Tools",
     "/feeds/comments/default",
     "/feeds/{post_id}/comments/default",
+    # The post's public history (issue 18) and a comparison of two revisions.
+    "{history}",
+    "{history}?from=1&to=1",
 ]
 
 
@@ -71,6 +77,7 @@ def measure(client, count_queries, grown, touch=None) -> dict[str, int]:  # type
         post = grown.post
         url = page.format(
             post=post.url,
+            history=post.url.removesuffix(".html") + "/history",
             post_id=post.id,
             first=grown.first.id,
             last=grown.last.id,
@@ -227,3 +234,31 @@ def test_each_feed_costs_its_listing_and_one_count(uncached_client, blog, count_
     grown = grow(blog, 40, comments_each=6, labels=8)
     counts = measure(uncached_client, count_queries, grown)
     assert {page: counts[page] for page in FEED_QUERIES} == FEED_QUERIES
+
+
+def test_a_history_costs_the_same_whatever_its_number_of_revisions(
+    uncached_client, app, blog, count_queries, writer
+):
+    """The history page lists every revision and compares two: two queries for them, a
+    post with one revision or with twenty."""
+    counts = []
+    for edits in (1, 20):
+        made = blog.post(title=f"Edited {edits} times", body="Version 0.")
+        with app.app_context():
+            post = db.session.get(Post, made.id)
+            author = db.session.get(User, writer)
+            assert post is not None and author is not None
+            for n in range(1, edits + 1):
+                draft = PostDraft(title=post.title, body=f"Version {n}.", change_note=f"Note {n}")
+                save_post(post, draft, PostAction.SAVE, BASE_TIME + timedelta(days=n), by=author)
+        url = made.url.removesuffix(".html") + "/history"
+        for query in ("", "?from=1&to=2"):
+            uncached_client.get(url + query)
+            with count_queries() as queries:
+                response = uncached_client.get(url + query)
+            assert response.status_code == 200
+            assert f"Revision {edits + 1}" in response.text
+            counts.append(len(queries))
+    # The settings with the page version, the post with its author, the revisions
+    # listed, the two compared (the sidebar is the blog version's, built before).
+    assert counts == [HISTORY_QUERIES] * 4

@@ -186,6 +186,25 @@ def profile_head(author: User) -> Head:
     )
 
 
+def history_head(post: Post) -> Head:
+    """A post's public history: below its post, which it names."""
+    blog = site()
+    address = url_for(
+        "blog.post_history", year=post.year, month=post.month, slug=post.slug, _external=True
+    )
+    return metadata.listing_head(
+        blog,
+        f"{blog.name}: History of {post.title}",
+        f"Every published change to “{post.title}”, with its author's notes.",
+        address,
+        crumbs=(
+            (blog.name, blog.url),
+            (post.title, post_url(post, external=True)),
+            ("History", address),
+        ),
+    )
+
+
 def page_head(page: Page) -> Head:
     """A standalone page (/p/slug.html)."""
     blog = site()

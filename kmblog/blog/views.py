@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from kmblog import timefmt
 from kmblog.auth.services import find_user_by_name
 from kmblog.blog import heads
+from kmblog.blog.history import HistoryError, find_post_for_history, load_history
 from kmblog.blog.pages import page_context, render_post_page
 from kmblog.blog.queries import Cursor
 from kmblog.blog.search import search_posts
@@ -35,6 +36,7 @@ from kmblog.context import (
     to_local,
 )
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
+from kmblog.rendering import text_diff
 from kmblog.seo.metadata import Head
 from kmblog.urls import post_url
 
@@ -319,6 +321,46 @@ def post(year: int, month: int, slug: str) -> Any:
     # The same bytes for every reader: no session, no token, a page timer (the page's
     # script asks for the reader's own timer when the form comes into view).
     return render_post_page(found, CommentForm.for_visitor(), now)
+
+
+# Not /YYYY/MM/slug.html/...: a folder of its own beside Blogger's file names, which
+# no slug (letters, digits, hyphens) or archive address can take.
+@blog.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/history")
+def post_history(year: int, month: int, slug: str) -> Any:
+    """A post's public revisions with their notes, and the changes between two of them
+    (`?from=N&to=M`; by default the newest and the one before)."""
+    now = utcnow()
+    found = find_post_for_history(year, month, slug, now)
+    if found is None:
+        moved = find_moved_post(year, month, slug, now)
+        if moved is None:
+            abort(404, description="There is no post at this address.")
+        query = request.query_string.decode("latin-1")
+        target = url_for("blog.post_history", year=moved.year, month=moved.month, slug=moved.slug)
+        return redirect(target + (f"?{query}" if query else ""), 301)
+    numbers = []
+    for name in ("from", "to"):
+        raw = request.args.get(name, "")
+        if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            abort(400, description=f"The {name} value is not a revision number.")
+        numbers.append(int(raw) if raw else None)
+    try:
+        history = load_history(found, now, numbers[0], numbers[1])
+    except HistoryError as error:
+        abort(400, description=str(error))
+    old, new = history.old, history.new
+    return render_template(
+        "blog/history.html",
+        history=history,
+        post=found,
+        title_diff=text_diff(old.title, new.title) if old and old.title != new.title else None,
+        summary_diff=text_diff(old.summary, new.summary)
+        if old and old.summary != new.summary
+        else None,
+        body_diff=text_diff(old.body_source, new.body_source) if old else None,
+        head=heads.history_head(found),
+        **page_context(now),
+    )
 
 
 @blog.get("/p/<slug>.html")

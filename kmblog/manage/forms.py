@@ -101,6 +101,9 @@ class PostForm(FlaskForm):
         filters=[_strip],
         validators=[Length(max=500)],
     )
+    # Kept in the public history like any change, but with no note, and the post's
+    # "Updated" line keeps the note it had.
+    typo = BooleanField("This is a typo fix (no note shown)")
 
     # The address the post has now: saved unchanged it passes as it is, even when it
     # is not one the editor would make (an imported "km-plan_29").

@@ -23,6 +23,7 @@ from kmblog.models import (
     Post,
     PostKind,
     PostRedirect,
+    PostRevision,
     PostStatus,
     User,
     utcnow,
@@ -65,6 +66,39 @@ class PostDraft:
     slug: str = ""
     change_note: str = ""
     companion_id: int | None = None
+    # A typo fix: kept in the public history, but with no note, and the post's note
+    # stays the one it had.
+    typo: bool = False
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What readers could read of a post before a change (see _record_revision)."""
+
+    visible: bool
+    title: str
+    body_source: str
+    body_html: str
+    summary: str
+    change_note: str
+    author_id: int | None
+    seen_from: datetime
+
+    @classmethod
+    def of(cls, post: Post, now: datetime) -> _Shown:
+        published = post.published_at
+        visible = post.id is not None and published is not None and post.is_visible(now)
+        changed = post.updated_at if published is None else max(post.updated_at, published)
+        return cls(
+            visible=visible,
+            title=post.title,
+            body_source=post.body_source,
+            body_html=post.body_html,
+            summary=post.summary,
+            change_note=post.change_note,
+            author_id=post.author_id,
+            seen_from=min(changed, now),
+        )
 
 
 def _unique_slug(wanted: str, year: int, month: int, exclude_id: int | None) -> str:
@@ -155,6 +189,7 @@ def create_post(
             _apply(post, draft, now)
             if publish_at is not None:
                 _publish(post, publish_at)
+                _record_revision(post, None, author, draft.typo, now)
     return post
 
 
@@ -164,11 +199,14 @@ def save_post(
     action: PostAction,
     now: datetime,
     publish_at: datetime | None = None,
+    by: User | None = None,
 ) -> Post:
     """Apply the editor's changes, then publish, schedule or unpublish as asked.
 
     Saving a published (or scheduled) post keeps it published, at the time given in the
     editor; the editor shows times to the minute, so the same minute keeps the stored time.
+    A change to a published post is kept in its public history, made `by` an author
+    (its own author when not given).
     """
     if (
         publish_at is not None
@@ -180,6 +218,7 @@ def save_post(
     if action == PostAction.SAVE and post.status == PostStatus.PUBLISHED:
         action = PostAction.PUBLISH
     with unit_of_work(), db.session.no_autoflush:
+        before = _Shown.of(post, now)
         _apply(post, draft, now)
         if action == PostAction.PUBLISH:
             if publish_at is None:
@@ -190,7 +229,79 @@ def save_post(
         elif action == PostAction.UNPUBLISH:
             post.status = PostStatus.DRAFT
         post.updated_at = now
+        if post.status == PostStatus.PUBLISHED:
+            _record_revision(post, before, by or post.author, draft.typo, now)
     return post
+
+
+def _record_revision(
+    post: Post, before: _Shown | None, by: User, typo: bool, now: datetime
+) -> None:
+    """Keep what readers see of a published post from now on (or from its publish time,
+    when it is scheduled) as its newest public revision, in the caller's unit of work.
+
+    The first publication is revision 1. A scheduled post's revision is not public yet:
+    later saves before its time replace it rather than add to it. A save that changes
+    nothing readers read (labels, comments open) adds nothing. A post published without
+    a history (imported, or written before histories were kept) first gets what readers
+    could read before this change as its revision 1.
+    """
+    assert post.published_at is not None  # noqa: S101 - only published posts come here
+    seen_from = max(now, post.published_at.replace(microsecond=0))
+    latest = None
+    if post.id is not None:
+        latest = db.session.scalars(
+            select(PostRevision)
+            .where(PostRevision.post_id == post.id)
+            .order_by(PostRevision.number.desc())
+            .limit(1)
+        ).first()
+    if latest is None and before is not None and before.visible:
+        latest = PostRevision(
+            post_id=post.id,
+            number=1,
+            title=before.title,
+            body_source=before.body_source,
+            body_html=before.body_html,
+            summary=before.summary,
+            note="",
+            typo=False,
+            author_id=before.author_id,
+            created_at=before.seen_from,
+        )
+        db.session.add(latest)
+    # A change note is this change's when the author wrote a new one; the editor shows
+    # the post's current note, and saving it again is no new note.
+    written = before is not None and post.change_note != before.change_note
+    note = post.change_note if written and not typo else ""
+    text = (post.title, post.body_source, post.body_html, post.summary)
+    if latest is not None and latest.created_at > now:
+        # Not yet public (scheduled): what readers will first see, and when.
+        latest.title, latest.body_source, latest.body_html, latest.summary = text
+        latest.created_at = seen_from
+        latest.author_id = by.id
+        return
+    if latest is not None and (
+        (latest.title, latest.body_source, latest.body_html, latest.summary) == text
+    ):
+        return
+    number = 1 if latest is None else latest.number + 1
+    db.session.add(
+        PostRevision(
+            post=post,
+            number=number,
+            title=post.title,
+            body_source=post.body_source,
+            body_html=post.body_html,
+            summary=post.summary,
+            note="" if number == 1 else note,
+            typo=typo and number > 1,
+            author_id=by.id,
+            created_at=seen_from,
+        )
+    )
+    if number > 1:
+        post.revised_at = seen_from
 
 
 def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
@@ -203,7 +314,8 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
     post.summary = clean_text(draft.summary)
     post.kind = draft.kind
     post.comments_open = draft.comments_open
-    post.change_note = clean_line(draft.change_note)[:500]
+    if not draft.typo:  # a typo fix leaves the post's public note as it was
+        post.change_note = clean_line(draft.change_note)[:500]
     post.labels = labels_by_name(draft.labels)
     if post.slug and draft.slug in ("", post.slug):
         # Kept as it is, not made again: an imported address ("km-plan_29.html", as

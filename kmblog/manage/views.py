@@ -181,6 +181,7 @@ def _draft_from(form: PostForm) -> PostDraft:
         slug=form.slug.data or "",
         change_note=form.change_note.data or "",
         companion_id=form.companion_id.data or None,
+        typo=bool(form.typo.data),
     )
 
 
@@ -221,7 +222,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
                 publish_at=(publish_at or now) if action == PostAction.PUBLISH else None,
             )
         else:
-            post = save_post(post, draft, PostAction(action), now, publish_at)
+            post = save_post(post, draft, PostAction(action), now, publish_at, by=current_user)
     except PostError as error:
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(post if post and post.id else None, form, 422)
