@@ -24,6 +24,7 @@ from kmblog.blogger.cli import export_cli, import_cli
 from kmblog.demo import load_demo
 from kmblog.extensions import db
 from kmblog.jobs.cli import jobs_cli, serve_command
+from kmblog.media.services import image_variants
 from kmblog.models import Comment, Page, Post, Role, User, utcnow
 from kmblog.rendering import (
     render_comment,
@@ -150,7 +151,7 @@ def rerender_command() -> None:
         if post.blogger_id:
             post.body_html = render_imported_post(post.body_source)[0]
         else:
-            post.body_html = render_post(post.body_source)
+            post.body_html = render_post(post.body_source, image_variants(post.body_source))
         posts += 1
     for page in db.session.scalars(select(Page)):
         page.body_html = render_imported_post(page.body_source)[0]
