@@ -189,6 +189,19 @@ class _UploadedImagesExtension(Extension):
         md.treeprocessors.register(_UploadedImages(md, self.images), "uploaded_images", 5)
 
 
+_RELATIVE_MEDIA = re.compile(r'(["\s,])(/media/[0-9a-f]{64})')
+
+
+def absolute_media(stored: str, base_url: str) -> str:
+    """Stored HTML with its uploaded images' addresses (src and srcset) made absolute on
+    `base_url` ("https://blog.example"), for what is read away from the blog: feeds and
+    the Blogger export."""
+    if "/media/" not in stored:
+        return stored
+    base = base_url.rstrip("/")
+    return _RELATIVE_MEDIA.sub(lambda found: f"{found[1]}{base}{found[2]}", stored)
+
+
 def media_paths(source: str) -> set[str]:
     """The addresses of uploaded images that a post's text names ("/media/<hash>.jpg")."""
     return set(MEDIA_PATH.findall(source))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from defusedxml import ElementTree
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
@@ -32,6 +33,7 @@ from tests.test_editor import editor_form
 LIBRARY = "/manage/media/"
 UPLOAD = "/manage/media/upload"
 GPS_IFD = ExifTags.IFD.GPSInfo
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 # --- images made here -------------------------------------------------------------------
@@ -479,3 +481,43 @@ def test_another_author_may_not_delete_an_image(
         == 403
     )
     assert media_count(app) == 1
+
+
+# --- away from the blog -----------------------------------------------------------------
+
+
+def test_feeds_and_the_blogger_export_name_uploaded_images_by_absolute_address(
+    client: FlaskClient,
+    app: Flask,
+    auth,
+    signed_in: int,
+    admin: int,
+    media_folder: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    markdown = upload(client, jpeg(), json=True).json["markdown"]
+    _publish(client, f"A picture:\n\n{markdown}")
+    media = only_media(app)
+    absolute = f"http://blog.test/media/{media.sha256}"
+
+    # Read as XML: feedparser's own sanitiser would drop srcset before we saw it.
+    feed = ElementTree.fromstring(app.test_client().get("/feeds/posts/default").data)
+    content = feed.findtext(f"{ATOM}entry/{ATOM}content") or ""
+    images = parse_html(content).find_all("img")
+    assert [img.get("src") for img in images] == [f"{absolute}.jpg"]
+    assert images[0].get("srcset") == f"{absolute}-480.jpg 480w, {absolute}-800.jpg 800w"
+    webp = parse_html(content).one("source").get("srcset")
+    assert webp == f"{absolute}-480.webp 480w, {absolute}-800.webp 800w"
+    assert f'"/media/{media.sha256}' not in content
+
+    auth.logout()
+    assert auth.login("admin").status_code == 303
+    export = client.get("/manage/transfer/export/blogger.xml").text
+    contents = [
+        entry.findtext(f"{ATOM}content") or ""
+        for entry in ElementTree.fromstring(export).iter(f"{ATOM}entry")
+    ]
+    shown = [content for content in contents if "A picture" in content]
+    assert len(shown) == 1
+    assert f'src="{absolute}.jpg"' in shown[0]
+    assert f"{absolute}-800.webp 800w" in shown[0]
+    assert f'"/media/{media.sha256}' not in shown[0]

@@ -43,7 +43,7 @@ from kmblog.models import (
     Settings,
     User,
 )
-from kmblog.rendering import html_excerpt
+from kmblog.rendering import absolute_media, html_excerpt
 from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
 from kmblog.urls import comment_link
@@ -240,7 +240,8 @@ def _article_entry(
             for label in labels
         ),
         f'<title type="text">{escape(item.title)}</title>',
-        f'<content type="html">{escape(item.body_html)}</content>',
+        # Uploaded images by absolute address: the blog it is imported into links them here.
+        f'<content type="html">{escape(absolute_media(item.body_html, writer.base))}</content>',
     ]
     if published:
         parts.append(
