@@ -521,3 +521,33 @@ def test_feeds_and_the_blogger_export_name_uploaded_images_by_absolute_address(
     assert f'src="{absolute}.jpg"' in shown[0]
     assert f"{absolute}-800.webp 800w" in shown[0]
     assert f'"/media/{media.sha256}' not in shown[0]
+
+
+def test_a_30_mb_image_sent_with_the_editor_gets_a_clear_413(
+    client: FlaskClient, app: Flask, signed_in: int, media_folder: Path
+) -> None:
+    values: dict[str, Any] = editor_form(client.get("/manage/posts/new").text)
+    values.update(title="Big", body="Words.", action="upload", image_alt="Too big")
+    values["image"] = FileStorage(
+        io.BytesIO(jpeg() + b"\x00" * (30 * 1024 * 1024)), "big.jpg", content_type="image/jpeg"
+    )
+    boundary, body = encode_multipart(values)
+    page = client.post(
+        "/manage/posts/new", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert page.status_code == 413
+    text = parse_html(page.text).one("section", class_="error-page").text()
+    assert "larger than this page accepts (up to 20 MB), so nothing was saved" in text
+    assert stored_files(media_folder) == [] and media_count(app) == 0
+
+
+def test_an_unwritable_media_folder_is_a_message_not_a_500(
+    client: FlaskClient, app: Flask, signed_in: int, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    app.config["MEDIA_DIR"] = str(blocked / "media")
+    answer = upload(client, jpeg(), json=True)
+    assert answer.status_code == 422
+    assert "could not be stored" in answer.json["error"]
+    assert media_count(app) == 0

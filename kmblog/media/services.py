@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kmblog.extensions import db
 from kmblog.models import Media, Page, Post, User, utcnow
@@ -204,13 +205,18 @@ def store_upload(
     with image:
         files, made, (width, height) = _variants(image, classic, widths)
     extension = next(name[1:] for name in files if name.startswith("."))
-    folder.mkdir(parents=True, exist_ok=True)
-    for suffix, data in files.items():
-        target = folder / f"{sha}{suffix}"
-        # Written under a temporary name and renamed: a reader never gets half a file.
-        partial = target.with_suffix(target.suffix + ".part")
-        partial.write_bytes(data)
-        partial.replace(target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, data in files.items():
+            target = folder / f"{sha}{suffix}"
+            # Written under a temporary name and renamed: a reader never gets half a file.
+            partial = target.with_suffix(target.suffix + ".part")
+            partial.write_bytes(data)
+            partial.replace(target)
+    except OSError as error:
+        # A full disk or a folder we may not write: the author is told, not shown a 500.
+        # Files already written are left: they are named by content, so harmless.
+        raise MediaError("The image could not be stored on the server; try again later.") from error
     media = Media(
         sha256=sha,
         extension=extension,
@@ -225,7 +231,13 @@ def store_upload(
         created_at=utcnow(),
     )
     db.session.add(media)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same bytes uploaded at the same moment by another request: theirs stands
+        # (the files are the same, named by the same hash).
+        db.session.rollback()
+        return db.session.scalars(select(Media).where(Media.sha256 == sha)).one()
     return media
 
 
