@@ -76,7 +76,9 @@ def test_writing_a_draft_by_keyboard(author):
     page.keyboard.type(title)
     tab_to(page, "textarea[name=body]", limit=1)
     page.keyboard.type("First line.\n\n## A heading\n\nMore text.")
-    tab_to(page, "input[name=labels]", limit=1)
+    # Past the image upload's three stops (file, description, button) under the text,
+    # and the summary.
+    tab_to(page, "input[name=labels]", limit=5)
     page.keyboard.type("Tools")
     tab_to(page, "select[name=kind]", limit=1)
     page.keyboard.press("ArrowDown")  # Article -> Plan
