@@ -551,3 +551,17 @@ def test_an_unwritable_media_folder_is_a_message_not_a_500(
     assert answer.status_code == 422
     assert "could not be stored" in answer.json["error"]
     assert media_count(app) == 0
+
+
+def test_a_detailed_photo_of_a_few_megabytes_is_accepted(
+    client: FlaskClient, app: Flask, signed_in: int, media_folder: Path
+) -> None:
+    """Compressed pixels look like random bytes: the checks for scripts and archives
+    riding along must not mistake them for one."""
+    noise = Image.effect_noise((2400, 1800), 120).convert("RGB")
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=98)
+    assert len(out.getvalue()) > 2_000_000
+    answer = upload(client, out.getvalue(), "noise.jpeg", content_type="image/jpg", json=True)
+    assert answer.status_code == 201, answer.json
+    assert only_media(app).width_list == [480, 960, 1600]
