@@ -36,6 +36,17 @@ class Config:
     # An uploaded Blogger export (admins only): a whole blog's posts and comments.
     IMPORT_MAX_BYTES = 256 * 1024 * 1024
 
+    # Uploaded images (kmblog/media): kept in MEDIA_DIR (default instance/media/), one
+    # file per content hash. A phone's photo is 3-12 MB; 20 MB leaves room for a
+    # camera's, and the request limit for uploads is this plus room for the form.
+    MEDIA_DIR: str | None = None
+    MEDIA_MAX_BYTES = 20 * 1024 * 1024
+    # Decoded size, checked from the header before any pixel is decoded: 50 megapixels
+    # is more than any phone camera's, and 200 MB of RGBA at most.
+    MEDIA_MAX_PIXELS = 50_000_000
+    # Widths stored (never larger than the original), each as WebP and as JPEG or PNG.
+    MEDIA_WIDTHS = [480, 960, 1600]
+
     # Flask-Limiter: per client address (and per username for sign-in).
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"

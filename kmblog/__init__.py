@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from PIL import Image
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,6 +31,8 @@ from kmblog.extensions import (
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.mail.views import mail as mail_blueprint
 from kmblog.manage.views import manage as manage_blueprint
+from kmblog.media.views import media as media_blueprint
+from kmblog.media.views import media_library as media_library_blueprint
 from kmblog.pages.views import pages as pages_blueprint
 from kmblog.seo.views import seo as seo_blueprint
 from kmblog.templating import register_template_helpers
@@ -95,6 +98,11 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(transfer_blueprint)
     app.register_blueprint(mail_blueprint)
     app.register_blueprint(seo_blueprint)
+    app.register_blueprint(media_blueprint)
+    app.register_blueprint(media_library_blueprint)
+    # Pillow refuses to decode more pixels than this (our check of the header comes
+    # first; this holds for any other path into Pillow too).
+    Image.MAX_IMAGE_PIXELS = app.config["MEDIA_MAX_PIXELS"]
     jobs.init_app(app)
     mail.init_app(app)
     assets.register(app)

@@ -24,6 +24,7 @@ from kmblog.blogger.cli import export_cli, import_cli
 from kmblog.demo import load_demo
 from kmblog.extensions import db
 from kmblog.jobs.cli import jobs_cli, serve_command
+from kmblog.media.services import image_variants
 from kmblog.models import Comment, Page, Post, Role, User, utcnow
 from kmblog.rendering import (
     render_body,
@@ -147,10 +148,14 @@ def rerender_command() -> None:
     # Imported posts and pages hold HTML (their source_format), imported comments (with
     # a Blogger id) HTML too, not Markdown or text.
     for post in db.session.scalars(select(Post)):
-        post.body_html = render_body(post.body_source, post.source_format)
+        post.body_html = render_body(
+            post.body_source, post.source_format, image_variants(post.body_source)
+        )
         posts += 1
     for page in db.session.scalars(select(Page)):
-        page.body_html = render_body(page.body_source, page.source_format)
+        page.body_html = render_body(
+            page.body_source, page.source_format, image_variants(page.body_source)
+        )
     for comment in db.session.scalars(select(Comment)):
         if comment.blogger_id:
             comment.body_html = render_imported_comment(comment.body_source)[0]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
+    RequestEntityTooLarge,
     SecurityError,
 )
 
@@ -42,10 +43,24 @@ def _render(error: HTTPException) -> tuple[str, int]:
             "errors/error.html",
             code=code,
             title=TITLES.get(code, error.name),
-            description=error.description if code < 500 else None,
+            description=_description(error) if code < 500 else None,
         ),
         code,
     )
+
+
+def _description(error: HTTPException) -> str | None:
+    if isinstance(error, RequestEntityTooLarge) and error.description == (
+        RequestEntityTooLarge.description
+    ):
+        # Werkzeug's words are for developers; say what the author can do.
+        limit = request.max_content_length
+        size = f" (up to {limit // (1024 * 1024)} MB)" if limit and limit >= 1024 * 1024 else ""
+        return (
+            f"What was sent is larger than this page accepts{size}, so nothing was saved. "
+            "For an image, make it smaller in an image editor and upload it again."
+        )
+    return error.description
 
 
 def register_error_pages(app: Flask) -> None:

@@ -485,6 +485,47 @@ class PageRedirect(Base):
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
 
 
+class Media(Base):
+    """An uploaded image (kmblog/media). Its files are named by the SHA-256 of the bytes
+    uploaded, so the same image uploaded twice is one row and one set of files; the
+    original is never kept, only re-encoded variants without its metadata."""
+
+    __tablename__ = "media"
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The classic format stored beside WebP: "jpg" or "png".
+    extension: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    # Bytes uploaded, and the size of the largest variant (orientation applied).
+    byte_size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    # The widths stored, ascending, as "480,960,1200".
+    widths: Mapped[str] = mapped_column(String(100))
+    alt: Mapped[str] = mapped_column(Text, default="")
+    uploader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    uploader: Mapped[User | None] = relationship()
+
+    @property
+    def width_list(self) -> list[int]:
+        return [int(width) for width in self.widths.split(",") if width]
+
+    @property
+    def name(self) -> str:
+        """The file that Markdown names: the largest variant in the classic format."""
+        return f"{self.sha256}.{self.extension}"
+
+    @property
+    def url(self) -> str:
+        return f"/media/{self.name}"
+
+
 # E-mail notifications (kmblog/mail). A commenter's address lives only here, never on
 # the comment: pages, feeds and exports read comments and cannot show it.
 

@@ -13,17 +13,20 @@ import re
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from difflib import SequenceMatcher
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
+from xml.etree import ElementTree as etree
 
 import bleach
 import bleach.sanitizer
 import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
 from kmblog.models import SourceFormat
@@ -46,15 +49,17 @@ POST_TAGS = frozenset(
     {
         "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
         "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-        "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span",
-        "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
-        "ul",
+        "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s",
+        "small", "source", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
+        "th", "thead", "tr", "u", "ul",
     }
 )  # fmt: skip
 POST_ATTRIBUTES = {
     "a": ["href", "title", "id", "rel"],
     "abbr": ["title"],
-    "img": ["src", "alt", "title", "width", "height"],
+    "img": ["src", "alt", "title", "width", "height", "srcset", "sizes", "loading", "decoding"],
+    # Only as render_post makes them for uploaded images (see _allowed_post_attribute).
+    "source": ["type", "srcset", "sizes"],
     "td": ["align", "colspan", "rowspan"],
     "th": ["align", "colspan", "rowspan"],
     "h1": ["id"], "h2": ["id"], "h3": ["id"], "h4": ["id"], "h5": ["id"], "h6": ["id"],
@@ -124,6 +129,16 @@ def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
             return False
         scheme = parts.scheme.lower()
         return (not scheme or scheme in SAFE_URL_SCHEMES) and not _has_credentials(parts)
+    if name == "srcset":
+        # Candidate lists name our own uploads only: an address elsewhere would be a
+        # request to another site that no src= shows the author.
+        return all(_MEDIA_CANDIDATE.fullmatch(part.strip()) for part in value.split(","))
+    if name == "loading":
+        return value in {"lazy", "eager"}
+    if name == "decoding":
+        return value in {"async", "sync", "auto"}
+    if name == "type":
+        return value in {"image/webp"}
     return True
 
 
@@ -161,12 +176,104 @@ def _mend_image(attributes: dict[tuple[str | None, str], str]) -> None:
         attributes[(None, "src")] = "https://" + src[7:]
 
 
-def render_post(source: str) -> str:
+# An uploaded image's address (kmblog/media names them) and a srcset candidate of one.
+MEDIA_PATH = re.compile(r"/media/[0-9a-f]{64}(?:-[0-9]+)?\.(?:jpg|png|webp)")
+_MEDIA_CANDIDATE = re.compile(MEDIA_PATH.pattern + r" [0-9]+w")
+# How wide an image is shown: the whole column on a phone, at most the post column's
+# 760 CSS pixels elsewhere (static/css: .outer is 860px with the sidebar beside it).
+IMAGE_SIZES = "(max-width: 760px) 100vw, 760px"
+
+
+@dataclass(frozen=True)
+class ImageVariants:
+    """An uploaded image's stored sizes, as kmblog.media gives them to render_post:
+    the largest's width and height, and (address, width) pairs in the classic format
+    (JPEG or PNG) and in WebP, narrowest first."""
+
+    width: int
+    height: int
+    classic: tuple[tuple[str, int], ...]
+    webp: tuple[tuple[str, int], ...]
+
+
+def _srcset(candidates: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{url} {width}w" for url, width in candidates)
+
+
+class _UploadedImages(Treeprocessor):
+    """Markdown's <img> of an uploaded image becomes a <picture>: WebP for browsers that
+    take it, JPEG or PNG for the others, each at every stored width for the browser to
+    choose from, with the size known before loading (no layout shift) and loaded lazily."""
+
+    def __init__(self, md: markdown.Markdown, images: Mapping[str, ImageVariants]) -> None:
+        super().__init__(md)
+        self.images = images
+
+    def run(self, root: etree.Element) -> None:
+        for parent in list(root.iter()):
+            for index, child in enumerate(list(parent)):
+                if child.tag != "img":
+                    continue
+                variants = self.images.get(child.get("src", ""))
+                if variants is None:
+                    continue
+                child.set("srcset", _srcset(variants.classic))
+                child.set("sizes", IMAGE_SIZES)
+                child.set("width", str(variants.width))
+                child.set("height", str(variants.height))
+                child.set("loading", "lazy")
+                child.set("decoding", "async")
+                picture = etree.Element("picture")
+                picture.tail, child.tail = child.tail, None
+                etree.SubElement(
+                    picture,
+                    "source",
+                    {"type": "image/webp", "srcset": _srcset(variants.webp), "sizes": IMAGE_SIZES},
+                )
+                parent.remove(child)
+                picture.append(child)
+                parent.insert(index, picture)
+
+
+class _UploadedImagesExtension(Extension):
+    def __init__(self, images: Mapping[str, ImageVariants]) -> None:
+        super().__init__()
+        self.images = images
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's name
+        # After inline patterns (which make the <img>), before prettifying.
+        md.treeprocessors.register(_UploadedImages(md, self.images), "uploaded_images", 5)
+
+
+_RELATIVE_MEDIA = re.compile(r'(["\s,])(/media/[0-9a-f]{64})')
+
+
+def absolute_media(stored: str, base_url: str) -> str:
+    """Stored HTML with its uploaded images' addresses (src and srcset) made absolute on
+    `base_url` ("https://blog.example"), for what is read away from the blog: feeds and
+    the Blogger export."""
+    if "/media/" not in stored:
+        return stored
+    base = base_url.rstrip("/")
+    return _RELATIVE_MEDIA.sub(lambda found: f"{found[1]}{base}{found[2]}", stored)
+
+
+def media_paths(source: str) -> set[str]:
+    """The addresses of uploaded images that a post's text names ("/media/<hash>.jpg")."""
+    return set(MEDIA_PATH.findall(source))
+
+
+def render_post(source: str, images: Mapping[str, ImageVariants] | None = None) -> str:
     """An author's Markdown to sanitised HTML; a YouTube or Vimeo address alone in its
-    paragraph becomes a click-to-load video (video_placeholder)."""
+    paragraph becomes a click-to-load video (video_placeholder). `images` gives the
+    stored sizes of the uploaded images it shows, by address
+    (kmblog.media.services.image_variants)."""
+    extensions: list[str | Extension] = list(POST_MARKDOWN_EXTENSIONS)
+    if images:
+        extensions.append(_UploadedImagesExtension(images))
     html = markdown.markdown(
         clean_text(source),
-        extensions=POST_MARKDOWN_EXTENSIONS,
+        extensions=extensions,
         extension_configs=POST_MARKDOWN_CONFIG,
     )
     cleaned = str(_cleaners.authored.clean(html))
@@ -490,13 +597,17 @@ def _put_videos(cleaned: str, videos: dict[str, Video]) -> str:
     return cleaned
 
 
-def render_body(source: str, source_format: SourceFormat) -> str:
+def render_body(
+    source: str,
+    source_format: SourceFormat,
+    images: Mapping[str, ImageVariants] | None = None,
+) -> str:
     """A post's or page's body as readers see it, by its own format: an imported HTML
     body is sanitised as on import, never read as Markdown (which would turn its
     indented lines into code and its underscores into emphasis)."""
     if source_format == SourceFormat.HTML:
         return render_imported_post(source)[0]
-    return render_post(source)
+    return render_post(source, images)
 
 
 _BARE_LINK = re.compile(r'(<a href="[^"]*")>')

@@ -40,6 +40,11 @@ HEADERS = {
 
 View = TypeVar("View", bound=Callable[..., Any])
 
+# The endpoints that take an image (kmblog/media): their requests may be larger than
+# MEDIA_MAX_BYTES by this much (the form's other fields and multipart framing).
+UPLOAD_ENDPOINTS = frozenset({"media_library.upload", "manage.new_post", "manage.edit_post"})
+UPLOAD_FORM_ROOM = 512 * 1024
+
 
 def allow_cross_site_post(view: View) -> View:
     """Mark a view whose POST is authorised by a signed token in its address, not by
@@ -101,6 +106,9 @@ def register(app: Flask) -> None:
         elif request.endpoint == "transfer.import_upload":
             # A whole blog's export, from an administrator.
             request.max_content_length = app.config["IMPORT_MAX_BYTES"]
+        elif request.endpoint in UPLOAD_ENDPOINTS:
+            # An image from the editor or the media library, and the form around it.
+            request.max_content_length = app.config["MEDIA_MAX_BYTES"] + UPLOAD_FORM_ROOM
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

@@ -28,7 +28,8 @@ from tests.live_server import gunicorn
 
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 ROOT = "http://blog.test"
-READER_BLUEPRINTS = {"blog", "feeds", "seo", "assets"}
+# "media": uploaded images, shown in posts and welcome in image search.
+READER_BLUEPRINTS = {"blog", "feeds", "seo", "assets", "media"}
 # The protocol's own schema (sitemaps.org, 0.9), as the npm package "sitemap" ships it.
 SCHEMA = PROJECT / "node_modules" / "sitemap" / "schema" / "sitemap.xsd"
 

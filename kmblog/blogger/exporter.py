@@ -43,7 +43,7 @@ from kmblog.models import (
     Settings,
     User,
 )
-from kmblog.rendering import html_excerpt, videos_as_players
+from kmblog.rendering import absolute_media, html_excerpt, videos_as_players
 from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
 from kmblog.urls import comment_link
@@ -240,8 +240,7 @@ def _article_entry(
             for label in labels
         ),
         f'<title type="text">{escape(item.title)}</title>',
-        # Videos as players again: Blogger has no click-to-load script of ours.
-        f'<content type="html">{escape(videos_as_players(item.body_html))}</content>',
+        f'<content type="html">{escape(_exported_body(item.body_html, writer.base))}</content>',
     ]
     if published:
         parts.append(
@@ -411,3 +410,10 @@ def _comment_json(comment: Comment) -> dict[str, object]:
         "body_html": comment.body_html,
         "created_at": _iso(comment.created_at),
     }
+
+
+def _exported_body(stored: str, base_url: str) -> str:
+    """Stored HTML as another blog reads it: videos as players again (Blogger has no
+    click-to-load script of ours), uploaded images by absolute address (the blog it
+    goes to links them here)."""
+    return absolute_media(videos_as_players(stored), base_url)

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from kmblog.models import Comment, Post, Settings
-from kmblog.rendering import html_excerpt, post_description
+from kmblog.rendering import absolute_media, html_excerpt, post_description
 
 GENERATOR = "kmblog"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -111,6 +112,12 @@ class FeedInfo:
     page_url: str
     # The time to show when the feed has no entries yet.
     fallback_updated: datetime
+
+
+def _site(page_url: str) -> str:
+    """The scheme and host of an absolute address."""
+    parts = urlsplit(page_url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def post_atom_id(blog_atom_id: str, post: Post) -> str:
@@ -225,7 +232,9 @@ def build_posts_feed(
         if summary:
             entry.summary(post_description(post.summary, post.body_html) or post.title)
         else:
-            entry.content(post.body_html, type="html")
+            # Uploaded images by absolute address: a feed reader has no page to resolve
+            # "/media/..." against.
+            entry.content(absolute_media(post.body_html, _site(info.page_url)), type="html")
     return _serialise(feed, rss)
 
 

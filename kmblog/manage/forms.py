@@ -6,6 +6,7 @@ import re
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -96,6 +97,15 @@ class PostForm(FlaskForm):
         description="In the blog's time zone. A future time schedules the post.",
     )
     comments_open = BooleanField("Allow comments", default=True)
+    # An image to upload into the body ("Upload image" puts its Markdown at the end;
+    # static/js/image-upload.js at the cursor, and takes dropped or pasted images).
+    image = FileField("Image (JPEG, PNG or WebP)")
+    image_alt = StringField(
+        "Image description (alternative text)",
+        filters=[_strip],
+        validators=[Length(max=500)],
+        description="What the image shows, for readers who cannot see it. Required.",
+    )
     change_note = StringField(
         "What changed (shown under the post)",
         filters=[_strip],

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.extensions import db
 from kmblog.mail.services import fan_out_later, record_event
+from kmblog.media.services import image_variants
 from kmblog.models import (
     Comment,
     CommentEvent,
@@ -310,7 +311,7 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
         raise PostError("A post needs a title.")
     post.title = title[:300]
     post.body_source = clean_text(draft.body)
-    post.body_html = render_body(draft.body, post.source_format)
+    post.body_html = render_body(draft.body, post.source_format, image_variants(draft.body))
     post.summary = clean_text(draft.summary)
     post.kind = draft.kind
     post.comments_open = draft.comments_open

@@ -53,6 +53,8 @@ from kmblog.manage.services import (
     save_post,
     set_comment_status,
 )
+from kmblog.media.services import MediaError, image_variants, markdown_for
+from kmblog.media.web import store_file
 from kmblog.models import (
     MAX_ID,
     CommentMail,
@@ -185,13 +187,20 @@ def _draft_from(form: PostForm) -> PostDraft:
     )
 
 
-def _editor(post: Post | None, form: PostForm, status: int = 200, preview: str = "") -> Any:
+def _editor(
+    post: Post | None,
+    form: PostForm,
+    status: int = 200,
+    preview: str = "",
+    uploaded: str = "",
+) -> Any:
     return (
         render_template(
             "manage/editor.html",
             post=post,
             form=form,
             preview=preview,
+            uploaded=uploaded,
             label_names=all_label_names(),
             now=utcnow(),
             settings=current_settings(),
@@ -202,13 +211,16 @@ def _editor(post: Post | None, form: PostForm, status: int = 200, preview: str =
 
 def _handle_editor(post: Post | None, form: PostForm) -> Any:
     """Preview, save, publish, schedule or unpublish, from the button that was pressed."""
+    if request.form.get("action") == "upload":
+        return _upload_into_body(post, form)
     if not form.validate_on_submit():
         return _editor(post, form, _form_status(form))
     action = request.form.get("action", PostAction.SAVE.value)
     draft = _draft_from(form)
     if action == "preview":
         source_format = post.source_format if post else SourceFormat.MARKDOWN
-        return _editor(post, form, preview=render_body(draft.body, source_format))
+        preview = render_body(draft.body, source_format, image_variants(draft.body))
+        return _editor(post, form, preview=preview)
     publish_at = _local_to_utc(form.publish_at.data)
     now = utcnow()
     try:
@@ -228,6 +240,31 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
         return _editor(post if post and post.id else None, form, 422)
     flash(_saved_message(post, now))
     return redirect(url_for("manage.edit_post", post_id=post.id), 303)
+
+
+def _upload_into_body(post: Post | None, form: PostForm) -> Any:
+    """The editor's "Upload image" button (without the script): store the image and give
+    the editor back with its Markdown at the end of the body; nothing else is saved."""
+    form.validate_on_submit()  # for the CSRF token; the post's own fields wait for Save
+    for field in form:
+        if field is not form.csrf_token:
+            field.errors = []
+    if form.csrf_token.errors:
+        return _editor(post, form, 400)
+    file = form.image.data
+    if not file or not getattr(file, "filename", ""):
+        form.image.errors = ["Choose an image to upload."]
+        return _editor(post, form, 422)
+    try:
+        stored = store_file(file, form.image_alt.data or "", current_user)
+    except MediaError as error:
+        form.image.errors = [str(error)]
+        return _editor(post, form, 422)
+    snippet = markdown_for(stored)
+    body = (form.body.data or "").rstrip("\n")
+    form.body.data = f"{body}\n\n{snippet}\n" if body else f"{snippet}\n"
+    form.image_alt.data = ""
+    return _editor(post, form, uploaded=snippet)
 
 
 def _saved_message(post: Post, now: datetime) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from kmblog.extensions import db
+from kmblog.media.services import image_variants
 from kmblog.models import MAX_ID, Page, PageRedirect, PostStatus, SourceFormat, User
 from kmblog.rendering import clean_line, clean_text, render_body
 from kmblog.slugs import make_slug
@@ -98,7 +99,7 @@ def _apply(page: Page, draft: PageDraft) -> None:
     page.title = title[:300]
     page.body_source = clean_text(draft.body)
     # By the page's own format: an imported page stays HTML, sanitised as on import.
-    page.body_html = render_body(draft.body, page.source_format)
+    page.body_html = render_body(draft.body, page.source_format, image_variants(draft.body))
     if page.slug and draft.slug in ("", page.slug):
         # Kept as it is (an imported address the editor would not make is not re-made).
         return

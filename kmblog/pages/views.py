@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from kmblog.context import current_settings
 from kmblog.extensions import csrf
 from kmblog.manage.forms import ConfirmForm
+from kmblog.media.services import image_variants
 from kmblog.models import Page, PostStatus, SourceFormat, utcnow
 from kmblog.pages.forms import PageForm
 from kmblog.pages.services import (
@@ -87,7 +88,8 @@ def _handle_editor(page: Page | None, form: PageForm) -> Any:
     draft = PageDraft(title=form.title.data, body=form.body.data or "", slug=form.slug.data)
     if action == "preview":
         source_format = page.source_format if page else SourceFormat.MARKDOWN
-        return _editor(page, form, preview=render_body(draft.body, source_format))
+        preview = render_body(draft.body, source_format, image_variants(draft.body))
+        return _editor(page, form, preview=preview)
     if action not in set(PageAction):
         abort(400, description="Unknown editor action.")
     now = utcnow()

@@ -127,6 +127,8 @@ def _serve_blog(folder: Path, imports: tuple[Path, ...] = ()) -> Iterator[str]:
         # have tests of their own (test_abuse.py).
         "KMBLOG_COMMENT_MIN_SECONDS": "0",
         "KMBLOG_RATELIMIT_ENABLED": "false",
+        # Uploaded images go with the run's database, not into the checkout.
+        "KMBLOG_MEDIA_DIR": str(folder / "media"),
     }
     env = {
         **os.environ,

@@ -36,6 +36,7 @@ AUTHOR_PAGES = {
     "settings": "/manage/settings",
     "authors": "/manage/users",
     "account": "/manage/account",
+    "media library": "/manage/media/",
 }
 BLOCKING = {"serious", "critical"}
 EVERY_IMPACT = {"minor", "moderate", "serious", "critical"}

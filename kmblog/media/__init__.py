@@ -1,0 +1,1 @@
+"""Uploaded images: checking and storing them, their variants, the media library."""
