@@ -41,6 +41,9 @@ from tests.factories import BASE_TIME
 from tests.forms import comment_form_fields
 from tests.security.payloads import PAYLOADS
 from tests.test_comments import post_comment
+from tests.test_editor import edit, new_post, url_of
+from tests.test_media import jpeg, upload
+from tests.test_standalone_pages import new_page
 
 ROOT = Path(__file__).resolve().parent.parent
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -215,9 +218,9 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     # The authoring area, signed in as the admin.
     auth = AuthActions(client)
     assert auth.login("admin", PASSWORD).status_code == 303
-    upload = sample("blogger-2018-trimmed.xml").read_bytes()
+    export = sample("blogger-2018-trimmed.xml").read_bytes()
     form = {
-        "export": (io.BytesIO(upload), "export.xml"),
+        "export": (io.BytesIO(export), "export.xml"),
         # Another Blogger blog than the first sample: merged into it, not refused.
         "merge": "y",
         "csrf_token": auth.csrf_token("/manage/transfer/"),
@@ -243,6 +246,32 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages.add(client, "users", "/manage/users")
     pages.add(client, "import/export", "/manage/transfer/")
     pages.add(client, "post as its author sees it", talk.url)
+
+    # The authoring of issue 18: an uploaded image and a video in a post, a public
+    # revision history, a standalone page written in the editor.
+    app.config["MEDIA_DIR"] = str(tmp_path / "media")
+    pages.add(client, "media library (empty)", "/manage/media/")
+    picture = upload(client, jpeg((1800, 1200)), alt="A team's knowledge map", json=True)
+    assert picture.status_code == 201, picture.text
+    body = (
+        f"Drawn in a workshop.\n\n{picture.json['markdown']}\n\n"
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ\n\nWhat it shows."
+    )
+    pictured = new_post(client, "publish", title="A map on the wall", body=body)
+    changed = edit(client, pictured, body=body + " And what not.", change_note="One more line.")
+    assert changed.status_code == 303
+    pages.add(visitor, "post with an image and a video", url_of(app, pictured))
+    pages.add(client, "media library", "/manage/media/")
+    pages.add(client, "editor: a post with an image", f"/manage/posts/{pictured}/edit")
+    history = url_of(app, pictured).removesuffix(".html") + "/history"
+    pages.add(visitor, "post history", history)
+    pages.add(visitor, "post history: a diff", f"{history}?from=1&to=2")
+    about = new_page(client, title="About", body="Who writes here, and why.")
+    pages.add(client, "pages", "/manage/pages/")
+    pages.add(client, "page editor: new", "/manage/pages/new")
+    pages.add(client, "page editor: edit", f"/manage/pages/{about}/edit")
+    pages.add(client, "page delete", f"/manage/pages/{about}/delete")
+    pages.add(visitor, "standalone page (written here)", "/p/about.html")
 
     messages = check_pages(java, pages.html, tmp_path)
     errors = [m for m in messages if m["type"] in {"error", "non-document-error"}]
