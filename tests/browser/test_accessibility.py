@@ -37,6 +37,9 @@ AUTHOR_PAGES = {
     "authors": "/manage/users",
     "account": "/manage/account",
     "media library": "/manage/media/",
+    "pages": "/manage/pages/",
+    "page editor": "/manage/pages/new",
+    "import and export": "/manage/transfer/",
 }
 BLOCKING = {"serious", "critical"}
 EVERY_IMPACT = {"minor", "moderate", "serious", "critical"}
