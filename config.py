@@ -44,6 +44,12 @@ class Config:
     # Decoded size, checked from the header before any pixel is decoded: 50 megapixels
     # is more than any phone camera's, and 200 MB of RGBA at most.
     MEDIA_MAX_PIXELS = 50_000_000
+
+    # Scheduled backups (kmblog/backup), off unless both are set: every BACKUP_EVERY_HOURS
+    # a worker writes an archive to BACKUP_DIR and keeps the newest BACKUP_KEEP.
+    BACKUP_DIR: str | None = None
+    BACKUP_EVERY_HOURS: float = 0
+    BACKUP_KEEP = 7
     # Widths stored (never larger than the original), each as WebP and as JPEG or PNG.
     MEDIA_WIDTHS = [480, 960, 1600]
 

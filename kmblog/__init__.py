@@ -14,7 +14,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from kmblog import assets, cli, errors, health, jobs, mail, pagecache, security
+from kmblog import assets, backup, cli, errors, health, jobs, mail, pagecache, security
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -50,8 +50,12 @@ def _resource_dir(name: str) -> Path:
 def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     """Build the application: config from config.py, the environment (KMBLOG_...) and
     `config`, then extensions, blueprints, security headers, error pages, CLI commands."""
+    # KMBLOG_INSTANCE_PATH moves the instance folder (the SQLite file, the secret key,
+    # the media and the job queue by default) out of the checkout.
+    instance = os.environ.get("KMBLOG_INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
         instance_relative_config=True,
         template_folder=str(_resource_dir("templates")),
         static_folder=str(_resource_dir("static")),
@@ -105,6 +109,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     Image.MAX_IMAGE_PIXELS = app.config["MEDIA_MAX_PIXELS"]
     jobs.init_app(app)
     mail.init_app(app)
+    backup.register(app)
     assets.register(app)
     security.register(app)
     pagecache.register(app)

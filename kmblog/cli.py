@@ -20,6 +20,7 @@ from kmblog.auth.services import (
     set_password,
     set_role,
 )
+from kmblog.backup.cli import backup_command, restore_command
 from kmblog.blogger.cli import export_cli, import_cli
 from kmblog.demo import load_demo
 from kmblog.extensions import db
@@ -174,3 +175,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(export_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(serve_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
