@@ -392,13 +392,14 @@ class ReadingTime:
 # A word: letters or digits, with the apostrophes, hyphens and points inside it
 # ("don't", "well-known", "3.5").
 _WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
-_TOC_DIV = re.compile(r'<div class="toc">.*?</div>', re.DOTALL)
+# What is no words of the post: its table of contents (a repeat of its headings) and the
+# marks of its footnotes (the notes themselves are read).
+_NOT_READ = re.compile(r'<div class="toc">.*?</div>|<sup id="[^"]*fnref[^"]*">.*?</sup>', re.DOTALL)
 
 
 def reading_time(stored: str) -> ReadingTime:
-    """The words of HTML this module stored, without its table of contents (which
-    repeats the headings), counted for "6 min read"."""
-    return ReadingTime(len(_WORD.findall(html_text(_TOC_DIV.sub(" ", stored)))))
+    """The words of HTML this module stored, as readers read them, for "6 min read"."""
+    return ReadingTime(len(_WORD.findall(html_text(_NOT_READ.sub("", stored)))))
 
 
 _RELATIVE_MEDIA = re.compile(r'(["\s,])(/media/[0-9a-f]{64})')
