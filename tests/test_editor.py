@@ -322,9 +322,7 @@ def test_preview_and_published_page_render_the_same_html(client, reader, app, si
 
     post_id = new_post(client, "publish", title="Rich post", body=RICH_MARKDOWN)
     published = post_body(reader.get(url_of(app, post_id)).text)
-    assert published == previewed.replace('"p-', f'"p{post_id}-').replace(
-        '"#p-', f'"#p{post_id}-'
-    )
+    assert published == previewed.replace('"p-', f'"p{post_id}-').replace('"#p-', f'"#p{post_id}-')
     # Saved, its preview is the published page to the byte.
     again = edit(client, post_id, "preview", title="Rich post", body=RICH_MARKDOWN)
     assert post_body(again.text) == published
