@@ -28,6 +28,8 @@ from kmblog.jobs.cli import jobs_cli, serve_command
 from kmblog.media.services import image_variants
 from kmblog.models import Comment, Page, Post, Role, User, utcnow
 from kmblog.rendering import (
+    PAGE_ANCHORS,
+    post_anchors,
     render_body,
     render_comment,
     render_imported_comment,
@@ -150,12 +152,18 @@ def rerender_command() -> None:
     # a Blogger id) HTML too, not Markdown or text.
     for post in db.session.scalars(select(Post)):
         post.body_html = render_body(
-            post.body_source, post.source_format, image_variants(post.body_source)
+            post.body_source,
+            post.source_format,
+            image_variants(post.body_source),
+            anchors=post_anchors(post.id),
         )
         posts += 1
     for page in db.session.scalars(select(Page)):
         page.body_html = render_body(
-            page.body_source, page.source_format, image_variants(page.body_source)
+            page.body_source,
+            page.source_format,
+            image_variants(page.body_source),
+            anchors=PAGE_ANCHORS,
         )
     for comment in db.session.scalars(select(Comment)):
         if comment.blogger_id:

@@ -65,10 +65,20 @@ POST_ATTRIBUTES = {
     "h1": ["id"], "h2": ["id"], "h3": ["id"], "h4": ["id"], "h5": ["id"], "h6": ["id"],
     "li": ["id"],
     "sup": ["id"],
+    # Classes only as Markdown makes them (see _ALLOWED_CLASSES): a class of an
+    # author's choosing could pose as one of the page's own (a microformats2 "h-entry").
     "div": ["class"],
+    "span": ["class"],
     "code": ["class"],
     "ol": ["start"],
 }  # fmt: skip
+# The classes Markdown's extensions write: the table of contents and its title, the
+# footnotes, a fenced block's language ("language-python").
+_ALLOWED_CLASSES = {
+    "div": re.compile(r"toc|footnote"),
+    "span": re.compile(r"toc-title"),
+    "code": re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}"),
+}
 COMMENT_TAGS = frozenset({"a", "b", "blockquote", "br", "code", "em", "i", "p", "strong"})
 COMMENT_ATTRIBUTES = {"a": ["href", "rel"]}
 
@@ -82,7 +92,23 @@ POST_MARKDOWN_EXTENSIONS = [
 # A post's own headings sit under its title (an <h3>, as on Blogger): Markdown's "#"
 # becomes <h3>, "##" <h4>, and so on, so that headings only ever go one level deeper
 # (axe-core's heading-order rule; the comments' <h4> follows a post's sections).
-POST_MARKDOWN_CONFIG = {"markdown.extensions.toc": {"baselevel": 3}}
+# The table of contents lists the sections ("#") and their parts ("##"), under a title.
+POST_MARKDOWN_CONFIG = {
+    "markdown.extensions.toc": {
+        "baselevel": 3,
+        "toc_depth": "3-4",
+        "title": "Contents",
+        "title_class": "toc-title",
+    }
+}
+# A post gets its table of contents where its author writes this on a line of its own,
+# or, with at least AUTO_TOC_HEADINGS sections and parts ("#" and "##" headings) and no
+# marker, just before its first heading: a long post's readers see its shape at once.
+TOC_MARKER = "[TOC]"
+AUTO_TOC_HEADINGS = 4
+# How fast a post is read, for "6 min read": a common figure for adults reading
+# non-fiction on a screen.
+WORDS_PER_MINUTE = 230
 
 
 def clean_text(text: str) -> str:
@@ -139,6 +165,8 @@ def _allowed_post_attribute(tag: str, name: str, value: str) -> bool:
         return value in {"async", "sync", "auto"}
     if name == "type":
         return value in {"image/webp"}
+    if name == "class":
+        return bool(_ALLOWED_CLASSES[tag].fullmatch(value))
     return True
 
 
@@ -245,6 +273,135 @@ class _UploadedImagesExtension(Extension):
         md.treeprocessors.register(_UploadedImages(md, self.images), "uploaded_images", 5)
 
 
+# ---- anchors: headings, footnotes, the table of contents --------------------------
+#
+# Every id in a post's HTML begins with the post's own prefix (post_anchors: "p42-"),
+# added as the HTML is sanitised, whoever wrote the id (Markdown or the author's raw
+# HTML): the home page shows many posts, each with its footnote "fn:1" and its section
+# "introduction", and a post's page has ids of its own ("comments", "c17") that no post
+# may take. The post's links to its own ids ("#fn:1", the table of contents') get the
+# same prefix, so they land in the same post wherever it is shown; a link to any other
+# fragment is left as written. A prefix is letters, digits and a final "-", so one
+# post's ids can never spell another's.
+
+# A post not saved yet (the editor's preview of a new post), and a standalone page
+# (shown alone, never beside another).
+NEW_POST_ANCHORS = "p-"
+PAGE_ANCHORS = "pg-"
+
+
+def post_anchors(post_id: int | None) -> str:
+    """The prefix of every id in a post's HTML: "p42-", or "p-" before it has an id."""
+    return NEW_POST_ANCHORS if post_id is None else f"p{int(post_id)}-"
+
+
+class _PrefixAnchors(Filter):
+    """Each id gets the prefix of the post being rendered (_cleaners.anchors); an id
+    used twice, or one that HTML forbids (empty, with spaces), goes. A link to one of the
+    post's ids follows it."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        prefix = _cleaners.anchors
+        # Whole, because a link may come before the id it names (the table of
+        # contents); a post is bounded by the editor's limit.
+        tokens = list(super().__iter__())
+        ids: set[str] = set()
+        for token in tokens:
+            if token["type"] not in {"StartTag", "EmptyTag"}:
+                continue
+            attributes = token["data"]
+            value = attributes.pop((None, "id"), None)
+            if value and value not in ids and not any(ch.isspace() for ch in value):
+                ids.add(value)
+                attributes[(None, "id")] = prefix + value
+        for token in tokens:
+            if token["type"] == "StartTag" and token["name"] == "a":
+                href = token["data"].get((None, "href"), "")
+                if href.startswith("#") and href[1:] in ids:
+                    token["data"][(None, "href")] = f"#{prefix}{href[1:]}"
+            yield token
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _is_toc_marker(element: etree.Element) -> bool:
+    return element.tag == "p" and (element.text or "").strip() == TOC_MARKER and not len(element)
+
+
+class _AutomaticToc(Treeprocessor):
+    """A marker for the table of contents before the first heading of a post with
+    AUTO_TOC_HEADINGS sections and parts or more; an author's marker in a post with no
+    headings goes (it would be an empty list). Runs before the toc extension, which puts
+    the table where the marker is."""
+
+    def run(self, root: etree.Element) -> None:
+        markers = [element for element in root.iter("p") if _is_toc_marker(element)]
+        listed = [element for element in root.iter() if element.tag in {"h1", "h2"}]
+        if markers:
+            if not listed:
+                for parent in list(root.iter()):
+                    for child in list(parent):
+                        if child in markers:
+                            parent.remove(child)
+            return
+        if len(listed) < AUTO_TOC_HEADINGS:
+            return
+        children = list(root)
+        first = next((i for i, child in enumerate(children) if child.tag in _HEADINGS), 0)
+        marker = etree.Element("p")
+        marker.text = TOC_MARKER
+        root.insert(first, marker)
+
+
+class _AutomaticTocExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's name
+        # After the footnotes (50) and inline patterns (20), before the toc (5).
+        md.treeprocessors.register(_AutomaticToc(md), "automatic_toc", 6)
+
+
+def absolute_fragments(stored: str, page_url: str) -> str:
+    """Stored HTML with its links within the post ("#p42-fn:1") made absolute on the
+    post's address, for feeds: a feed reader shows a post away from its page."""
+    return stored.replace('href="#', f'href="{escape(page_url)}#')
+
+
+@dataclass(frozen=True)
+class ReadingTime:
+    """How long a post is: its words, as a reader reads them (not its markup)."""
+
+    words: int
+
+    @property
+    def minutes(self) -> int:
+        """At WORDS_PER_MINUTE, rounded up: any text at all takes a minute."""
+        return -(-self.words // WORDS_PER_MINUTE)
+
+    @property
+    def label(self) -> str:
+        """ "6 min read"; empty for a post without words."""
+        return f"{self.minutes} min read" if self.words else ""
+
+    @property
+    def summary(self) -> str:
+        """ "1,380 words · 6 min read", for the editor."""
+        words = f"{self.words:,} word{'' if self.words == 1 else 's'}"
+        return f"{words} · {self.label}" if self.words else words
+
+
+# A word: letters or digits, with the apostrophes, hyphens and points inside it
+# ("don't", "well-known", "3.5").
+_WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
+# What is no words of the post: its table of contents (a repeat of its headings) and the
+# marks of its footnotes (the notes themselves are read).
+_NOT_READ = re.compile(r'<div class="toc">.*?</div>|<sup id="[^"]*fnref[^"]*">.*?</sup>', re.DOTALL)
+
+
+def reading_time(stored: str) -> ReadingTime:
+    """The words of HTML this module stored, as readers read them, for "6 min read"."""
+    return ReadingTime(len(_WORD.findall(html_text(_NOT_READ.sub("", stored)))))
+
+
 _RELATIVE_MEDIA = re.compile(r'(["\s,])(/media/[0-9a-f]{64})')
 
 
@@ -263,12 +420,18 @@ def media_paths(source: str) -> set[str]:
     return set(MEDIA_PATH.findall(source))
 
 
-def render_post(source: str, images: Mapping[str, ImageVariants] | None = None) -> str:
+def render_post(
+    source: str,
+    images: Mapping[str, ImageVariants] | None = None,
+    anchors: str = NEW_POST_ANCHORS,
+) -> str:
     """An author's Markdown to sanitised HTML; a YouTube or Vimeo address alone in its
     paragraph becomes a click-to-load video (video_placeholder). `images` gives the
     stored sizes of the uploaded images it shows, by address
-    (kmblog.media.services.image_variants)."""
-    extensions: list[str | Extension] = list(POST_MARKDOWN_EXTENSIONS)
+    (kmblog.media.services.image_variants); `anchors` begins each of its ids
+    (post_anchors). Footnotes go at its end, a table of contents where TOC_MARKER is
+    (or, in a long post, before its first heading)."""
+    extensions: list[str | Extension] = [*POST_MARKDOWN_EXTENSIONS, _AutomaticTocExtension()]
     if images:
         extensions.append(_UploadedImagesExtension(images))
     html = markdown.markdown(
@@ -276,7 +439,9 @@ def render_post(source: str, images: Mapping[str, ImageVariants] | None = None) 
         extensions=extensions,
         extension_configs=POST_MARKDOWN_CONFIG,
     )
-    cleaned = str(_cleaners.authored.clean(html))
+    cleaners = _cleaners
+    cleaners.anchors = anchors
+    cleaned = str(cleaners.authored.clean(html))
     return _VIDEO_LINE.sub(_video_line, cleaned)
 
 
@@ -462,13 +627,15 @@ class _Cleaners(threading.local):
 
     def __init__(self) -> None:
         self.dropped: Counter[str] = Counter()
+        # The id prefix of the post being rendered (render_post).
+        self.anchors = NEW_POST_ANCHORS
         self.authored = bleach.sanitizer.Cleaner(
             tags=POST_TAGS,
             attributes=_allowed_post_attribute,
             protocols=SAFE_URL_SCHEMES,
             strip=True,
             strip_comments=True,
-            filters=[_MendPostHtml],
+            filters=[_MendPostHtml, _PrefixAnchors],
         )
         self.post = bleach.sanitizer.Cleaner(
             tags=POST_TAGS,
@@ -601,13 +768,16 @@ def render_body(
     source: str,
     source_format: SourceFormat,
     images: Mapping[str, ImageVariants] | None = None,
+    *,
+    anchors: str,
 ) -> str:
     """A post's or page's body as readers see it, by its own format: an imported HTML
     body is sanitised as on import, never read as Markdown (which would turn its
-    indented lines into code and its underscores into emphasis)."""
+    indented lines into code and its underscores into emphasis). `anchors` begins the
+    ids of a Markdown body: post_anchors(post id), or PAGE_ANCHORS."""
     if source_format == SourceFormat.HTML:
         return render_imported_post(source)[0]
-    return render_post(source, images)
+    return render_post(source, images, anchors)
 
 
 _BARE_LINK = re.compile(r'(<a href="[^"]*")>')

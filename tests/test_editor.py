@@ -281,7 +281,8 @@ def test_preview_of_a_new_post_renders_it_without_saving(blog, client, signed_in
     response = submit(client, NEW, "preview", title="Needs first", body=body)
     assert response.status_code == 200
     preview = post_body(response.text)
-    assert '<h4 id="knowledge-needs">Knowledge needs</h4>' in preview
+    # A post not saved yet: its ids begin "p-" (saved, with its number: "p7-").
+    assert '<h4 id="p-knowledge-needs">Knowledge needs</h4>' in preview
     assert "<em>what</em>" in preview
     form = editor_form(response.text)
     assert form["body"] == body
@@ -303,7 +304,8 @@ def test_preview_of_an_existing_post_changes_nothing(app, blog, client, reader, 
 
 
 def test_preview_and_published_page_render_the_same_html(client, reader, app, signed_in):
-    """What the author previews is exactly what readers get for the same Markdown."""
+    """What the author previews is exactly what readers get for the same Markdown; a
+    post not saved yet only names its ids "p-…" until it has a number ("p7-…")."""
     response = submit(client, NEW, "preview", title="Rich post", body=RICH_MARKDOWN)
     assert response.status_code == 200
     previewed = post_body(response.text)
@@ -313,14 +315,17 @@ def test_preview_and_published_page_render_the_same_html(client, reader, app, si
         "<pre><code",
         'href="https://www.apqc.org/"',
         'src="https://example.org/images/map.png"',
-        'id="fn:why"',
-        '<h4 id="knowledge-needs">',
+        'id="p-fn:why"',
+        '<h4 id="p-knowledge-needs">',
     ):
         assert construct in previewed, construct
 
     post_id = new_post(client, "publish", title="Rich post", body=RICH_MARKDOWN)
     published = post_body(reader.get(url_of(app, post_id)).text)
-    assert published == previewed
+    assert published == previewed.replace('"p-', f'"p{post_id}-').replace('"#p-', f'"#p{post_id}-')
+    # Saved, its preview is the published page to the byte.
+    again = edit(client, post_id, "preview", title="Rich post", body=RICH_MARKDOWN)
+    assert post_body(again.text) == published
 
 
 # --- scheduling and publishing ------------------------------------------------------------

@@ -130,10 +130,14 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages = Pages()
     blog.settings(posts_per_page=3, edit_window_minutes=60)
     labels = ("KM Strategy", "Knowledge & <Planning>")
+    # The newest two, on the home page together and the last with the comments, have
+    # footnotes and a table of contents (the same headings and notes in each).
+    noted = "[^who]\n\n# Goals\n\n# Needs\n\n## Measures\n\n# Assets\n\n[^who]: An expert."
     posts = [
         blog.post(
             title=f"Knowledge maps, part {n}",
-            body=f"A map of who knows what, part {n}.\n\n- people\n- places\n\n![a map](/m.png)",
+            body=f"A map of who knows what, part {n}.\n\n- people\n- places\n\n![a map](/m.png)"
+            + (noted if n >= 3 else ""),
             labels=labels[: n % 3],
             published=BASE_TIME.replace(day=n + 1),
         )
@@ -239,6 +243,11 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages.add(client, "post delete", f"/manage/posts/{edited}/delete")
     refused = auth.post_form("/manage/posts/new", {"title": "", "body": "", "action": "save"})
     pages.add_response("editor: refused", refused, 422)
+    previewed = auth.post_form(
+        "/manage/posts/new",
+        {"title": "Noted", "body": noted, "kind": "article", "action": "preview"},
+    )
+    pages.add_response("editor: preview with footnotes and contents", previewed, 200)
     pages.add(client, "comments: moderation queue", "/manage/comments")
     pages.add(client, "comments: published", "/manage/comments?status=published")
     pages.add(client, "settings", "/manage/settings")

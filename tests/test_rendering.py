@@ -146,8 +146,8 @@ def test_posts_keep_headings_tables_code_and_images():
         "## Goals\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <x>\n```\n\n"
         "![chart](https://example.org/c.png)"
     )
-    # Under the post's <h3> title: "##" is a section, <h4>.
-    assert '<h4 id="goals">Goals</h4>' in html
+    # Under the post's <h3> title: "##" is a section, <h4>; its id is the post's own.
+    assert '<h4 id="p-goals">Goals</h4>' in html
     assert "<table>" in html and "<td>1</td>" in html
     assert "<pre><code>code &lt;x&gt;\n</code></pre>" in html
     assert '<img alt="chart" src="https://example.org/c.png">' in html

@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from kmblog.models import Comment, Post, Settings
-from kmblog.rendering import absolute_media, html_excerpt, post_description
+from kmblog.rendering import absolute_fragments, absolute_media, html_excerpt, post_description
 
 GENERATOR = "kmblog"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -232,9 +232,10 @@ def build_posts_feed(
         if summary:
             entry.summary(post_description(post.summary, post.body_html) or post.title)
         else:
-            # Uploaded images by absolute address: a feed reader has no page to resolve
-            # "/media/..." against.
-            entry.content(absolute_media(post.body_html, _site(info.page_url)), type="html")
+            # Uploaded images and the post's footnotes and contents by absolute address:
+            # a feed reader has no page to resolve "/media/..." or "#p42-fn:1" against.
+            content = absolute_media(post.body_html, _site(info.page_url))
+            entry.content(absolute_fragments(content, post_url(post)), type="html")
     return _serialise(feed, rss)
 
 

@@ -43,6 +43,8 @@ def _strip(value: str | None) -> str:
 # What a search result or a link card shows of a description is about 160 characters;
 # a summary may run a little past that (the feeds show it whole), not into an essay.
 SUMMARY_LENGTH = 300
+# The longest body a post may have (the editor and its live preview).
+MAX_BODY_LENGTH = 200_000
 
 
 class PostForm(FlaskForm):
@@ -51,7 +53,7 @@ class PostForm(FlaskForm):
         filters=[_strip],
         validators=[DataRequired(message="A post needs a title."), Length(max=300)],
     )
-    body = TextAreaField("Body (Markdown)", validators=[Length(max=200_000)])
+    body = TextAreaField("Body (Markdown)", validators=[Length(max=MAX_BODY_LENGTH)])
     summary = TextAreaField(
         "Summary",
         filters=[_strip],

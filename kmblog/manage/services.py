@@ -26,10 +26,11 @@ from kmblog.models import (
     PostRedirect,
     PostRevision,
     PostStatus,
+    SourceFormat,
     User,
     utcnow,
 )
-from kmblog.rendering import clean_line, clean_text, render_body
+from kmblog.rendering import clean_line, clean_text, post_anchors, render_body
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
@@ -184,8 +185,10 @@ def create_post(
 ) -> Post:
     """Save a new post; with `publish_at` it is published (scheduled if in the future)."""
     with unit_of_work():
-        post = Post(author=author, created_at=now, updated_at=now)
+        post = Post(author=author, created_at=now, updated_at=now, title="", slug="")
         db.session.add(post)
+        # Its id first: the ids in its HTML begin with it (rendering.post_anchors).
+        db.session.flush()
         with db.session.no_autoflush:
             _apply(post, draft, now)
             if publish_at is not None:
@@ -311,7 +314,7 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
         raise PostError("A post needs a title.")
     post.title = title[:300]
     post.body_source = clean_text(draft.body)
-    post.body_html = render_body(draft.body, post.source_format, image_variants(draft.body))
+    post.body_html = render_post_body(draft.body, post.source_format, post.id)
     post.summary = clean_text(draft.summary)
     post.kind = draft.kind
     post.comments_open = draft.comments_open
@@ -329,6 +332,12 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
     elif wanted != post.slug:
         _move(post, post.year, post.month, wanted)
     _pair(post, draft.companion_id)
+
+
+def render_post_body(body: str, source_format: SourceFormat, post_id: int | None) -> str:
+    """A post's body as readers will see it: the one rendering that saving, the editor's
+    Preview button and its live preview share (`post_id` None: a post not saved yet)."""
+    return render_body(body, source_format, image_variants(body), anchors=post_anchors(post_id))
 
 
 def _move(post: Post, year: int, month: int, slug: str) -> None:

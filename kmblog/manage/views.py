@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
@@ -27,6 +27,7 @@ from kmblog.context import current_settings, current_zone
 from kmblog.extensions import csrf
 from kmblog.mail.services import set_comment_mail
 from kmblog.manage.forms import (
+    MAX_BODY_LENGTH,
     AccountMailForm,
     ConfirmForm,
     PasswordForm,
@@ -50,10 +51,11 @@ from kmblog.manage.services import (
     find_post_by_id,
     moderatable_comments,
     moderation_list,
+    render_post_body,
     save_post,
     set_comment_status,
 )
-from kmblog.media.services import MediaError, image_variants, markdown_for
+from kmblog.media.services import MediaError, markdown_for
 from kmblog.media.web import store_file
 from kmblog.models import (
     MAX_ID,
@@ -67,7 +69,7 @@ from kmblog.models import (
     User,
     utcnow,
 )
-from kmblog.rendering import render_body
+from kmblog.rendering import ReadingTime, reading_time
 from kmblog.settings import update_settings
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
@@ -194,12 +196,19 @@ def _editor(
     preview: str = "",
     uploaded: str = "",
 ) -> Any:
+    # How long the previewed text is, else the saved one; the live preview keeps it up.
+    reading: ReadingTime | None = None
+    if preview:
+        reading = reading_time(preview)
+    elif post is not None and request.method == "GET":
+        reading = reading_time(post.body_html)
     return (
         render_template(
             "manage/editor.html",
             post=post,
             form=form,
             preview=preview,
+            reading=reading,
             uploaded=uploaded,
             label_names=all_label_names(),
             now=utcnow(),
@@ -219,7 +228,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
     draft = _draft_from(form)
     if action == "preview":
         source_format = post.source_format if post else SourceFormat.MARKDOWN
-        preview = render_body(draft.body, source_format, image_variants(draft.body))
+        preview = render_post_body(draft.body, source_format, post.id if post else None)
         return _editor(post, form, preview=preview)
     publish_at = _local_to_utc(form.publish_at.data)
     now = utcnow()
@@ -240,6 +249,29 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
         return _editor(post if post and post.id else None, form, 422)
     flash(_saved_message(post, now))
     return redirect(url_for("manage.edit_post", post_id=post.id), 303)
+
+
+# The editor's live preview (static/js/live-preview.js) posts the body as the author
+# types. The app's CSRF check covers it: the script sends the editor's token.
+@manage.post("/posts/preview")
+@manage.post("/posts/<int:post_id>/preview")
+def preview_post(post_id: int | None = None) -> Any:
+    """A post's body rendered exactly as saving would render it, with its length, as
+    JSON for the editor's live preview; nothing is saved."""
+    post = _own_post(post_id) if post_id is not None else None
+    body = request.form.get("body", "")
+    if len(body) > MAX_BODY_LENGTH:
+        answer = jsonify(error=f"The text is longer than {MAX_BODY_LENGTH:,} characters.")
+        return answer, 422
+    source_format = post.source_format if post else SourceFormat.MARKDOWN
+    html = render_post_body(body, source_format, post.id if post else None)
+    reading = reading_time(html)
+    response = jsonify(
+        html=html, words=reading.words, minutes=reading.minutes, summary=reading.summary
+    )
+    # An author's unsaved words: for this answer only, kept by no cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _upload_into_body(post: Post | None, form: PostForm) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from kmblog.extensions import db
 from kmblog.media.services import image_variants
 from kmblog.models import MAX_ID, Page, PageRedirect, PostStatus, SourceFormat, User
-from kmblog.rendering import clean_line, clean_text, render_body
+from kmblog.rendering import PAGE_ANCHORS, clean_line, clean_text, render_body
 from kmblog.slugs import make_slug
 from kmblog.transaction import unit_of_work
 
@@ -99,7 +99,9 @@ def _apply(page: Page, draft: PageDraft) -> None:
     page.title = title[:300]
     page.body_source = clean_text(draft.body)
     # By the page's own format: an imported page stays HTML, sanitised as on import.
-    page.body_html = render_body(draft.body, page.source_format, image_variants(draft.body))
+    page.body_html = render_body(
+        draft.body, page.source_format, image_variants(draft.body), anchors=PAGE_ANCHORS
+    )
     if page.slug and draft.slug in ("", page.slug):
         # Kept as it is (an imported address the editor would not make is not re-made).
         return

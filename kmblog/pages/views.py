@@ -26,7 +26,7 @@ from kmblog.pages.services import (
     move_page,
     save_page,
 )
-from kmblog.rendering import render_body
+from kmblog.rendering import PAGE_ANCHORS, render_body
 
 pages = Blueprint("pages", __name__, url_prefix="/manage/pages")
 
@@ -88,7 +88,9 @@ def _handle_editor(page: Page | None, form: PageForm) -> Any:
     draft = PageDraft(title=form.title.data, body=form.body.data or "", slug=form.slug.data)
     if action == "preview":
         source_format = page.source_format if page else SourceFormat.MARKDOWN
-        preview = render_body(draft.body, source_format, image_variants(draft.body))
+        preview = render_body(
+            draft.body, source_format, image_variants(draft.body), anchors=PAGE_ANCHORS
+        )
         return _editor(page, form, preview=preview)
     if action not in set(PageAction):
         abort(400, description="Unknown editor action.")
