@@ -76,7 +76,6 @@ def _editor(found: Series | None, form: SeriesForm, status: int = 200) -> Any:
             series=found,
             form=form,
             posts=posts_of(found) if found is not None else [],
-            confirm=ConfirmForm(),
             now=utcnow(),
             settings=current_settings(),
         ),
