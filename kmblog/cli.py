@@ -26,12 +26,13 @@ from kmblog.demo import load_demo
 from kmblog.extensions import db
 from kmblog.jobs.cli import jobs_cli, serve_command
 from kmblog.media.services import image_variants
-from kmblog.models import Comment, Page, Post, Role, User, utcnow
+from kmblog.models import Comment, Page, Post, Role, Series, User, utcnow
 from kmblog.rendering import (
     render_body,
     render_comment,
     render_imported_comment,
 )
+from kmblog.series.services import render_description
 
 
 @click.group("users", cls=AppGroup)
@@ -144,7 +145,8 @@ def demo_command() -> None:
 @click.command("rerender")
 @with_appcontext
 def rerender_command() -> None:
-    """Render every stored post and comment again (after a change to the allowlists)."""
+    """Render every stored post, page, series description and comment again (after a
+    change to the allowlists)."""
     posts = comments = 0
     # Imported posts and pages hold HTML (their source_format), imported comments (with
     # a Blogger id) HTML too, not Markdown or text.
@@ -157,6 +159,8 @@ def rerender_command() -> None:
         page.body_html = render_body(
             page.body_source, page.source_format, image_variants(page.body_source)
         )
+    for series in db.session.scalars(select(Series)):
+        series.description_html = render_description(series.description_source)
     for comment in db.session.scalars(select(Comment)):
         if comment.blogger_id:
             comment.body_html = render_imported_comment(comment.body_source)[0]

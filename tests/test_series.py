@@ -298,6 +298,8 @@ def test_a_post_in_a_series_costs_one_query_more_and_a_post_in_none_nothing(
     before_any_series = queries_for(uncached, count_queries, alone.url)
 
     in_series = [queries_for(uncached, count_queries, post.url) for post in parts]
+    # A post in no series: its series is joined with the post (blog.services.find_post),
+    # so nothing is added; one in a series: one query for its parts' titles and addresses.
     assert queries_for(uncached, count_queries, alone.url) == before_any_series
     assert set(in_series) == {before_any_series + 1}, in_series
     assert max(in_series) <= MAX_QUERIES
@@ -604,3 +606,30 @@ def test_the_json_export_holds_each_series_with_its_posts_in_order(app, runner, 
     assert exported["path"] == series.url
     assert exported["description_source"] == "About *it*."
     assert exported["post_ids"] == [parts[2].id, parts[0].id, parts[1].id]
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_rerender_renders_series_descriptions_again(app, runner, client, blog):
+    series = blog.series("Kept", (blog.post(title="Part"),), description="Plain *words*.")
+    with app.app_context():
+        stored = db.session.get(Series, series.id)
+        assert stored is not None
+        stored.description_html = "<p>stale</p>"
+        db.session.commit()
+    assert "stale" in client.get(series.url).text
+    result = runner.invoke(args=["rerender"])
+    assert result.exit_code == 0, result.output
+    page = client.get(series.url).text
+    assert "stale" not in page
+    assert "<em>words</em>" in page
+
+
+def test_the_demo_blog_has_a_series_of_four_articles(runner, client):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    listed = titles_listed(client, "/series/from-plan-to-practice.html")
+    assert len(listed) == 4
+    assert listed[0].startswith("Writing a KM Plan")
+    part = series_part(client, "/2009/04/taking-stock-an-inventory-of-knowledge-assets.html")
+    assert part == "Part 2 of 4 in From Plan to Practice"

@@ -209,8 +209,13 @@ def _apply(series: Series, draft: SeriesDraft) -> None:
     if len(description) > DESCRIPTION_LENGTH:
         raise SeriesError(f"Keep the description to {DESCRIPTION_LENGTH} characters or fewer.")
     series.description_source = description
-    # Rendered and sanitised now, as a post's body is: pages show the stored HTML.
-    series.description_html = render_body(description, SourceFormat.MARKDOWN)
+    series.description_html = render_description(description)
+
+
+def render_description(source: str) -> str:
+    """A series' description as its page shows it: the author's Markdown, rendered and
+    sanitised as a post's body is, at save time (and again by `flask rerender`)."""
+    return render_body(source, SourceFormat.MARKDOWN)
 
 
 def _unique_slug(wanted: str) -> str:
