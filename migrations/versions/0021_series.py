@@ -16,7 +16,7 @@ from alembic import op
 import kmblog.models
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
