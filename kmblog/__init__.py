@@ -35,6 +35,7 @@ from kmblog.media.views import media as media_blueprint
 from kmblog.media.views import media_library as media_library_blueprint
 from kmblog.pages.views import pages as pages_blueprint
 from kmblog.seo.views import seo as seo_blueprint
+from kmblog.series.views import series as series_blueprint
 from kmblog.templating import register_template_helpers
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -99,6 +100,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(manage_blueprint)
     app.register_blueprint(pages_blueprint)
+    app.register_blueprint(series_blueprint)
     app.register_blueprint(transfer_blueprint)
     app.register_blueprint(mail_blueprint)
     app.register_blueprint(seo_blueprint)

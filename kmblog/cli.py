@@ -26,7 +26,7 @@ from kmblog.demo import load_demo
 from kmblog.extensions import db
 from kmblog.jobs.cli import jobs_cli, serve_command
 from kmblog.media.services import image_variants
-from kmblog.models import Comment, Page, Post, Role, User, utcnow
+from kmblog.models import Comment, Page, Post, Role, Series, User, utcnow
 from kmblog.rendering import (
     PAGE_ANCHORS,
     post_anchors,
@@ -34,6 +34,7 @@ from kmblog.rendering import (
     render_comment,
     render_imported_comment,
 )
+from kmblog.series.services import render_description
 
 
 @click.group("users", cls=AppGroup)
@@ -146,7 +147,8 @@ def demo_command() -> None:
 @click.command("rerender")
 @with_appcontext
 def rerender_command() -> None:
-    """Render every stored post and comment again (after a change to the allowlists)."""
+    """Render every stored post, page, series description and comment again (after a
+    change to the allowlists)."""
     posts = comments = 0
     # Imported posts and pages hold HTML (their source_format), imported comments (with
     # a Blogger id) HTML too, not Markdown or text.
@@ -165,6 +167,8 @@ def rerender_command() -> None:
             image_variants(page.body_source),
             anchors=PAGE_ANCHORS,
         )
+    for series in db.session.scalars(select(Series)):
+        series.description_html = render_description(series.description_source)
     for comment in db.session.scalars(select(Comment)):
         if comment.blogger_id:
             comment.body_html = render_imported_comment(comment.body_source)[0]

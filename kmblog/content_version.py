@@ -3,10 +3,10 @@
 Settings.content_version (with changed_at) names the state of everything a reader sees;
 the page cache keys pages and makes ETags from it (kmblog.pagecache). It is a data rule,
 so it lives with the data: a flush that adds, changes or removes a post, a page, a
-label, an author, the settings, or a comment readers see (or saw) raises the version in
-the same transaction, so no service can forget it. On SQLite, the commit then raises the
-database's change signal (kmblog.change_signal), which tells the other processes' page
-caches to read the version again.
+label, a series or a post's place in one, an author, the settings, or a comment readers
+see (or saw) raises the version in the same transaction, so no service can forget it.
+On SQLite, the commit then raises the database's change signal (kmblog.change_signal),
+which tells the other processes' page caches to read the version again.
 
 The listeners attach to the app's own session class, not to every SQLAlchemy Session in
 the process (a bench script's or another library's sessions are not ours to watch).
@@ -29,6 +29,8 @@ from kmblog.models import (
     PageRedirect,
     Post,
     PostRedirect,
+    Series,
+    SeriesPost,
     Settings,
     User,
     utcnow,
@@ -53,7 +55,9 @@ def _changes_pages(session: Session) -> bool:
                 or (obj.status == CommentStatus.PUBLISHED and session.is_modified(obj))
             ):
                 return True
-        elif isinstance(obj, Post | Page | PageRedirect | Label | PostRedirect | User):
+        elif isinstance(
+            obj, Post | Page | PageRedirect | Label | PostRedirect | User | Series | SeriesPost
+        ):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 return True
         elif isinstance(obj, Settings) and session.is_modified(obj):

@@ -16,6 +16,7 @@ from kmblog.manage.services import (
     save_post,
 )
 from kmblog.models import PostKind, Role
+from kmblog.series.services import SeriesChoice, SeriesDraft, create_series, place_post
 from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
 
@@ -92,4 +93,13 @@ def load_demo(now: datetime) -> int:
         companion = spec.get("companion")
         if companion and spec["kind"] == PostKind.PLAN:
             pair_companions(posts[spec["title"]], posts[companion])
+    for spec in demo_content.SERIES:
+        series = create_series(
+            authors[spec["author"]],
+            SeriesDraft(title=spec["title"], description=spec["description"]),
+            now,
+        )
+        for title in spec["posts"]:
+            place_post(posts[title], SeriesChoice(series.id), now)
+        db.session.commit()
     return len(posts)

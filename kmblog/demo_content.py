@@ -755,3 +755,22 @@ stopped being a strategy.
         "comments": [],
     },
 ]
+
+# A series ("Part 2 of 5"): articles above, by title, in reading order.
+SERIES: list[dict[str, Any]] = [
+    {
+        "title": "From Plan to Practice",
+        "author": "mhollis",
+        "description": (
+            "Four articles that follow one KM programme from its first plan to its first "
+            "review: what to write down, what to count, how to get agreement and how to "
+            "tell whether any of it is working. Read them in order if you are starting out."
+        ),
+        "posts": [
+            "Writing a KM Plan: Start With What the Organisation Is Trying to Do",
+            "Taking Stock: An Inventory of Knowledge Assets",
+            "Getting Senior Managers to Agree (Really Agree)",
+            "Is It Working? Reviewing a KM Programme After Six Months",
+        ],
+    },
+]

@@ -267,6 +267,10 @@ class Post(Base):
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
     )  # post_update: a plan and its strategy point at each other
+    # Its place in a series ("Part 2 of 5"), if it is in one: at most one series.
+    series_entry: Mapped[SeriesPost | None] = relationship(
+        back_populates="post", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def path_parts(self) -> tuple[int, int, str]:
@@ -282,6 +286,54 @@ class Post(Base):
             and self.published_at is not None
             and self.published_at <= now
         )
+
+
+class Series(Base):
+    """A named run of posts read in the authors' order ("Part 2 of 5"), with a page of
+    its own at /series/slug.html. Only its published, visible posts count for readers."""
+
+    __tablename__ = "series"
+
+    id: Mapped[intpk]
+    title: Mapped[str] = mapped_column(String(300))
+    # Fixed when the series is made: a renamed series keeps its address and its links.
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    # What its author wrote about it, in Markdown, and that rendered and sanitised.
+    description_source: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+    entries: Mapped[list[SeriesPost]] = relationship(
+        back_populates="series",
+        order_by="[SeriesPost.position, SeriesPost.post_id]",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class SeriesPost(Base):
+    """A post's place in its series: the post's id is the key, so a post is in one
+    series at most. Positions order the series, lowest first; ties fall back to the id."""
+
+    __tablename__ = "series_posts"
+    __table_args__ = (
+        # A series' posts in order: its page, its posts' "Part n of m", its feed.
+        Index("ix_series_posts_series_id_position", "series_id", "position"),
+    )
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+
+    series: Mapped[Series] = relationship(back_populates="entries")
+    post: Mapped[Post] = relationship(back_populates="series_entry")
 
 
 class PostRedirect(Base):

@@ -14,7 +14,7 @@ from kmblog import timefmt
 from kmblog.context import to_local
 from kmblog.models import CommentStatus, Post, PostKind, PostStatus, Role, SourceFormat
 from kmblog.rendering import as_html, comment_items, post_description, reading_time
-from kmblog.urls import comment_link, label_url, post_url
+from kmblog.urls import comment_link, label_url, post_url, series_url
 
 
 def html_datetime(moment: datetime) -> str:
@@ -64,6 +64,7 @@ def register_template_helpers(app: Flask) -> None:
         app.add_template_global(enum_class, enum_class.__name__)
     app.add_template_global(post_url)
     app.add_template_global(label_url)
+    app.add_template_global(series_url)
     app.add_template_global(post_description)
     app.add_template_global(reading_time)
     app.add_template_global(

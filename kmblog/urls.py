@@ -1,5 +1,5 @@
-"""The blog's public addresses, built in one place: a post's, a label's, and Blogger's
-link to a comment (which imported blogs' readers and feed readers already hold)."""
+"""The blog's public addresses, built in one place: a post's, a label's, a series', and
+Blogger's link to a comment (which imported blogs' readers and feed readers already hold)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def post_url(post: Post, external: bool = False) -> str:
 def label_url(name: str, external: bool = False) -> str:
     """/search/label/<Label Name>."""
     return url_for("blog.label", name=name, _external=external)
+
+
+def series_url(slug: str, external: bool = False) -> str:
+    """/series/slug.html: a series' posts in order."""
+    return url_for("blog.series", slug=slug, _external=external)
 
 
 def comment_link(post_address: str, created_at: datetime, anchor: str | int) -> str:

@@ -20,6 +20,7 @@ from kmblog.extensions import db
 from kmblog.manage.services import PostDraft, create_post
 from kmblog.models import CommentStatus, Post, Role, User, utcnow
 from kmblog.pages.services import PageDraft, create_page
+from kmblog.series.services import SeriesChoice, SeriesDraft, create_series, place_post
 from kmblog.settings import get_settings
 
 BASE_TIME = datetime(2009, 6, 29, 15, 7, tzinfo=UTC)
@@ -45,6 +46,21 @@ class CommentRef:
         """Its time as Blogger's comment links give it (showComment=...)."""
         assert self.created_at is not None
         return int(self.created_at.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class SeriesRef:
+    id: int
+    title: str
+    slug: str
+
+    @property
+    def url(self) -> str:
+        return f"/series/{self.slug}.html"
+
+    @property
+    def feed(self) -> str:
+        return f"/feeds/series/{self.slug}/default"
 
 
 class BlogBuilder:
@@ -123,6 +139,31 @@ class BlogBuilder:
             assert author is not None
             page = create_page(author, PageDraft(title=title, body=body), utcnow(), not draft)
             return f"/p/{page.slug}.html"
+
+    def series(
+        self,
+        title: str,
+        posts: tuple[PostRef, ...] = (),
+        description: str = "",
+        author_id: int | None = None,
+    ) -> SeriesRef:
+        """A series with `posts` in it, in that order."""
+        with self.app.app_context():
+            if author_id is None:
+                if self._author_id is None:
+                    self._author_id = self.author()
+                author_id = self._author_id
+            author = db.session.get(User, author_id)
+            assert author is not None
+            made = create_series(
+                author, SeriesDraft(title=title, description=description), utcnow()
+            )
+            for ref in posts:
+                post = db.session.get(Post, ref.id)
+                assert post is not None
+                place_post(post, SeriesChoice(made.id), utcnow())
+            db.session.commit()
+            return SeriesRef(made.id, made.title, made.slug)
 
     def posts(
         self,

@@ -201,7 +201,8 @@ def test_a_backup_taken_while_20_clients_comment_restores_every_acknowledged_com
 @pytest.fixture
 def written(app, blog, auth, writer, tmp_path) -> Instance:  # type: ignore[no-untyped-def]
     """The run's database with what authors and readers make: posts with labels, a
-    threaded conversation, a held comment, a page, an image uploaded through the form."""
+    threaded conversation, a held comment, a page, a series, an image uploaded through
+    the form."""
     source = Instance(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "source")
     app.config["MEDIA_DIR"] = str(source.media)
     assert auth.login("writer").status_code == 303
@@ -217,6 +218,7 @@ def written(app, blog, auth, writer, tmp_path) -> Instance:  # type: ignore[no-u
     blog.comment(post, "Buy cheap watches", status=CommentStatus.PENDING)
     blog.post(title="A draft about tacit knowledge", draft=True)
     blog.page("About")
+    blog.series("Knowledge maps", (post,), description="How to *start* one.")
     return source
 
 
@@ -236,7 +238,7 @@ def test_a_restored_blog_has_every_row_image_and_its_key_and_takes_new_writes(
         after.pop("settings")[0]["content_version"] > before.pop("settings")[0]["content_version"]
     )
     assert after == before
-    assert before["media"] and before["comments"] and before["pages"]
+    assert before["media"] and before["comments"] and before["pages"] and before["series_posts"]
     assert (empty.folder / "secret_key").read_bytes() == key
     assert sorted(path.name for path in empty.media.iterdir()) == sorted(
         path.name for path in written.media.iterdir()

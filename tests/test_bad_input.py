@@ -115,7 +115,8 @@ class Site:
     dirty: bool = False
 
     def build(self) -> None:
-        """Empty tables, then two authors, three posts, two comments; sign the admin in."""
+        """Empty tables, then two authors, three posts (one in a series), two comments;
+        sign the admin in."""
         with self.app.app_context():
             _reset_tables(self.migrated)
             cache.clear()  # pages of the content before (the reset rewinds its version)
@@ -127,6 +128,9 @@ class Site:
         self.ids["post"] = post.id
         self.ids["plan"] = blog.post(title="A KM plan", author_id=self.ids["writer"]).id
         self.ids["draft"] = blog.post(title="Draft", draft=True, author_id=self.ids["writer"]).id
+        series = blog.series("KM basics", (post,), author_id=self.ids["writer"])
+        assert series.url == "/series/km-basics.html"
+        self.ids["series"] = series.id
         with self.app.app_context():
             plan = db.session.get(Post, self.ids["plan"])
             assert plan is not None
@@ -325,6 +329,10 @@ READER_GETS = [
     "/feeds/posts/default/-/{x}",
     "/feeds/{x}/default",
     "/feeds/{x}/comments/default",
+    "/series/{x}.html",
+    "/series/km-basics.html?{x}={x}",
+    "/feeds/series/{x}/default",
+    "/feeds/series/km-basics/default?max-results={x}",
     "/feeds/comments/default?max-results={x}",
     "/login?next={x}",
     "/comments/form-timer?{x}={x}",
@@ -377,6 +385,7 @@ MANAGE_GETS = [
     "/manage/comments?status={x}&page={x}",
     "/manage/settings?{x}={x}",
     "/manage/users?{x}={x}",
+    "/manage/series/?{x}={x}",
     "/manage/{x}",
 ]
 MANAGE_NUMBER_GETS = [
@@ -386,6 +395,8 @@ MANAGE_NUMBER_GETS = [
     "/manage/posts/{n}/delete",
     "/manage/pages/{n}/edit",
     "/manage/pages/{n}/delete",
+    "/manage/series/{n}/edit",
+    "/manage/series/{n}/delete",
     "/manage/comments?status=published&page={n}",
 ]
 HUGE_GETS = {
@@ -605,6 +616,11 @@ USERS = Form(
         "password": "long enough password",
     },
 )
+NEW_SERIES = Form(
+    "/manage/series/new", {"title": "Bad input series", "description": "", "slug": ""}
+)
+EDIT_SERIES = Form("/manage/series/{series}/edit", {"title": "KM basics", "description": ""})
+MOVE_IN_SERIES = Form("/manage/series/{series}/posts/{post}/move", {"direction": "down"})
 RESET_PASSWORD = Form("/manage/users/{writer}/password", {"password": "another good password"})
 CHANGE_ROLE = Form("/manage/users/{writer}/role", {"role": "author"})
 
@@ -632,6 +648,7 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("new post", NEW_POST, "publish_at", HOSTILE, REFUSED),
     ("new post", NEW_POST, "companion_id", {**HOSTILE, **NUMBERS}, ANY),
     ("new post", NEW_POST, "change_note", HOSTILE, ANY),
+    ("new post", NEW_POST, "series_id", {**HOSTILE, **NUMBERS}, ANY),
     ("new post", NEW_POST, "comments_open", HOSTILE, ANY),
     ("new post", NEW_POST, "action", HOSTILE, REFUSED),
     ("new post", NEW_POST, "csrf_token", HOSTILE, REFUSED),
@@ -640,6 +657,13 @@ POST_CASES: list[tuple[str, Form, str, dict[str, str], str]] = [
     ("edit post", EDIT_POST, "labels", HOSTILE, ANY),
     ("edit post", EDIT_POST, "publish_at", HOSTILE, REFUSED),
     ("edit post", EDIT_POST, "companion_id", {**HOSTILE, **NUMBERS}, ANY),
+    ("edit post", EDIT_POST, "series_id", {**HOSTILE, **NUMBERS}, ANY),
+    ("new series", NEW_SERIES, "title", HOSTILE, ANY),
+    ("new series", NEW_SERIES, "description", HOSTILE, ANY),
+    ("new series", NEW_SERIES, "slug", HOSTILE, REFUSED),
+    ("edit series", EDIT_SERIES, "title", HOSTILE, ANY),
+    ("edit series", EDIT_SERIES, "description", HOSTILE, ANY),
+    ("move in series", MOVE_IN_SERIES, "direction", HOSTILE, REFUSED),
     ("moderate", MODERATE, "ids", {**HOSTILE, **NUMBERS}, REFUSED),
     ("moderate", MODERATE, "action", HOSTILE, REFUSED),
     ("moderate", MODERATE, "status", HOSTILE, REFUSED),
@@ -671,6 +695,10 @@ POST_PATHS: dict[str, tuple[str, dict[str, str]]] = {
     "new password for user {n}": ("/manage/users/{n}/password", RESET_PASSWORD.fields),
     "role of user {n}": ("/manage/users/{n}/role", {"role": "admin"}),
     "disable user {n}": ("/manage/users/{n}/active", {}),
+    "edit series {n}": ("/manage/series/{n}/edit", {"title": "A series"}),
+    "delete series {n}": ("/manage/series/{n}/delete", {}),
+    "move post {n} in series {n}": ("/manage/series/{n}/posts/{n}/move", {"direction": "up"}),
+    "take post {n} out of series {n}": ("/manage/series/{n}/posts/{n}/remove", {}),
 }
 
 

@@ -20,13 +20,15 @@ from tests.forms import hidden_field
 from tests.test_comments import post_comment
 
 PAGES = ["/", "{post}", "/search/label/Tools", "/2009/06/", "/labels/", "/feeds/posts/default",
-         "/feeds/comments/default", "/feeds/{post_id}/comments/default"]  # fmt: skip
+         "/feeds/comments/default", "/feeds/{post_id}/comments/default",
+         "/series/cached-series.html", "/feeds/series/cached-series/default"]  # fmt: skip
 
 
 @pytest.fixture
 def post(blog):  # type: ignore[no-untyped-def]
     made = blog.post(title="Cached reading", labels=("Tools",))
     blog.comment(made, body="First thoughts.")
+    blog.series("Cached series", (made,))
     return made
 
 

@@ -60,6 +60,7 @@ def feeds_of(post: PostRef, post_ids: list[int | str]) -> list[Feed]:
             f"/feeds/posts/default/-/{quote(OTHER_LABEL, safe='&')}",
             f"{SITE}/search/label/{quote(OTHER_LABEL, safe='&')}",
         ),
+        Feed(f"/feeds/series/{SERIES_SLUG}/default", f"{SITE}/series/{SERIES_SLUG}.html"),
         Feed("/feeds/plans/default", f"{SITE}/plans/"),
         Feed("/feeds/strategies/default", f"{SITE}/strategies/"),
         Feed("/feeds/comments/default", home),
@@ -71,6 +72,11 @@ def feeds_of(post: PostRef, post_ids: list[int | str]) -> list[Feed]:
             Feed(f"/feeds/{post_id}/comments/full", SITE + post.url),
         ]
     return found
+
+
+# The series of the busy blog's essays (its title has markup-like characters too).
+SERIES_TITLE = "Essays & <Drafts>, in order"
+SERIES_SLUG = "essays-drafts-in-order"
 
 
 def kind_post(app, blog: BlogBuilder, kind: PostKind, title: str) -> None:  # type: ignore[no-untyped-def]
@@ -93,17 +99,23 @@ def edit(app, comment_id: int, body: str) -> None:  # type: ignore[no-untyped-de
 
 @pytest.fixture
 def busy_blog(app, blog: BlogBuilder) -> PostRef:  # type: ignore[no-untyped-def]
-    """Posts with labels (one with markup-like characters in its title), a plan and a
-    strategy, and on one post: threads, edited comments and every hostile payload as a
-    comment's text and as a commenter's name."""
+    """Posts with labels (one with markup-like characters in its title), the essays as a
+    series, a plan and a strategy, and on one post: threads, edited comments and every
+    hostile payload as a comment's text and as a commenter's name."""
     blog.settings(title="KM & <Depot>", description="Plans, strategies & “tools”")
-    for i in range(6):
+    essays = [
         blog.post(
             title=f"Essay {i}",
             body=f"Paragraph **{i}** of the essay.\n\nMore.",
             labels=(LABEL, OTHER_LABEL) if i % 2 else (LABEL,),
             published=BASE_TIME + i * HOUR,
         )
+        for i in range(6)
+    ]
+    series = blog.series(
+        SERIES_TITLE, (*essays[::-1], blog.post(title="Unfinished", draft=True)), "Read *all*."
+    )
+    assert series.slug == SERIES_SLUG
     post = blog.post(
         title="Why <b>tags</b> & entities &amp; stay text",
         body="A post with *many* comments.",
@@ -140,7 +152,7 @@ def test_every_feed_address_passes_the_feed_checks(app, client, busy_blog):
             assert check_feed(response.data, url, feed.page) == [], url
             checked += 1
             entries += len(feedparser.parse(response.data).entries)
-    assert checked == 13 * len(VARIANTS)
+    assert checked == 14 * len(VARIANTS)
     assert entries > 1000
 
 

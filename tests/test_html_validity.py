@@ -144,6 +144,13 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
         for n in range(5)
     ]
     talk = posts[-1]
+    # A series of the first four (markup-like characters in its title, Markdown in its
+    # description), and a draft in it that readers never see.
+    series = blog.series(
+        "Knowledge maps & <friends>",
+        (*posts[:4], blog.post(title="Unfinished map", draft=True)),
+        description="Four parts, **in order**.\n\n- one\n- two",
+    )
     # Before anyone signs in: the sign-in form.
     pages.add(app.test_client(), "sign-in", "/login")
 
@@ -189,6 +196,8 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     assert older_comments, "the post's page links to its older comments"
     pages.add(visitor, "older comments", older_comments.group(1).replace("&amp;", "&"))
     pages.add(visitor, "post without comments", posts[0].url)
+    pages.add(visitor, "post in the middle of a series", posts[1].url)
+    pages.add(visitor, "series", series.url)
     for item in (
         "about-me",
         "somewhat-brief-history",
@@ -248,6 +257,12 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
         {"title": "Noted", "body": noted, "kind": "article", "action": "preview"},
     )
     pages.add_response("editor: preview with footnotes and contents", previewed, 200)
+    pages.add(client, "series list", "/manage/series/")
+    pages.add(client, "series: new", "/manage/series/new")
+    pages.add(client, "series: edit, with its posts in order", f"/manage/series/{series.id}/edit")
+    pages.add(client, "series delete", f"/manage/series/{series.id}/delete")
+    refused_series = auth.post_form("/manage/series/new", {"title": "", "slug": "Bad Slug"})
+    pages.add_response("series: refused", refused_series, 422)
     pages.add(client, "comments: moderation queue", "/manage/comments")
     pages.add(client, "comments: published", "/manage/comments?status=published")
     pages.add(client, "settings", "/manage/settings")

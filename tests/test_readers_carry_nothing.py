@@ -39,6 +39,8 @@ READER_PAGES = [
     "/strategies/",
     "/profile/{author}",
     "/p/about.html",
+    "/series/reading-list.html",
+    "/feeds/series/reading-list/default",
     "/feeds/posts/default",
     "/feeds/posts/default?alt=rss",
     "/feeds/posts/summary",
@@ -54,8 +56,9 @@ READER_PAGES = [
 
 @pytest.fixture
 def site(app: Flask, blog: Any) -> dict[str, str]:
-    """A post with a label and comments, an author, and a standalone page."""
+    """A post with a label and comments in a series, an author, and a standalone page."""
     post = blog.post(title="Readers carry nothing", labels=("Tools",))
+    blog.series("Reading list", (post,))
     blog.comment(post, body="A first thought.", name="Dave")
     with app.app_context():
         author = db.session.scalars(select(User)).first()

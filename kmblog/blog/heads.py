@@ -18,12 +18,12 @@ from flask import url_for
 from kmblog import timefmt
 from kmblog.blog.services import LabelCount, PostPage, ShownComment
 from kmblog.context import current_settings, to_local
-from kmblog.models import Page, Post, User
+from kmblog.models import Page, Post, Series, User
 from kmblog.rendering import clean_line, first_image, html_excerpt, is_safe_url, post_description
 from kmblog.seo import metadata
 from kmblog.seo.metadata import CommentFacts, Head, Person, PostFacts, PostLink, Site
 from kmblog.seo.services import changed_at
-from kmblog.urls import comment_link, label_url, post_url
+from kmblog.urls import comment_link, label_url, post_url, series_url
 
 # A comment's text in the JSON-LD is the whole of what the page shows, up to this much.
 COMMENT_TEXT_LENGTH = 5000
@@ -121,6 +121,23 @@ def label_head(label: LabelCount) -> Head:
         metadata.label_description(blog, label.name, label.count),
         address,
         crumbs=(_home_crumb(blog), labels, (label.name, address)),
+    )
+
+
+def series_head(series: Series, count: int) -> Head:
+    """A series' page (`count`: its visible posts): described by its author's words,
+    else by a line of ours."""
+    blog = site()
+    address = series_url(series.slug, external=True)
+    description = post_description("", series.description_html) or metadata.series_description(
+        blog, series.title, count
+    )
+    return metadata.listing_head(
+        blog,
+        f"{blog.name}: {series.title}",
+        description,
+        address,
+        crumbs=(_home_crumb(blog), (series.title, address)),
     )
 
 

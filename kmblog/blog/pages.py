@@ -18,6 +18,7 @@ from kmblog.comments.services import comments_open, editable_comments
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
 from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
+from kmblog.series.services import series_place
 from kmblog.urls import comment_time, post_url
 
 
@@ -103,6 +104,8 @@ def render_post_page(
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,
+            # "Part n of m" and the parts before and after: one query, for a post in a series.
+            series=series_place(post, now),
             **context,
         ),
         status,

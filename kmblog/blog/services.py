@@ -41,6 +41,7 @@ from kmblog.models import (
     PostKind,
     PostRedirect,
     PostStatus,
+    SeriesPost,
     UTCDateTime,
     post_labels,
 )
@@ -59,6 +60,7 @@ class PostFilter:
     month: int | None = None
     author_id: int | None = None
     kind: PostKind | None = None
+    series_id: int | None = None
 
 
 @dataclass
@@ -231,6 +233,10 @@ def _filtered(query: Select[Any], post_filter: PostFilter) -> Select[Any]:
         query = query.where(Post.author_id == post_filter.author_id)
     if post_filter.kind is not None:
         query = query.where(Post.kind == post_filter.kind)
+    if post_filter.series_id is not None:
+        query = query.join(SeriesPost, SeriesPost.post_id == Post.id).where(
+            SeriesPost.series_id == post_filter.series_id
+        )
     return query
 
 
@@ -357,14 +363,21 @@ def page_visible(now: datetime) -> ColumnElement[bool]:
 
 
 def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
-    """The visible post at /year/month/slug.html, with its author and labels."""
+    """The visible post at /year/month/slug.html, with its author, labels, companion and
+    series."""
     return (
         db.session.scalars(
             select(Post)
             .where(Post.year == year, Post.month == month, Post.slug == slug, visible(now))
             # Labels by a second small query: joined, SQLite materialises the whole
             # post_labels x labels join for every post page (17 ms on the large blog).
-            .options(joinedload(Post.author), selectinload(Post.labels), joinedload(Post.companion))
+            # Its series, if any, joined: a post in none costs no query for it.
+            .options(
+                joinedload(Post.author),
+                selectinload(Post.labels),
+                joinedload(Post.companion),
+                joinedload(Post.series_entry).joinedload(SeriesPost.series),
+            )
         )
         .unique()
         .one_or_none()

@@ -1,5 +1,5 @@
-"""The reader's pages: home, older posts, a post, labels (each, and all of them), archives,
-search, profiles."""
+"""The reader's pages: home, older posts, a post, labels (each, and all of them), series,
+archives, search, profiles."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from kmblog.context import (
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
 from kmblog.rendering import text_diff
 from kmblog.seo.metadata import Head
+from kmblog.series.services import find_series_listing
 from kmblog.urls import post_url
 
 blog = Blueprint("blog", __name__)
@@ -262,6 +263,27 @@ def by_kind(kinds: str) -> str:
         head=heads.kind_head(kinds, title),
         kind_title=title,
         extra_feeds=[feed],
+    )
+
+
+@blog.get("/series/<slug>.html")
+def series(slug: str) -> Any:
+    """A series' visible posts in the authors' order, each with its part number."""
+    now = utcnow()
+    found = find_series_listing(slug, now)
+    if found is None:
+        abort(404, description="There is no series at this address.")
+    series_feed = (
+        f"{current_settings().title} - {found.series.title} - Atom",
+        url_for("feeds.series_posts", slug=found.series.slug),
+    )
+    context = page_context(now)
+    context["feeds"] = context["feeds"] + [series_feed]
+    return render_template(
+        "blog/series.html",
+        listing=found,
+        head=heads.series_head(found.series, len(found.posts)),
+        **context,
     )
 
 

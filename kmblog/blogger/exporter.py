@@ -40,6 +40,7 @@ from kmblog.models import (
     Post,
     PostStatus,
     Role,
+    Series,
     Settings,
     User,
 )
@@ -320,6 +321,7 @@ def json_export(now: datetime) -> Iterator[str]:
         ("posts", select(Post).options(selectinload(Post.labels)), Post.id, _post_json),
         ("pages", select(Page), Page.id, _page_json),
         ("comments", select(Comment), Comment.id, _comment_json),
+        ("series", select(Series).options(selectinload(Series.entries)), Series.id, _series_json),
     )
     for number, (name, query, key, convert) in enumerate(sections):
         yield f'"{name}": ['
@@ -409,6 +411,22 @@ def _comment_json(comment: Comment) -> dict[str, object]:
         "body_source": comment.body_source,
         "body_html": comment.body_html,
         "created_at": _iso(comment.created_at),
+    }
+
+
+def _series_json(series: Series) -> dict[str, object]:
+    return {
+        "id": series.id,
+        "title": series.title,
+        "slug": series.slug,
+        "path": f"/series/{series.slug}.html",
+        "description_source": series.description_source,
+        "description_html": series.description_html,
+        "author_id": series.author_id,
+        "created_at": _iso(series.created_at),
+        "updated_at": _iso(series.updated_at),
+        # Its posts in reading order, drafts too: "Part n" counts the visible ones.
+        "post_ids": [entry.post_id for entry in series.entries],
     }
 
 

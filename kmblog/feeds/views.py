@@ -38,8 +38,9 @@ from kmblog.feeds.builder import (
     post_comments_feed_atom_id,
 )
 from kmblog.models import MAX_ID, Comment, PostKind, Settings, utcnow
-from kmblog.rendering import clean_line
-from kmblog.urls import comment_link, label_url, post_url
+from kmblog.rendering import clean_line, post_description
+from kmblog.series.services import find_public_series
+from kmblog.urls import comment_link, label_url, post_url, series_url
 
 feeds = Blueprint("feeds", __name__)
 
@@ -331,6 +332,26 @@ def kind_posts(kinds: str) -> Response:
         fallback_updated=utcnow(),
     )
     return _posts_feed(settings, PostFilter(kind=kind), info)
+
+
+@feeds.get("/feeds/series/<slug>/default")
+def series_posts(slug: str) -> Response:
+    """Atom: the newest posts of one series (a subscriber hears of each new part)."""
+    settings = current_settings()
+    _query()
+    found = find_public_series(slug, utcnow())
+    if found is None:
+        abort(404, description="There is no series at this address.")
+    info = FeedInfo(
+        atom_id=f"{settings.atom_id}.series-{found.id}",
+        title=f"{settings.title}: {found.title}",
+        # Its author's words about it, as plain text, else the blog's.
+        subtitle=post_description("", found.description_html) or settings.description,
+        self_url=_self_url(),
+        page_url=series_url(found.slug, external=True),
+        fallback_updated=utcnow(),
+    )
+    return _posts_feed(settings, PostFilter(series_id=found.id), info)
 
 
 @feeds.get("/feeds/comments/full")

@@ -87,6 +87,14 @@ class PostForm(FlaskForm):
             "A plan can only be paired with a strategy, and a strategy with a plan."
         ),
     )
+    # Choices: the series the author may add to (kmblog/series); shown when there is one.
+    series_id = SelectField(
+        "Series",
+        coerce=int,
+        default=0,
+        validate_choice=True,
+        invalid_choice_message="Choose one of the series listed.",
+    )
     slug = StringField(
         "Address (slug)",
         filters=[_strip],

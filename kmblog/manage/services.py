@@ -31,6 +31,7 @@ from kmblog.models import (
     utcnow,
 )
 from kmblog.rendering import clean_line, clean_text, post_anchors, render_body
+from kmblog.series.services import SeriesChoice, SeriesError, place_post
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
@@ -71,6 +72,9 @@ class PostDraft:
     # A typo fix: kept in the public history, but with no note, and the post's note
     # stays the one it had.
     typo: bool = False
+    # The series to put the post in (or take it out of); None leaves it where it is, as
+    # the importer, the demo and other callers that know nothing of series want.
+    series: SeriesChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +336,11 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
     elif wanted != post.slug:
         _move(post, post.year, post.month, wanted)
     _pair(post, draft.companion_id)
+    if draft.series is not None:
+        try:
+            place_post(post, draft.series, now)
+        except SeriesError as error:
+            raise PostError(str(error)) from None
 
 
 def render_post_body(body: str, source_format: SourceFormat, post_id: int | None) -> str:

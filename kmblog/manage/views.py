@@ -70,6 +70,7 @@ from kmblog.models import (
     utcnow,
 )
 from kmblog.rendering import ReadingTime, reading_time
+from kmblog.series.services import SeriesChoice, series_choices
 from kmblog.settings import update_settings
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
@@ -172,6 +173,16 @@ def _fill_choices(form: PostForm, post: Post | None) -> None:
         SelectChoice(other.id, other.title)
         for other in companion_choices(kind, post.id if post else None)
     ]
+    form.series_id.choices = [SelectChoice(0, "None")] + [
+        SelectChoice(found.id, found.title)
+        for found in series_choices(current_user, _series_id(post))
+    ]
+
+
+def _series_id(post: Post | None) -> int | None:
+    """The series the post is in now, if any."""
+    entry = post.series_entry if post is not None else None
+    return entry.series_id if entry is not None else None
 
 
 def _draft_from(form: PostForm) -> PostDraft:
@@ -186,6 +197,8 @@ def _draft_from(form: PostForm) -> PostDraft:
         change_note=form.change_note.data or "",
         companion_id=form.companion_id.data or None,
         typo=bool(form.typo.data),
+        # Sent only when the editor showed the choice: otherwise the post stays put.
+        series=SeriesChoice(form.series_id.data or None) if "series_id" in request.form else None,
     )
 
 
@@ -344,6 +357,7 @@ def edit_post(post_id: int) -> Any:
                 "comments_open": post.comments_open,
                 "change_note": post.change_note,
                 "companion_id": post.companion_id or 0,
+                "series_id": _series_id(post) or 0,
                 "publish_at": post.published_at.astimezone(current_zone()).replace(tzinfo=None)
                 if post.published_at
                 else None,

@@ -289,6 +289,11 @@ def profile_description(site: Site, name: str, bio: str) -> str:
     return bio or f"Posts by {name} on {site.name}."
 
 
+def series_description(site: Site, title: str, count: int) -> str:
+    """A series without a description of its author's."""
+    return f"{_posts(count)} in the series “{title}” on {site.name}, in reading order."
+
+
 def kind_description(site: Site, kinds: str) -> str:
     """`kinds`: "KM Plans" or "KM Strategies"."""
     return f"All {kinds} on {site.name}, newest first."

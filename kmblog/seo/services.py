@@ -1,6 +1,7 @@
 """The addresses a sitemap lists, read in a constant number of queries for any part of
-it: the home page, standalone pages, label pages and posts, in that order, each with the
-time it last changed. Never a draft, never a post or page scheduled for later."""
+it: the home page, standalone pages, label pages, series pages and posts, in that order,
+each with the time it last changed. Never a draft, never a post or page scheduled for
+later, never a series with no visible post."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import load_only
 
 from kmblog.blog.queries import visible
 from kmblog.extensions import db
-from kmblog.models import Label, Page, Post, PostStatus, post_labels
+from kmblog.models import Label, Page, Post, PostStatus, Series, SeriesPost, post_labels
 
 # sitemaps.org: "no more than 50,000 URLs" in one sitemap file; past that, an index.
 MAX_URLS = 50_000
@@ -47,10 +48,11 @@ class SitemapSize:
     labels: int
     posts: int
     home_changed_at: datetime | None
+    series: int = 0
 
     @property
     def total(self) -> int:
-        return 1 + self.pages + self.labels + self.posts
+        return 1 + self.pages + self.labels + self.series + self.posts
 
 
 def sitemap_size(now: datetime) -> SitemapSize:
@@ -62,10 +64,17 @@ def sitemap_size(now: datetime) -> SitemapSize:
         .where(visible(now))
         .scalar_subquery()
     )
+    series = (
+        select(func.count(distinct(SeriesPost.series_id)))
+        .join(Post, Post.id == SeriesPost.post_id)
+        .where(visible(now))
+        .scalar_subquery()
+    )
     row = db.session.execute(
         select(
             pages,
             labels,
+            series,
             func.count(Post.id),
             func.max(Post.updated_at),
             func.max(Post.published_at),
@@ -74,14 +83,21 @@ def sitemap_size(now: datetime) -> SitemapSize:
     return SitemapSize(
         pages=row[0] or 0,
         labels=row[1] or 0,
-        posts=row[2] or 0,
-        home_changed_at=_later(row[3], row[4]),
+        series=row[2] or 0,
+        posts=row[3] or 0,
+        home_changed_at=_later(row[4], row[5]),
     )
 
 
 @dataclass(frozen=True)
 class LabelEntry:
     name: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class SeriesEntry:
+    slug: str
     changed_at: datetime
 
 
@@ -94,6 +110,7 @@ class SitemapPart:
     pages: list[Page]
     labels: list[LabelEntry]
     posts: list[Post]
+    series: list[SeriesEntry]
 
 
 @dataclass(frozen=True)
@@ -125,7 +142,8 @@ def sitemap_part(now: datetime, size: SitemapSize, start: int, count: int) -> Si
     stop = start + count
     pages_at = 1
     labels_at = pages_at + size.pages
-    posts_at = labels_at + size.labels
+    series_at = labels_at + size.labels
+    posts_at = series_at + size.series
     pages = _rows(
         select(Page)
         .options(load_only(Page.slug, Page.published_at, Page.updated_at))
@@ -163,4 +181,31 @@ def sitemap_part(now: datetime, size: SitemapSize, start: int, count: int) -> Si
         pages=pages,
         labels=labels,
         posts=posts,
+        series=_series_entries(now, _window(series_at, size.series, start, stop)),
     )
+
+
+def _series_entries(now: datetime, window: _Window | None) -> list[SeriesEntry]:
+    """Series with a visible post, each changed when one of its visible posts changed or
+    the series itself did (renamed, reordered): one query."""
+    if window is None:
+        return []
+    rows = db.session.execute(
+        select(
+            Series.slug,
+            Series.updated_at,
+            func.max(Post.updated_at),
+            func.max(Post.published_at),
+        )
+        .join(SeriesPost, SeriesPost.series_id == Series.id)
+        .join(Post, Post.id == SeriesPost.post_id)
+        .where(visible(now))
+        .group_by(Series.id, Series.slug, Series.updated_at)
+        .order_by(Series.id)
+        .offset(window.offset)
+        .limit(window.limit)
+    )
+    return [
+        SeriesEntry(slug, _later(own, updated, published) or own)
+        for slug, own, updated, published in rows
+    ]

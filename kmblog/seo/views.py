@@ -20,7 +20,7 @@ from kmblog.seo.services import (
     sitemap_part,
     sitemap_size,
 )
-from kmblog.urls import label_url, post_url
+from kmblog.urls import label_url, post_url, series_url
 
 seo = Blueprint("seo", __name__)
 
@@ -45,6 +45,8 @@ def _entries(part: SitemapPart) -> Iterator[tuple[str, datetime | None]]:
         yield url_for("blog.page", slug=page.slug, _external=True), changed_at(page)
     for label in part.labels:
         yield label_url(label.name, external=True), label.changed_at
+    for series in part.series:
+        yield series_url(series.slug, external=True), series.changed_at
     for post in part.posts:
         yield post_url(post, external=True), changed_at(post)
 

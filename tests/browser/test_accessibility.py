@@ -18,6 +18,10 @@ PAGES = {
     # lists two revisions and shows the diff between them (issue 18).
     "post history": "/2009/03/tacit-and-explicit-a-working-distinction-not-a-dogma/history",
     "label": "/search/label/KM Strategy",
+    # The demo's series of four articles, and a post in the middle of it (previous and
+    # next links in the series).
+    "series": "/series/from-plan-to-practice.html",
+    "post in a series": "/2009/04/taking-stock-an-inventory-of-knowledge-assets.html",
     "all labels": "/labels/",
     "archive": "/2009/03/",
     "archive year": "/2009/",
@@ -40,6 +44,9 @@ AUTHOR_PAGES = {
     "pages": "/manage/pages/",
     "page editor": "/manage/pages/new",
     "import and export": "/manage/transfer/",
+    "series": "/manage/series/",
+    # The demo's one series, with its posts' Up and Down buttons.
+    "series editor": "/manage/series/1/edit",
 }
 BLOCKING = {"serious", "critical"}
 EVERY_IMPACT = {"minor", "moderate", "serious", "critical"}
