@@ -284,10 +284,11 @@ class _UploadedImagesExtension(Extension):
 # fragment is left as written. A prefix is letters, digits and a final "-", so one
 # post's ids can never spell another's.
 
-# A post not saved yet (the editor's preview of a new post), and a standalone page
-# (shown alone, never beside another).
+# A post not saved yet (the editor's preview of a new post), a standalone page (shown
+# alone, never beside another), and a series' description (on its page, above posts).
 NEW_POST_ANCHORS = "p-"
 PAGE_ANCHORS = "pg-"
+SERIES_ANCHORS = "s-"
 
 
 def post_anchors(post_id: int | None) -> str:

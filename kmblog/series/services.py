@@ -19,7 +19,7 @@ from kmblog.blog.queries import visible
 from kmblog.extensions import db
 from kmblog.models import MAX_ID, Post, Series, SeriesPost, SourceFormat, User
 from kmblog.pages.services import Direction  # the pages' Up and Down, for a series' order
-from kmblog.rendering import clean_line, clean_text, render_body
+from kmblog.rendering import SERIES_ANCHORS, clean_line, clean_text, render_body
 from kmblog.slugs import make_slug
 from kmblog.transaction import unit_of_work
 
@@ -215,7 +215,7 @@ def _apply(series: Series, draft: SeriesDraft) -> None:
 def render_description(source: str) -> str:
     """A series' description as its page shows it: the author's Markdown, rendered and
     sanitised as a post's body is, at save time (and again by `flask rerender`)."""
-    return render_body(source, SourceFormat.MARKDOWN)
+    return render_body(source, SourceFormat.MARKDOWN, anchors=SERIES_ANCHORS)
 
 
 def _unique_slug(wanted: str) -> str:
