@@ -1,0 +1,58 @@
+"""Editing without loss (issue 18): an author's unsaved text kept apart from the post in
+post_autosaves, and posts.version, the number the editor's form carries so that a save
+from an editor opened before someone else's save is refused instead of overwriting it.
+
+Plain ADD COLUMN, no batch mode: rebuilding `posts` on SQLite would drop the full-text
+triggers of revision 0005 (as 0017 and 0018 explain).
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-07
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from kmblog.models import UTCDateTime
+
+revision = "0020"
+down_revision = "0019"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("posts", sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+    op.create_table(
+        "post_autosaves",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("labels", sa.Text(), nullable=False),
+        sa.Column("base_version", sa.Integer(), nullable=False),
+        sa.Column("saved_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_post_autosaves_post_id_posts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_post_autosaves_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_post_autosaves")),
+        sa.UniqueConstraint("user_id", "post_id", name="uq_post_autosaves_user_id_post_id"),
+    )
+    op.create_index(op.f("ix_post_autosaves_post_id"), "post_autosaves", ["post_id"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_post_autosaves_post_id"), table_name="post_autosaves")
+    op.drop_table("post_autosaves")
+    op.drop_column("posts", "version")
