@@ -143,9 +143,13 @@ document.addEventListener("DOMContentLoaded", () => {
       sayWaiting();
     }
   });
-  form.addEventListener("submit", () => {
+  form.addEventListener("submit", (event) => {
     // Saving removes the blog's copy; an autosave sent after it would bring it back.
     submitting = true;
+    const action = event.submitter ? event.submitter.value : "save";
+    // A save that reaches the blog either keeps the text or gives the form back with
+    // it; this browser's copy is kept only while the blog cannot be reached.
+    if (reached && ["save", "publish", "unpublish"].includes(action)) dropLocal();
   });
   window.setInterval(send, EVERY_MS);
   window.addEventListener("online", send);
@@ -155,9 +159,12 @@ document.addEventListener("DOMContentLoaded", () => {
       keepLocal();
     }
   });
-  // A tab in the background may be closed without warning: send what is there now.
+  // A tab in the background may be closed without warning: keep what is there now, on
+  // the blog, or in this browser while the blog could not be reached a moment ago.
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden") send();
+    if (document.visibilityState !== "hidden" || !dirty || submitting) return;
+    if (reached) send();
+    else keepLocal();
   });
 
   // ---- A copy kept in this browser (the blog could not be reached) ----
