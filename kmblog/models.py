@@ -495,6 +495,9 @@ class Page(Base):
     # Its Atom id where it came from, verbatim (see Post.atom_id).
     atom_id: Mapped[str | None] = mapped_column(String(200))
 
+    # Raised by every save from the page editor, as Post.version.
+    version: Mapped[int] = mapped_column(default=1)
+
     author: Mapped[User] = relationship()
 
     def is_visible(self, now: datetime) -> bool:
@@ -503,6 +506,25 @@ class Page(Base):
             and self.published_at is not None
             and self.published_at <= now
         )
+
+
+class PageAutosave(Base):
+    """An author's unsaved text of a page (page_id None: a new page), as PostAutosave."""
+
+    __tablename__ = "page_autosaves"
+    __table_args__ = (
+        UniqueConstraint("user_id", "page_id", name="uq_page_autosaves_user_id_page_id"),
+    )
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pages.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    base_version: Mapped[int] = mapped_column(default=0)
+    saved_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
 
 class PageRedirect(Base):

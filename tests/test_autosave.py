@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from kmblog.extensions import db
-from kmblog.models import Post, PostAutosave, PostRevision
+from kmblog.models import Page, PageAutosave, Post, PostAutosave, PostRevision
 from tests.conftest import AuthActions
 from tests.forms import hidden_field
 from tests.html_tree import parse_html
@@ -448,3 +448,77 @@ def test_concurrent_saves_of_a_published_post_give_one_save_and_clean_refusals(
         assert stored_post is not None
         assert stored_post.version == 1 + statuses.count(303)
     assert numbers == list(range(1, 2 + statuses.count(303)))
+
+
+# --- standalone pages: the same rules in their editor ------------------------------------
+
+
+def page_id_of(client, title: str, body: str = "Who writes here.") -> int:  # type: ignore[no-untyped-def]
+    """A page made in the page editor; its id."""
+    page = client.get("/manage/pages/new").text
+    response = client.post(
+        "/manage/pages/new",
+        data={**editor_form(page), "title": title, "body": body, "action": "save"},
+    )
+    assert response.status_code == 303, response.text
+    return int(response.headers["Location"].split("/")[-2])
+
+
+def test_a_pages_unsaved_text_is_offered_restored_and_cleared_once_saved(app, client, signed_in):
+    page_id = page_id_of(client, "About this blog")
+    editor = f"/manage/pages/{page_id}/edit"
+    opened = client.get(editor).text
+    response = client.post(
+        f"/manage/pages/{page_id}/autosave",
+        data={**editor_form(opened), "title": "About this blog", "body": "Half a new bio."},
+    )
+    assert response.status_code == 200
+    assert response.get_json()["kept"] is True
+    assert "Half a new bio." not in client.get("/manage/pages/").text
+
+    shown = offer(client.get(editor).text)
+    assert shown is not None and shown["text"] == "Half a new bio."
+    restored = editor_form(client.get(shown["link"]).text)
+    assert restored["body"] == "Half a new bio."
+    assert restored["version"] == editor_form(opened)["version"]
+    saved = client.post(editor, data={**restored, "action": "save"})
+    assert saved.status_code == 303
+    assert offer(client.get(editor).text) is None
+    with app.app_context():
+        assert db.session.scalars(select(PageAutosave)).all() == []
+
+
+def test_a_stale_page_save_is_refused_and_keeps_the_text(app, blog, admin, client, signed_in):
+    page_id = page_id_of(client, "Contact", "Write to us.")
+    editor = f"/manage/pages/{page_id}/edit"
+    mine = editor_form(client.get(editor).text)
+    admin_client = signed_in_client(app, "admin")
+    theirs = editor_form(admin_client.get(editor).text)
+    first = admin_client.post(
+        editor, data={**theirs, "body": "Write to the admin.", "action": "save"}
+    )
+    assert first.status_code == 303
+
+    refused = client.post(editor, data={**mine, "body": "Write to the writer.", "action": "save"})
+    assert refused.status_code == 409
+    assert editor_form(refused.text)["body"] == "Write to the writer."
+    conflict = parse_html(refused.text).one("section", class_="edit-conflict")
+    assert conflict.one("textarea").text() == "Write to the admin."
+    with app.app_context():
+        stored_page = db.session.get(Page, page_id)
+        assert stored_page is not None and stored_page.body_source == "Write to the admin."
+
+
+def test_an_author_cannot_autosave_into_another_authors_page(app, blog, admin, client, signed_in):
+    admin_client = signed_in_client(app, "admin")
+    page_id = page_id_of(admin_client, "The admin's page")
+    token = hidden_field(client.get("/manage/pages/new").text, "csrf_token")
+    response = client.post(
+        f"/manage/pages/{page_id}/autosave",
+        data={"csrf_token": token, "title": "Hijacked", "body": "Mine."},
+    )
+    assert response.status_code == 403
+    forged = client.post("/manage/pages/new/autosave", data={"title": "x", "body": "y"})
+    assert forged.status_code == 400
+    with app.app_context():
+        assert db.session.scalars(select(PageAutosave)).all() == []

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from kmblog.extensions import db
 from kmblog.mail.services import fan_out_later, record_event
@@ -36,7 +35,7 @@ from kmblog.rendering import clean_line, clean_text, render_body
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
-from kmblog.transaction import unit_of_work
+from kmblog.transaction import StaleVersion, claim_version, unit_of_work
 
 COMPANION_KIND = {PostKind.PLAN: PostKind.STRATEGY, PostKind.STRATEGY: PostKind.PLAN}
 
@@ -249,25 +248,16 @@ def save_post(
 
 
 def _claim_version(post: Post, expected: int) -> None:
-    """Raise the post's version from `expected`, first thing in the save's transaction:
-    the row is then locked (PostgreSQL) or the database is (SQLite) until the commit, so
-    a second save of the same version waits for this one and then finds no row to claim.
-    That also keeps two saves from numbering the same public revision."""
-    claimed = db.session.execute(
-        update(Post)
-        .where(Post.id == post.id, Post.version == expected)
-        .values(version=expected + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    """Hold the post's version for this save (see claim_version): a post saved since the
+    editor was opened, or by another request at the same moment, is not overwritten. This
+    also keeps two saves from numbering the same public revision."""
+    try:
+        claim_version(Post, post, expected)
+    except StaleVersion:
         raise PostConflict(
             "This post was saved after you opened the editor (by another author, or in "
             "another window), so your save was not kept."
-        )
-    if post.version != expected:
-        # Loaded before a save the form already knew of: read what that save stored.
-        db.session.refresh(post)
-    set_committed_value(post, "version", expected + 1)
+        ) from None
 
 
 def _save(
@@ -575,7 +565,7 @@ class AutosaveText:
     labels: str = ""
 
 
-def _autosave_query(author: User, post: Post | None):  # type: ignore[no-untyped-def]
+def _autosave_query(author: User, post: Post | None) -> Select[PostAutosave]:
     post_key = PostAutosave.post_id.is_(None) if post is None else PostAutosave.post_id == post.id
     return select(PostAutosave).where(PostAutosave.user_id == author.id, post_key)
 

@@ -305,7 +305,7 @@ def _conflict(post_id: int, form: PostForm, message: str) -> Any:
     form.version.data = str(current.version)
     conflict = {
         "message": message,
-        "post": current,
+        "item": current,
         "labels": ", ".join(label.name for label in current.labels),
         "title_differs": (form.title.data or "") != current.title,
         "body_diff": text_diff(current.body_source, form.body.data or ""),
