@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.helpers import navigate
+from tests.browser.helpers import navigate, shoot
 from tests.browser.test_accessibility import axe_violations
 
 KEPT = "Unsaved changes kept at"
@@ -29,7 +29,9 @@ def _start_draft(page: Any, title: str, body: str) -> str:
     return str(page.url)
 
 
-def test_text_typed_then_the_tab_closed_is_offered_and_restored(new_context, author_state, server):
+def test_text_typed_then_the_tab_closed_is_offered_and_restored(
+    new_context, author_state, server, screenshots
+):
     context = new_context(storage_state=author_state)
     page = context.new_page()
     editor = _start_draft(page, "Autosave: lessons from the field", "The saved opening.")
@@ -48,6 +50,8 @@ def test_text_typed_then_the_tab_closed_is_offered_and_restored(new_context, aut
     # Until the author chooses, the form holds the saved post and autosave waits.
     assert page.get_by_label("Body (Markdown)").input_value() == "The saved opening."
     assert "waits" in page.locator(".autosave-status").text_content()
+    offer.locator("summary").click()
+    shoot(page, screenshots, "editor-unsaved-text-offered")
 
     # The offer, as a screen reader meets it (axe runs only where the CSP is bypassed).
     checker = new_context(storage_state=author_state, bypass_csp=True).new_page()
@@ -108,7 +112,7 @@ def test_text_typed_while_the_blog_cannot_be_reached_is_kept_in_the_browser(
 
 
 def test_two_sessions_save_the_same_post_and_the_second_is_told(
-    new_context, author_state, watch, server
+    new_context, author_state, watch, server, screenshots
 ):
     first = new_context(storage_state=author_state).new_page()
     editor = _start_draft(first, "Autosave: two editors", "The shared opening.")
@@ -133,6 +137,7 @@ def test_two_sessions_save_the_same_post_and_the_second_is_told(
     conflict.locator("summary").click()
     saved = conflict.get_by_label("The saved text of the post").input_value()
     assert saved == "The shared opening, as the first one put it."
+    shoot(second, screenshots, "editor-conflict")
     violations = axe_violations(second)
     assert not violations, "\n".join(violations)
 
