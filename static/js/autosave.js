@@ -179,6 +179,8 @@ document.addEventListener("DOMContentLoaded", () => {
     return node;
   };
 
+  const noun = key.startsWith("kmblog-page-") ? "page" : "post";
+
   const offerLocal = (copy) => {
     const time = shownTime(copy.savedAt);
     const box = make("section", {
@@ -190,8 +192,8 @@ document.addEventListener("DOMContentLoaded", () => {
       make(
         "p",
         {},
-        `This browser kept text of this ${key.endsWith(":new") ? "new post" : "post"} ` +
-          `at ${time}, while the blog could not be reached; the blog never received it.`,
+        `This browser kept text of this ${key.endsWith(":new") ? "new " : ""}${noun} ` +
+          `at ${time} that the blog never received (it could not be reached, or autosave was waiting).`,
       ),
     );
     const details = make("details");

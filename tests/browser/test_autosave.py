@@ -149,3 +149,30 @@ def test_two_sessions_save_the_same_post_and_the_second_is_told(
         "The shared opening; the second one's version."
     )
     _delete(first)
+
+
+def test_a_new_pages_text_survives_a_closed_tab_too(new_context, author_state):
+    context = new_context(storage_state=author_state)
+    page = context.new_page()
+    page.goto("/manage/pages/new")
+    page.get_by_label("Title").fill("Colophon")
+    page.get_by_label("Body (Markdown)").fill("How this blog is made, half written.")
+    page.locator(".autosave-status").filter(has_text=KEPT).wait_for()
+    page.close()
+
+    page = context.new_page()
+    page.goto("/manage/pages/new")
+    offer = page.locator("section.autosave-offer")
+    assert "new page" in offer.text_content()
+    navigate(page, offer.get_by_role("link", name=re.compile(r"^Restore the unsaved text")).click)
+    assert page.get_by_label("Title").input_value() == "Colophon"
+    assert page.get_by_label("Body (Markdown)").input_value() == (
+        "How this blog is made, half written."
+    )
+    navigate(page, page.get_by_role("button", name="Save draft").click)
+    edit_address = page.url
+    assert re.search(r"/manage/pages/\d+/edit$", edit_address), edit_address
+    page.goto("/manage/pages/new")
+    assert page.locator("section.autosave-offer").count() == 0
+    page.goto(edit_address.replace("/edit", "/delete"))
+    navigate(page, page.get_by_role("button", name="Delete the page").click)
