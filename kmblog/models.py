@@ -263,6 +263,10 @@ class Post(Base):
     # When a public revision after the first was made (a typo fix too): the date of the
     # post's "Updated" line. None: not changed since it was first published.
     revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Raised by every save from the editor: the editor's form carries the number it was
+    # opened at, and a save from an older one is refused (kmblog/manage/services.py),
+    # so that two authors or two windows never silently overwrite each other.
+    version: Mapped[int] = mapped_column(default=1)
 
     companion: Mapped[Post | None] = relationship(
         remote_side="Post.id", post_update=True
@@ -379,6 +383,32 @@ class PostRevision(Base):
 
     post: Mapped[Post] = relationship()
     author: Mapped[User | None] = relationship()
+
+
+class PostAutosave(Base):
+    """What an author had typed in the editor and not saved, sent every few seconds by
+    static/js/autosave.js: one per author and post (post_id None: a new post not saved
+    yet). Kept apart from the post: readers, feeds and the history never see it, and
+    saving the post from the editor removes it."""
+
+    __tablename__ = "post_autosaves"
+    __table_args__ = (
+        UniqueConstraint("user_id", "post_id", name="uq_post_autosaves_user_id_post_id"),
+    )
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[str] = mapped_column(Text, default="")
+    # The post's version the editor was opened at: restored and saved, text written
+    # before someone else's save is refused like any stale save, never put over theirs.
+    base_version: Mapped[int] = mapped_column(default=0)
+    saved_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
 
 class Comment(Base):
@@ -517,6 +547,9 @@ class Page(Base):
     # Its Atom id where it came from, verbatim (see Post.atom_id).
     atom_id: Mapped[str | None] = mapped_column(String(200))
 
+    # Raised by every save from the page editor, as Post.version.
+    version: Mapped[int] = mapped_column(default=1)
+
     author: Mapped[User] = relationship()
 
     def is_visible(self, now: datetime) -> bool:
@@ -525,6 +558,25 @@ class Page(Base):
             and self.published_at is not None
             and self.published_at <= now
         )
+
+
+class PageAutosave(Base):
+    """An author's unsaved text of a page (page_id None: a new page), as PostAutosave."""
+
+    __tablename__ = "page_autosaves"
+    __table_args__ = (
+        UniqueConstraint("user_id", "page_id", name="uq_page_autosaves_user_id_page_id"),
+    )
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pages.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    base_version: Mapped[int] = mapped_column(default=0)
+    saved_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
 
 class PageRedirect(Base):

@@ -41,7 +41,7 @@ from tests.factories import BASE_TIME
 from tests.forms import comment_form_fields
 from tests.security.payloads import PAYLOADS
 from tests.test_comments import post_comment
-from tests.test_editor import edit, new_post, url_of
+from tests.test_editor import edit, editor_form, new_post, url_of
 from tests.test_media import jpeg, upload
 from tests.test_standalone_pages import new_page
 
@@ -249,6 +249,22 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages.add(client, "editor: new", "/manage/posts/new")
     pages.add(client, "editor: new strategy", "/manage/posts/new?kind=strategy")
     pages.add(client, "editor: edit", f"/manage/posts/{edited}/edit")
+    # Editing without loss: unsaved text offered, restored, and a save refused (409).
+    editor_page = client.get(f"/manage/posts/{edited}/edit").text
+    opened = editor_form(editor_page)
+    autosaved = client.post(
+        f"/manage/posts/{edited}/autosave",
+        data={**opened, "body": "Unsaved <text> & more."},
+    )
+    assert autosaved.status_code == 200
+    pages.add(client, "editor: unsaved text offered", f"/manage/posts/{edited}/edit")
+    pages.add(
+        client, "editor: unsaved text restored", f"/manage/posts/{edited}/edit?restore=autosave"
+    )
+    stale = {**opened, "version": str(int(opened["version"]) - 1), "action": "save"}
+    pages.add_response(
+        "editor: conflict", client.post(f"/manage/posts/{edited}/edit", data=stale), 409
+    )
     pages.add(client, "post delete", f"/manage/posts/{edited}/delete")
     refused = auth.post_form("/manage/posts/new", {"title": "", "body": "", "action": "save"})
     pages.add_response("editor: refused", refused, 422)

@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -125,9 +126,21 @@ class PostForm(FlaskForm):
     # "Updated" line keeps the note it had.
     typo = BooleanField("This is a typo fix (no note shown)")
 
+    # The post's version the editor was opened at (Post.version): a save from an older
+    # one is refused rather than put over someone else's. Empty for a new post.
+    version = HiddenField(filters=[_strip])
+
     # The address the post has now: saved unchanged it passes as it is, even when it
     # is not one the editor would make (an imported "km-plan_29").
     current_slug = ""
+
+    def version_number(self) -> int | None:
+        """The version the editor was opened at; None when the form carries none (a
+        script's post), 0 for one that is not a number (no post has it: refused)."""
+        value = self.version.data or ""
+        if not value:
+            return None
+        return int(value[:9]) if value.isascii() and value.isdigit() else 0
 
     def validate_slug(self, field: StringField) -> None:
         check_slug(field.data or "", self.current_slug)
@@ -139,6 +152,21 @@ class PostForm(FlaskForm):
 
     def label_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in (self.labels.data or "").split(",") if name.strip())
+
+
+class AutosaveForm(FlaskForm):
+    """The editor's writing, sent by static/js/autosave.js every few seconds. Limits are
+    the editor's own, but a summary still too long is kept: it is unsaved text."""
+
+    title = StringField(validators=[Length(max=300)])
+    body = TextAreaField(validators=[Length(max=200_000)])
+    summary = TextAreaField(validators=[Length(max=20_000)])
+    labels = StringField(validators=[Length(max=2000)])
+    version = HiddenField(filters=[_strip])
+
+    def version_number(self) -> int:
+        value = self.version.data or ""
+        return int(value[:9]) if value.isascii() and value.isdigit() else 0
 
 
 SLUG_PATTERN = re.compile(r"[a-z0-9-]+")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.extensions import db
@@ -22,6 +23,7 @@ from kmblog.models import (
     CommentStatus,
     Label,
     Post,
+    PostAutosave,
     PostKind,
     PostRedirect,
     PostRevision,
@@ -35,13 +37,18 @@ from kmblog.series.services import SeriesChoice, SeriesError, place_post
 from kmblog.settings import get_settings
 from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
-from kmblog.transaction import unit_of_work
+from kmblog.transaction import StaleVersion, claim_version, unit_of_work
 
 COMPANION_KIND = {PostKind.PLAN: PostKind.STRATEGY, PostKind.STRATEGY: PostKind.PLAN}
 
 
 class PostError(ValueError):
     """The post cannot be saved as asked; the message says why, for the author."""
+
+
+class PostConflict(PostError):
+    """The post was saved after the editor was opened (by another author, or in another
+    window): this save would overwrite that one, so nothing of it was saved."""
 
 
 class PostAction(enum.StrEnum):
@@ -198,6 +205,7 @@ def create_post(
             if publish_at is not None:
                 _publish(post, publish_at)
                 _record_revision(post, None, author, draft.typo, now)
+            _clear_autosave(author, None)
     return post
 
 
@@ -208,13 +216,18 @@ def save_post(
     now: datetime,
     publish_at: datetime | None = None,
     by: User | None = None,
+    expected_version: int | None = None,
 ) -> Post:
     """Apply the editor's changes, then publish, schedule or unpublish as asked.
 
     Saving a published (or scheduled) post keeps it published, at the time given in the
     editor; the editor shows times to the minute, so the same minute keeps the stored time.
     A change to a published post is kept in its public history, made `by` an author
-    (its own author when not given).
+    (its own author when not given), whose autosave of the post it removes.
+
+    `expected_version` is the post's version the editor was opened at (None: the one
+    loaded). A post saved since, or saved at the same moment by another request, is not
+    overwritten: PostConflict, and nothing of this save is kept.
     """
     if (
         publish_at is not None
@@ -225,21 +238,57 @@ def save_post(
         publish_at = post.published_at
     if action == PostAction.SAVE and post.status == PostStatus.PUBLISHED:
         action = PostAction.PUBLISH
-    with unit_of_work(), db.session.no_autoflush:
-        before = _Shown.of(post, now)
-        _apply(post, draft, now)
-        if action == PostAction.PUBLISH:
-            if publish_at is None:
-                # A post published before keeps its date unless it was only scheduled.
-                due = post.published_at
-                publish_at = due if due is not None and due <= now else now
-            _publish(post, publish_at)
-        elif action == PostAction.UNPUBLISH:
-            post.status = PostStatus.DRAFT
-        post.updated_at = now
-        if post.status == PostStatus.PUBLISHED:
-            _record_revision(post, before, by or post.author, draft.typo, now)
+    editor = by or post.author
+    try:
+        with unit_of_work(), db.session.no_autoflush:
+            _claim_version(post, post.version if expected_version is None else expected_version)
+            _save(post, draft, action, now, publish_at, editor)
+            _clear_autosave(editor, post)
+    except IntegrityError as error:
+        # Two saves at once that both got past the version (a post saved without one
+        # through another path): the loser is told, never shown a 500.
+        raise PostConflict(
+            "Another save of this post happened at the same moment, so yours was not "
+            "kept. Your text is still here: check the post, then save again."
+        ) from error
     return post
+
+
+def _claim_version(post: Post, expected: int) -> None:
+    """Hold the post's version for this save (see claim_version): a post saved since the
+    editor was opened, or by another request at the same moment, is not overwritten. This
+    also keeps two saves from numbering the same public revision."""
+    try:
+        claim_version(Post, post, expected)
+    except StaleVersion:
+        raise PostConflict(
+            "This post was saved after you opened the editor (by another author, or in "
+            "another window), so your save was not kept."
+        ) from None
+
+
+def _save(
+    post: Post,
+    draft: PostDraft,
+    action: PostAction,
+    now: datetime,
+    publish_at: datetime | None,
+    by: User,
+) -> None:
+    """Apply the draft and the action to a post whose version this save holds."""
+    before = _Shown.of(post, now)
+    _apply(post, draft, now)
+    if action == PostAction.PUBLISH:
+        if publish_at is None:
+            # A post published before keeps its date unless it was only scheduled.
+            due = post.published_at
+            publish_at = due if due is not None and due <= now else now
+        _publish(post, publish_at)
+    elif action == PostAction.UNPUBLISH:
+        post.status = PostStatus.DRAFT
+    post.updated_at = now
+    if post.status == PostStatus.PUBLISHED:
+        _record_revision(post, before, by, draft.typo, now)
 
 
 def _record_revision(
@@ -519,3 +568,101 @@ def set_comment_status(
     db.session.commit()
     fan_out_later(event_ids)
     return len(comments)
+
+
+# --- Autosaves: what an author typed and has not saved yet ------------------------------
+
+
+@dataclass(frozen=True)
+class AutosaveText:
+    """The editor's fields that hold an author's writing, as typed."""
+
+    title: str = ""
+    body: str = ""
+    summary: str = ""
+    labels: str = ""
+
+
+def _autosave_query(author: User, post: Post | None) -> Select[PostAutosave]:
+    post_key = PostAutosave.post_id.is_(None) if post is None else PostAutosave.post_id == post.id
+    return select(PostAutosave).where(PostAutosave.user_id == author.id, post_key)
+
+
+def find_autosave(author: User, post: Post | None) -> PostAutosave | None:
+    """The author's unsaved text of `post` (None: of a new post), if any."""
+    return db.session.scalars(
+        _autosave_query(author, post).order_by(PostAutosave.saved_at.desc()).limit(1)
+    ).first()
+
+
+def _same_as_post(post: Post | None, text: AutosaveText) -> bool:
+    """True when `text` is what the post already holds (or, for a new post, nothing)."""
+    labels = tuple(
+        sorted(name.strip().casefold() for name in text.labels.split(",") if name.strip())
+    )
+    if post is None:
+        return not (text.title.strip() or text.body.strip() or text.summary.strip() or labels)
+    return (
+        clean_line(text.title) == post.title
+        and clean_text(text.body) == post.body_source
+        and clean_text(text.summary.strip()) == post.summary
+        and labels == tuple(sorted(label.name.casefold() for label in post.labels))
+    )
+
+
+def store_autosave(
+    author: User, post: Post | None, text: AutosaveText, base_version: int, now: datetime
+) -> PostAutosave | None:
+    """Keep the author's unsaved text of `post` (None: a new post), replacing the one
+    kept before. Text the post already holds is nothing unsaved: the autosave is removed
+    and None returned. The post itself is never touched."""
+    try:
+        return _store_autosave(author, post, text, base_version, now)
+    except IntegrityError:
+        pass  # the same author's other window inserted the row first: update that one
+    try:
+        return _store_autosave(author, post, text, base_version, now)
+    except IntegrityError as error:  # the post was deleted meanwhile
+        raise PostError("The post is gone, so its unsaved text could not be kept.") from error
+
+
+def _store_autosave(
+    author: User, post: Post | None, text: AutosaveText, base_version: int, now: datetime
+) -> PostAutosave | None:
+    with unit_of_work():
+        if _same_as_post(post, text):
+            _clear_autosave(author, post)
+            return None
+        kept = list(db.session.scalars(_autosave_query(author, post)))
+        # A new post's autosave has no post id to be unique on: two sent at once may
+        # both insert; the newest is kept from then on.
+        kept.sort(key=lambda row: row.saved_at, reverse=True)
+        for extra in kept[1:]:
+            db.session.delete(extra)
+        row = kept[0] if kept else None
+        if row is None:
+            row = PostAutosave(user_id=author.id, post_id=None if post is None else post.id)
+            db.session.add(row)
+        row.title = text.title[:300]
+        row.body = text.body
+        row.summary = text.summary
+        row.labels = text.labels
+        row.base_version = base_version
+        row.saved_at = now
+    return row
+
+
+def discard_autosave(author: User, post: Post | None) -> None:
+    """Throw away the author's unsaved text of `post` (None: of a new post)."""
+    with unit_of_work():
+        _clear_autosave(author, post)
+
+
+def _clear_autosave(author: User, post: Post | None) -> None:
+    """Remove the author's autosave of `post`, in the caller's unit of work."""
+    post_key = PostAutosave.post_id.is_(None) if post is None else PostAutosave.post_id == post.id
+    db.session.execute(
+        delete(PostAutosave)
+        .where(PostAutosave.user_id == author.id, post_key)
+        .execution_options(synchronize_session=False)
+    )

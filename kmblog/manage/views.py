@@ -8,7 +8,16 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
@@ -23,12 +32,13 @@ from kmblog.auth.services import (
     set_password,
     set_role,
 )
-from kmblog.context import current_settings, current_zone
+from kmblog.context import current_settings, current_zone, to_local
 from kmblog.extensions import csrf
 from kmblog.mail.services import set_comment_mail
 from kmblog.manage.forms import (
     MAX_BODY_LENGTH,
     AccountMailForm,
+    AutosaveForm,
     ConfirmForm,
     PasswordForm,
     PostForm,
@@ -38,7 +48,9 @@ from kmblog.manage.forms import (
 )
 from kmblog.manage.post_templates import TEMPLATES
 from kmblog.manage.services import (
+    AutosaveText,
     PostAction,
+    PostConflict,
     PostDraft,
     PostError,
     PostState,
@@ -48,12 +60,15 @@ from kmblog.manage.services import (
     create_post,
     dashboard_posts,
     delete_post,
+    discard_autosave,
+    find_autosave,
     find_post_by_id,
     moderatable_comments,
     moderation_list,
     render_post_body,
     save_post,
     set_comment_status,
+    store_autosave,
 )
 from kmblog.media.services import MediaError, markdown_for
 from kmblog.media.web import store_file
@@ -62,6 +77,7 @@ from kmblog.models import (
     CommentMail,
     CommentStatus,
     Post,
+    PostAutosave,
     PostKind,
     PostStatus,
     Role,
@@ -69,9 +85,10 @@ from kmblog.models import (
     User,
     utcnow,
 )
-from kmblog.rendering import ReadingTime, reading_time
+from kmblog.rendering import ReadingTime, reading_time, text_diff
 from kmblog.series.services import SeriesChoice, series_choices
 from kmblog.settings import update_settings
+from kmblog.timefmt import clock
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -208,7 +225,12 @@ def _editor(
     status: int = 200,
     preview: str = "",
     uploaded: str = "",
+    autosave: PostAutosave | None = None,
+    conflict: dict[str, Any] | None = None,
+    restored: PostAutosave | None = None,
 ) -> Any:
+    """The editor page; `autosave` is unsaved text to offer, `restored` the one now in
+    the form, `conflict` what another save stored while this editor was open."""
     # How long the previewed text is, else the saved one; the live preview keeps it up.
     reading: ReadingTime | None = None
     if preview:
@@ -226,9 +248,29 @@ def _editor(
             label_names=all_label_names(),
             now=utcnow(),
             settings=current_settings(),
+            autosave=autosave,
+            restored=restored,
+            conflict=conflict,
         ),
         status,
     )
+
+
+def _offer_or_restore(post: Post | None, form: PostForm) -> Any:
+    """The editor as first opened: with the author's unsaved text offered, or, after
+    "Restore" (a link, so that it needs no script), put in the form."""
+    autosave = find_autosave(current_user, post)
+    if autosave is None or request.args.get("restore") != "autosave":
+        return _editor(post, form, autosave=autosave)
+    form.title.data = autosave.title
+    form.body.data = autosave.body
+    form.summary.data = autosave.summary
+    form.labels.data = autosave.labels
+    if post is not None:
+        # Saved, it is checked against the version it was written from: text written
+        # before someone else's save never silently replaces theirs.
+        form.version.data = str(autosave.base_version)
+    return _editor(post, form, restored=autosave)
 
 
 def _handle_editor(post: Post | None, form: PostForm) -> Any:
@@ -256,7 +298,18 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
                 publish_at=(publish_at or now) if action == PostAction.PUBLISH else None,
             )
         else:
-            post = save_post(post, draft, PostAction(action), now, publish_at, by=current_user)
+            post = save_post(
+                post,
+                draft,
+                PostAction(action),
+                now,
+                publish_at,
+                by=current_user,
+                expected_version=form.version_number(),
+            )
+    except PostConflict as error:
+        assert post is not None  # noqa: S101 - only an existing post's save conflicts
+        return _conflict(post.id, form, str(error))
     except PostError as error:
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(post if post and post.id else None, form, 422)
@@ -285,6 +338,24 @@ def preview_post(post_id: int | None = None) -> Any:
     # An author's unsaved words: for this answer only, kept by no cache.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _conflict(post_id: int, form: PostForm, message: str) -> Any:
+    """409: the editor again with the author's text as sent, and what the other save
+    stored beside it (its text and the differences), so that nothing is lost. The form
+    now carries the post's current version: saving again is a choice made knowingly."""
+    current = find_post_by_id(post_id)
+    if current is None:
+        abort(404, description="The post was deleted while you were editing it.")
+    form.version.data = str(current.version)
+    conflict = {
+        "message": message,
+        "item": current,
+        "labels": ", ".join(label.name for label in current.labels),
+        "title_differs": (form.title.data or "") != current.title,
+        "body_diff": text_diff(current.body_source, form.body.data or ""),
+    }
+    return _editor(current, form, 409, conflict=conflict)
 
 
 def _upload_into_body(post: Post | None, form: PostForm) -> Any:
@@ -336,7 +407,7 @@ def new_post() -> Any:
         form.body.data = template.body
     _fill_choices(form, None)
     if request.method == "GET":
-        return _editor(None, form)
+        return _offer_or_restore(None, form)
     return _handle_editor(None, form)
 
 
@@ -361,13 +432,91 @@ def edit_post(post_id: int) -> Any:
                 "publish_at": post.published_at.astimezone(current_zone()).replace(tzinfo=None)
                 if post.published_at
                 else None,
+                "version": str(post.version),
             }
         )
         _fill_choices(form, post)
-        return _editor(post, form)
+        return _offer_or_restore(post, form)
     form = PostForm()
     _fill_choices(form, post)
     return _handle_editor(post, form)
+
+
+# Checked by its own form, like the editor's: the script is answered in JSON, not with
+# the bare 400 page of the global check.
+@csrf.exempt
+@manage.post("/posts/new/autosave")
+def autosave_new_post() -> Any:
+    """Keep what the author has typed in the editor of a new post (JSON, for autosave.js)."""
+    return _autosave(None)
+
+
+@csrf.exempt
+@manage.post("/posts/<int:post_id>/autosave")
+def autosave_post(post_id: int) -> Any:
+    """Keep what the author has typed in a post's editor, apart from the post (JSON)."""
+    return _autosave(_own_post(post_id))
+
+
+def _autosave(post: Post | None) -> Any:
+    form = AutosaveForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            message = (
+                "The editor has expired, so the server keeps no copy: your text is kept in "
+                "this browser. Save the post to renew it."
+            )
+            return jsonify(error=message), 400
+        problems = " ".join(str(error) for field in form for error in field.errors)
+        return jsonify(error=f"Not kept on the server: {problems}"), 422
+    text = AutosaveText(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        summary=form.summary.data or "",
+        labels=form.labels.data or "",
+    )
+    base_version = form.version_number()
+    now = utcnow()
+    try:
+        row = store_autosave(current_user, post, text, base_version, now)
+    except PostError as error:
+        return jsonify(error=str(error)), 409
+    local = to_local(now if row is None else row.saved_at)
+    answer: dict[str, Any] = {
+        "kept": row is not None,
+        "saved_at": local.isoformat(),
+        "message": f"Unsaved changes kept at {clock(local)}; readers do not see them."
+        if row is not None
+        else "No unsaved changes.",
+    }
+    if post is not None and base_version and post.version != base_version:
+        saved = to_local(post.updated_at)
+        answer["stale"] = (
+            f"This post was saved at {clock(saved)} after you opened the editor (by "
+            "another author, or in another window). Saving will show you both texts."
+        )
+    return jsonify(answer)
+
+
+@manage.post("/posts/new/autosave/discard")
+def discard_new_post_autosave() -> Any:
+    """Throw away the unsaved text of a new post; back to an empty editor."""
+    return _discard(None, url_for("manage.new_post"))
+
+
+@manage.post("/posts/<int:post_id>/autosave/discard")
+def discard_post_autosave(post_id: int) -> Any:
+    """Throw away the author's unsaved text of a post; back to its editor."""
+    post = _own_post(post_id)
+    return _discard(post, url_for("manage.edit_post", post_id=post.id))
+
+
+def _discard(post: Post | None, back: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    discard_autosave(current_user, post)
+    flash("The unsaved text was discarded.")
+    return redirect(back, 303)
 
 
 @manage.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])

@@ -9,19 +9,32 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from kmblog.extensions import db
 from kmblog.media.services import image_variants
-from kmblog.models import MAX_ID, Page, PageRedirect, PostStatus, SourceFormat, User
+from kmblog.models import (
+    MAX_ID,
+    Page,
+    PageAutosave,
+    PageRedirect,
+    PostStatus,
+    SourceFormat,
+    User,
+)
 from kmblog.rendering import PAGE_ANCHORS, clean_line, clean_text, render_body
 from kmblog.slugs import make_slug
-from kmblog.transaction import unit_of_work
+from kmblog.transaction import StaleVersion, claim_version, unit_of_work
 
 
 class PageError(ValueError):
     """The page cannot be saved as asked; the message says why, for the author."""
+
+
+class PageConflict(PageError):
+    """The page was saved after the editor was opened: nothing of this save was kept."""
 
 
 class PageAction(enum.StrEnum):
@@ -77,19 +90,117 @@ def create_page(author: User, draft: PageDraft, now: datetime, publish: bool) ->
             _apply(page, draft)
             if publish:
                 _publish(page, now)
+            _clear_autosave(author, None)
     return page
 
 
-def save_page(page: Page, draft: PageDraft, action: PageAction, now: datetime) -> Page:
-    """Apply the editor's changes, then publish or unpublish as asked."""
-    with unit_of_work(), db.session.no_autoflush:
-        _apply(page, draft)
-        if action == PageAction.PUBLISH:
-            _publish(page, now)
-        elif action == PageAction.UNPUBLISH:
-            page.status = PostStatus.DRAFT
-        page.updated_at = now
+def save_page(
+    page: Page,
+    draft: PageDraft,
+    action: PageAction,
+    now: datetime,
+    by: User | None = None,
+    expected_version: int | None = None,
+) -> Page:
+    """Apply the editor's changes, then publish or unpublish as asked; the autosave of
+    `by` (the page's author when not given) goes. A page saved since `expected_version`
+    (None: the one loaded) is not overwritten: PageConflict, and nothing is kept."""
+    editor = by or page.author
+    try:
+        with unit_of_work(), db.session.no_autoflush:
+            claim_version(
+                Page, page, page.version if expected_version is None else expected_version
+            )
+            _apply(page, draft)
+            if action == PageAction.PUBLISH:
+                _publish(page, now)
+            elif action == PageAction.UNPUBLISH:
+                page.status = PostStatus.DRAFT
+            page.updated_at = now
+            _clear_autosave(editor, page)
+    except StaleVersion:
+        raise PageConflict(
+            "This page was saved after you opened the editor (by another author, or in "
+            "another window), so your save was not kept."
+        ) from None
     return page
+
+
+# --- Autosaves: what an author typed and has not saved yet (as for posts) ---------------
+
+
+def _autosave_filter(
+    author: User, page: Page | None
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    key = PageAutosave.page_id.is_(None) if page is None else PageAutosave.page_id == page.id
+    return (PageAutosave.user_id == author.id, key)
+
+
+def find_page_autosave(author: User, page: Page | None) -> PageAutosave | None:
+    """The author's unsaved text of `page` (None: of a new page), if any."""
+    return db.session.scalars(
+        select(PageAutosave)
+        .where(*_autosave_filter(author, page))
+        .order_by(PageAutosave.saved_at.desc())
+        .limit(1)
+    ).first()
+
+
+def store_page_autosave(
+    author: User, page: Page | None, title: str, body: str, base_version: int, now: datetime
+) -> PageAutosave | None:
+    """Keep the author's unsaved text of `page`, replacing the one kept before; text the
+    page already holds (or, for a new page, nothing) removes it and gives None."""
+    try:
+        return _store_autosave(author, page, title, body, base_version, now)
+    except IntegrityError:
+        pass  # the same author's other window inserted the row first: update that one
+    try:
+        return _store_autosave(author, page, title, body, base_version, now)
+    except IntegrityError as error:  # the page was deleted meanwhile
+        raise PageError("The page is gone, so its unsaved text could not be kept.") from error
+
+
+def _store_autosave(
+    author: User, page: Page | None, title: str, body: str, base_version: int, now: datetime
+) -> PageAutosave | None:
+    with unit_of_work():
+        unchanged = (
+            not (title.strip() or body.strip())
+            if page is None
+            else (clean_line(title) == page.title and clean_text(body) == page.body_source)
+        )
+        if unchanged:
+            _clear_autosave(author, page)
+            return None
+        kept = sorted(
+            db.session.scalars(select(PageAutosave).where(*_autosave_filter(author, page))),
+            key=lambda row: row.saved_at,
+            reverse=True,
+        )
+        for extra in kept[1:]:
+            db.session.delete(extra)
+        row = kept[0] if kept else None
+        if row is None:
+            row = PageAutosave(user_id=author.id, page_id=None if page is None else page.id)
+            db.session.add(row)
+        row.title, row.body = title[:300], body
+        row.base_version, row.saved_at = base_version, now
+    return row
+
+
+def discard_page_autosave(author: User, page: Page | None) -> None:
+    """Throw away the author's unsaved text of `page` (None: of a new page)."""
+    with unit_of_work():
+        _clear_autosave(author, page)
+
+
+def _clear_autosave(author: User, page: Page | None) -> None:
+    db.session.execute(
+        delete(PageAutosave)
+        .where(*_autosave_filter(author, page))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _apply(page: Page, draft: PageDraft) -> None:

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from kmblog.context import current_settings
+from kmblog.context import current_settings, to_local
 from kmblog.extensions import csrf
 from kmblog.manage.forms import ConfirmForm
 from kmblog.media.services import image_variants
-from kmblog.models import Page, PostStatus, SourceFormat, utcnow
-from kmblog.pages.forms import PageForm
+from kmblog.models import Page, PageAutosave, PostStatus, SourceFormat, utcnow
+from kmblog.pages.forms import PageAutosaveForm, PageForm
 from kmblog.pages.services import (
     Direction,
     PageAction,
+    PageConflict,
     PageDraft,
     PageError,
     create_page,
     delete_page,
+    discard_page_autosave,
+    find_page_autosave,
     find_page_by_id,
     list_pages,
     move_page,
     save_page,
+    store_page_autosave,
 )
-from kmblog.rendering import PAGE_ANCHORS, render_body
+from kmblog.rendering import PAGE_ANCHORS, render_body, text_diff
+from kmblog.timefmt import clock
 
 pages = Blueprint("pages", __name__, url_prefix="/manage/pages")
 
@@ -66,7 +71,15 @@ def index() -> str:
     )
 
 
-def _editor(page: Page | None, form: PageForm, status: int = 200, preview: str = "") -> Any:
+def _editor(
+    page: Page | None,
+    form: PageForm,
+    status: int = 200,
+    preview: str = "",
+    autosave: PageAutosave | None = None,
+    conflict: dict[str, Any] | None = None,
+    restored: PageAutosave | None = None,
+) -> Any:
     return (
         render_template(
             "pages/editor.html",
@@ -75,9 +88,25 @@ def _editor(page: Page | None, form: PageForm, status: int = 200, preview: str =
             preview=preview,
             now=utcnow(),
             settings=current_settings(),
+            autosave=autosave,
+            conflict=conflict,
+            restored=restored,
         ),
         status,
     )
+
+
+def _offer_or_restore(page: Page | None, form: PageForm) -> Any:
+    """The editor as first opened, with the author's unsaved text offered, or restored
+    (a plain link: no script needed), as in the post editor."""
+    autosave = find_page_autosave(current_user, page)
+    if autosave is None or request.args.get("restore") != "autosave":
+        return _editor(page, form, autosave=autosave)
+    form.title.data = autosave.title
+    form.body.data = autosave.body
+    if page is not None:
+        form.version.data = str(autosave.base_version)
+    return _editor(page, form, restored=autosave)
 
 
 def _handle_editor(page: Page | None, form: PageForm) -> Any:
@@ -99,12 +128,38 @@ def _handle_editor(page: Page | None, form: PageForm) -> Any:
         if page is None:
             page = create_page(current_user, draft, now, publish=action == PageAction.PUBLISH)
         else:
-            page = save_page(page, draft, PageAction(action), now)
+            page = save_page(
+                page,
+                draft,
+                PageAction(action),
+                now,
+                by=current_user,
+                expected_version=form.version_number(),
+            )
+    except PageConflict as error:
+        assert page is not None  # noqa: S101 - only an existing page's save conflicts
+        return _conflict(page.id, form, str(error))
     except PageError as error:
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(page if page and page.id else None, form, 422)
     flash("Saved and published." if page.is_visible(now) else "Saved as a draft.")
     return redirect(url_for("pages.edit", page_id=page.id), 303)
+
+
+def _conflict(page_id: int, form: PageForm, message: str) -> Any:
+    """409: the author's text kept in the form, the page as saved now beside it; the
+    form carries the current version, so that saving again is a knowing choice."""
+    current = find_page_by_id(page_id)
+    if current is None:
+        abort(404, description="The page was deleted while you were editing it.")
+    form.version.data = str(current.version)
+    conflict = {
+        "message": message,
+        "item": current,
+        "title_differs": (form.title.data or "") != current.title,
+        "body_diff": text_diff(current.body_source, form.body.data or ""),
+    }
+    return _editor(current, form, 409, conflict=conflict)
 
 
 def _with_format(form: PageForm, page: Page) -> PageForm:
@@ -122,7 +177,7 @@ def new() -> Any:
     """A new page, written in Markdown."""
     form = PageForm()
     if request.method == "GET":
-        return _editor(None, form)
+        return _offer_or_restore(None, form)
     return _handle_editor(None, form)
 
 
@@ -132,9 +187,87 @@ def edit(page_id: int) -> Any:
     """Edit a page; the buttons preview, save, publish or unpublish it."""
     page = _own_page(page_id)
     if request.method == "GET":
-        form = PageForm(data={"title": page.title, "body": page.body_source, "slug": page.slug})
-        return _editor(page, _with_format(form, page))
+        form = PageForm(
+            data={
+                "title": page.title,
+                "body": page.body_source,
+                "slug": page.slug,
+                "version": str(page.version),
+            }
+        )
+        return _offer_or_restore(page, _with_format(form, page))
     return _handle_editor(page, _with_format(PageForm(), page))
+
+
+# Checked by its own form, to answer the script in JSON (as the post editor's autosave).
+@csrf.exempt
+@pages.post("/new/autosave")
+def autosave_new() -> Any:
+    """Keep what the author has typed in the editor of a new page (JSON)."""
+    return _autosave(None)
+
+
+@csrf.exempt
+@pages.post("/<int:page_id>/autosave")
+def autosave(page_id: int) -> Any:
+    """Keep what the author has typed in a page's editor, apart from the page (JSON)."""
+    return _autosave(_own_page(page_id))
+
+
+def _autosave(page: Page | None) -> Any:
+    form = PageAutosaveForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            message = (
+                "The editor has expired, so the server keeps no copy: your text is kept in "
+                "this browser. Save the page to renew it."
+            )
+            return jsonify(error=message), 400
+        problems = " ".join(str(error) for field in form for error in field.errors)
+        return jsonify(error=f"Not kept on the server: {problems}"), 422
+    base_version = form.version_number()
+    now = utcnow()
+    try:
+        row = store_page_autosave(
+            current_user, page, form.title.data or "", form.body.data or "", base_version, now
+        )
+    except PageError as error:
+        return jsonify(error=str(error)), 409
+    local = to_local(now if row is None else row.saved_at)
+    answer: dict[str, Any] = {
+        "kept": row is not None,
+        "saved_at": local.isoformat(),
+        "message": f"Unsaved changes kept at {clock(local)}; readers do not see them."
+        if row is not None
+        else "No unsaved changes.",
+    }
+    if page is not None and base_version and page.version != base_version:
+        answer["stale"] = (
+            f"This page was saved at {clock(to_local(page.updated_at))} after you opened the "
+            "editor (by another author, or in another window). Saving will show you both texts."
+        )
+    return jsonify(answer)
+
+
+@pages.post("/new/autosave/discard")
+def discard_new_autosave() -> Any:
+    """Throw away the unsaved text of a new page."""
+    return _discard(None, url_for("pages.new"))
+
+
+@pages.post("/<int:page_id>/autosave/discard")
+def discard_autosave(page_id: int) -> Any:
+    """Throw away the author's unsaved text of a page."""
+    page = _own_page(page_id)
+    return _discard(page, url_for("pages.edit", page_id=page.id))
+
+
+def _discard(page: Page | None, back: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    discard_page_autosave(current_user, page)
+    flash("The unsaved text was discarded.")
+    return redirect(back, 303)
 
 
 @pages.post("/<int:page_id>/move")
