@@ -41,6 +41,7 @@ from kmblog.manage.services import (
     PostDraft,
     PostError,
     PostState,
+    StrategiesWouldLosePlan,
     all_label_names,
     comment_counts_by_status,
     companion_choices,
@@ -52,6 +53,7 @@ from kmblog.manage.services import (
     moderation_list,
     save_post,
     set_comment_status,
+    strategies_of,
 )
 from kmblog.media.services import MediaError, image_variants, markdown_for
 from kmblog.media.web import store_file
@@ -183,6 +185,7 @@ def _draft_from(form: PostForm) -> PostDraft:
         slug=form.slug.data or "",
         change_note=form.change_note.data or "",
         companion_id=form.companion_id.data or None,
+        unpair_strategies=bool(form.unpair_strategies.data),
         typo=bool(form.typo.data),
     )
 
@@ -193,6 +196,7 @@ def _editor(
     status: int = 200,
     preview: str = "",
     uploaded: str = "",
+    unpair_warning: str = "",
 ) -> Any:
     return (
         render_template(
@@ -201,6 +205,9 @@ def _editor(
             form=form,
             preview=preview,
             uploaded=uploaded,
+            # A plan's editor names the strategies that follow it.
+            strategies=strategies_of(post) if post and post.kind == PostKind.PLAN else [],
+            unpair_warning=unpair_warning,
             label_names=all_label_names(),
             now=utcnow(),
             settings=current_settings(),
@@ -235,6 +242,10 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
             )
         else:
             post = save_post(post, draft, PostAction(action), now, publish_at, by=current_user)
+    except StrategiesWouldLosePlan as error:
+        # Asked, not done: the form again, with the box that confirms it.
+        form.unpair_strategies.data = False
+        return _editor(post, form, 409, unpair_warning=str(error))
     except PostError as error:
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(post if post and post.id else None, form, 422)
@@ -335,7 +346,11 @@ def delete_post_view(post_id: int) -> Any:
         flash(f"Deleted “{title}”.")
         return redirect(url_for("manage.dashboard"), 303)
     return render_template(
-        "manage/delete.html", post=post, form=form, settings=current_settings()
+        "manage/delete.html",
+        post=post,
+        form=form,
+        strategies=strategies_of(post) if post.kind == PostKind.PLAN else [],
+        settings=current_settings(),
     ), (400 if request.method == "POST" else 200)
 
 
