@@ -594,6 +594,26 @@ def test_a_plan_serves_several_strategies_and_lists_them_all(app, client, reader
     assert [a.text() for a in named] == ["Strategy: Draft", "Strategy: Research", "Strategy: Sales"]
 
 
+def test_a_plans_page_costs_the_same_queries_with_two_strategies_or_six(
+    app, client, make_app, count_queries, signed_in
+):
+    """Its strategies come in one query, however many there are."""
+    reader = make_app(PAGE_CACHE=False, PAGE_VERSION_RECHECK_SECONDS=0).test_client()
+    costs = []
+    for n in (2, 6):
+        plan = new_post(client, "publish", kind="plan", title=f"A plan for {n}")
+        for i in range(n):
+            new_post(client, "publish", kind="strategy", title=f"S{n}.{i}", companion_id=str(plan))
+        url = url_of(app, plan)
+        reader.get(url)  # the app's first request reads what every later one keeps
+        with count_queries() as queries:
+            page = reader.get(url).text
+        assert len(companion_links(reader, url)) == n
+        assert f"S{n}.{n - 1}" in page
+        costs.append(len(queries))
+    assert costs[0] == costs[1]
+
+
 def test_a_strategy_moved_to_another_plan_leaves_the_others_alone(app, client, reader, signed_in):
     """A strategy follows one plan: choosing another moves it alone."""
     acme = new_post(client, "publish", kind="plan", title="KM Plan: Acme")

@@ -19,10 +19,11 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
+from kmblog.blogger.exporter import archive_export
 from kmblog.extensions import db
 from kmblog.manage.services import PostAction, PostDraft, create_post, save_post
 from kmblog.media.services import Upload, store_upload
-from kmblog.models import Media, Page, Post, PostKind, User
+from kmblog.models import Media, Page, Post, PostKind, User, utcnow
 from kmblog.pages.services import PageDraft, create_page
 from tests.factories import BASE_TIME
 from tests.test_blogger_export import fill_blog
@@ -339,3 +340,20 @@ def test_the_blogger_export_names_every_image_by_an_address_that_serves_it(
                 assert answer.status_code == 200, address
                 assert answer.get_data() == on_disk[name], address
     assert '"/media/' not in text and "&quot;/media/" not in text
+
+
+def test_the_archive_costs_the_same_queries_for_two_images_or_six(
+    app: Flask, blog: Any, media_folder: Path, count_queries: Any
+) -> None:
+    """Rows are read a page at a time: more images, more files, no more queries."""
+    blog.author("boss")
+    costs = []
+    for seed in range(6):
+        store(app, media_folder, photo((600, 400), 10 + seed), f"p{seed}.jpg", f"Picture {seed}")
+        if seed in (1, 5):
+            with app.app_context(), count_queries() as queries:
+                archive = b"".join(archive_export(utcnow(), media_folder))
+            with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+                assert len(json.loads(opened.read("kmblog.json"))["media"]) == seed + 1
+            costs.append(len(queries))
+    assert costs[0] == costs[1]
