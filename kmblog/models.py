@@ -243,6 +243,9 @@ class Post(Base):
     updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
     comments_open: Mapped[bool] = mapped_column(default=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # A strategy's plan; None on every other post. A plan serves any number of
+    # strategies (its page lists them all) and names none itself, so pairing a strategy
+    # never unpairs another one (0022 moved the old two-way pairs to this).
     companion_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", ondelete="SET NULL"), index=True
     )
@@ -268,9 +271,8 @@ class Post(Base):
     # so that two authors or two windows never silently overwrite each other.
     version: Mapped[int] = mapped_column(default=1)
 
-    companion: Mapped[Post | None] = relationship(
-        remote_side="Post.id", post_update=True
-    )  # post_update: a plan and its strategy point at each other
+    # The plan a strategy follows (see companion_id).
+    companion: Mapped[Post | None] = relationship(remote_side="Post.id")
     # Its place in a series ("Part 2 of 5"), if it is in one: at most one series.
     series_entry: Mapped[SeriesPost | None] = relationship(
         back_populates="post", cascade="all, delete-orphan", passive_deletes=True

@@ -546,15 +546,152 @@ def test_a_strategy_and_its_plan_link_to_each_other(app, client, reader, signed_
         if "The strategy for this plan" in a.text()
     ]
     assert plan_links == [(strategy_url, "The strategy for this plan: KM Strategy: Acme")]
-    # The plan's editor shows the pairing too.
-    assert editor_form(client.get(f"/manage/posts/{plan}/edit").text)["companion_id"] == str(
-        strategy
+    # The plan's editor names the strategy, with a way to its editor.
+    plan_editor = parse_html(client.get(f"/manage/posts/{plan}/edit").text)
+    named = plan_editor.one("p", class_="companion-strategies").find_all("a")
+    assert [(a.get("href"), a.text()) for a in named] == [
+        (f"/manage/posts/{strategy}/edit", "KM Strategy: Acme")
+    ]
+
+
+def companion_links(reader, url: str) -> list[tuple[str | None, str]]:  # type: ignore[no-untyped-def]
+    """The companion links of a post page: (address, text)."""
+    page = parse_html(reader.get(url).text)
+    return [
+        (a.get("href"), a.text())
+        for box in page.find_all("*", class_="companion-link")
+        for a in box.find_all("a")
+    ]
+
+
+def test_a_plan_serves_several_strategies_and_lists_them_all(app, client, reader, signed_in):
+    """Pairing a second strategy with a plan keeps the first: nothing is unpaired."""
+    plan = new_post(client, "publish", kind="plan", title="KM Plan: Acme")
+    first = new_post(
+        client, "publish", kind="strategy", title="Strategy: Sales", companion_id=str(plan)
     )
+    second = new_post(
+        client, "publish", kind="strategy", title="Strategy: Research", companion_id=str(plan)
+    )
+    new_post(client, "save", kind="strategy", title="Strategy: Draft", companion_id=str(plan))
+    assert stored(app, first)["companion_id"] == plan  # type: ignore[index]
+    assert stored(app, second)["companion_id"] == plan  # type: ignore[index]
+    plan_url = url_of(app, plan)
+
+    # Readers see the published ones, in the order they were published.
+    page = parse_html(reader.get(plan_url).text)
+    assert "The strategies for this plan:" in page.one("div", class_="companion-link").text()
+    assert companion_links(reader, plan_url) == [
+        (url_of(app, first), "Strategy: Sales"),
+        (url_of(app, second), "Strategy: Research"),
+    ]
+    for strategy, title in ((first, "Sales"), (second, "Research")):
+        assert companion_links(reader, url_of(app, strategy)) == [
+            (plan_url, "The plan behind this strategy: KM Plan: Acme")
+        ], title
+    # Editing the first strategy (its plan unchanged) keeps both pairings.
+    assert edit(client, first, body="Revised.").status_code == 303
+    assert stored(app, second)["companion_id"] == plan  # type: ignore[index]
+    # The plan's editor offers no companion of its own to pick, and names all three.
+    plan_editor = client.get(f"/manage/posts/{plan}/edit").text
+    assert "companion_id" not in editor_form(plan_editor)
+    named = parse_html(plan_editor).one("p", class_="companion-strategies").find_all("a")
+    assert [a.text() for a in named] == ["Strategy: Draft", "Strategy: Research", "Strategy: Sales"]
+
+
+def test_a_plans_page_costs_the_same_queries_with_two_strategies_or_six(
+    app, client, make_app, count_queries, signed_in
+):
+    """Its strategies come in one query, however many there are."""
+    reader = make_app(PAGE_CACHE=False, PAGE_VERSION_RECHECK_SECONDS=0).test_client()
+    costs = []
+    for n in (2, 6):
+        plan = new_post(client, "publish", kind="plan", title=f"A plan for {n}")
+        for i in range(n):
+            new_post(client, "publish", kind="strategy", title=f"S{n}.{i}", companion_id=str(plan))
+        url = url_of(app, plan)
+        reader.get(url)  # the app's first request reads what every later one keeps
+        with count_queries() as queries:
+            page = reader.get(url).text
+        assert len(companion_links(reader, url)) == n
+        assert f"S{n}.{n - 1}" in page
+        costs.append(len(queries))
+    assert costs[0] == costs[1]
+
+
+def test_a_strategy_moved_to_another_plan_leaves_the_others_alone(app, client, reader, signed_in):
+    """A strategy follows one plan: choosing another moves it alone."""
+    acme = new_post(client, "publish", kind="plan", title="KM Plan: Acme")
+    other = new_post(client, "publish", kind="plan", title="KM Plan: Other")
+    moving = new_post(client, "publish", kind="strategy", title="Moving", companion_id=str(acme))
+    staying = new_post(client, "publish", kind="strategy", title="Staying", companion_id=str(acme))
+    assert edit(client, moving, companion_id=str(other)).status_code == 303
+    assert stored(app, moving)["companion_id"] == other  # type: ignore[index]
+    assert stored(app, staying)["companion_id"] == acme  # type: ignore[index]
+    assert companion_links(reader, url_of(app, acme)) == [
+        (url_of(app, staying), "The strategy for this plan: Staying")
+    ]
+    # "None" unpairs it, as the author asked.
+    assert edit(client, moving, companion_id="0").status_code == 303
+    assert stored(app, moving)["companion_id"] is None  # type: ignore[index]
+    assert companion_links(reader, url_of(app, other)) == []
+
+
+def test_a_plan_made_another_kind_asks_before_its_strategies_lose_it(
+    app, client, reader, signed_in
+):
+    """Never a silent unlink: the editor warns and saves only once the box is ticked."""
+    plan = new_post(client, "publish", kind="plan", title="KM Plan: Acme")
+    strategy = new_post(
+        client, "publish", kind="strategy", title="Strategy: Sales", companion_id=str(plan)
+    )
+    before = stored(app, plan)
+    asked = edit(client, plan, kind="article", title="Now an essay", body="Changed my mind.")
+    assert asked.status_code == 409
+    warning = parse_html(asked.text).one("div", class_="form-error")
+    assert "Strategy: Sales" in warning.text()
+    values = editor_form(asked.text)
+    assert values["title"] == "Now an essay" and values["body"] == "Changed my mind."
+    assert "unpair_strategies" not in values  # shown, not ticked
+    assert stored(app, plan) == before
+    assert stored(app, strategy)["companion_id"] == plan  # type: ignore[index]
+
+    # Sent again as it was (the box left unticked): asked again, nothing saved.
+    again = client.post(f"/manage/posts/{plan}/edit", data={**values, "action": "save"})
+    assert again.status_code == 409
+    assert stored(app, plan) == before
+
+    confirmed = client.post(
+        f"/manage/posts/{plan}/edit", data={**values, "unpair_strategies": "y", "action": "save"}
+    )
+    assert confirmed.status_code == 303
+    assert stored(app, plan)["kind"].value == "article"  # type: ignore[index]
+    assert stored(app, strategy)["companion_id"] is None  # type: ignore[index]
+    assert companion_links(reader, url_of(app, strategy)) == []
+
+
+def test_deleting_a_plan_names_its_strategies_first(app, auth, client, reader, signed_in):
+    plan = new_post(client, "publish", kind="plan", title="KM Plan: Acme")
+    strategy = new_post(
+        client, "publish", kind="strategy", title="Strategy: Sales", companion_id=str(plan)
+    )
+    page = parse_html(client.get(f"/manage/posts/{plan}/delete").text)
+    assert "“Strategy: Sales”" in page.one("p", class_="form-error").text()
+    assert auth.post_form(f"/manage/posts/{plan}/delete", {}).status_code == 303
+    assert stored(app, strategy)["companion_id"] is None  # type: ignore[index]
+    assert companion_links(reader, url_of(app, strategy)) == []
 
 
 @pytest.mark.parametrize(
     ("kind", "companion_kind"),
-    [("strategy", "article"), ("article", "plan"), ("plan", "plan"), ("strategy", "strategy")],
+    [
+        ("strategy", "article"),
+        ("article", "plan"),
+        ("plan", "plan"),
+        ("strategy", "strategy"),
+        # A plan names no companion: its strategies name it.
+        ("plan", "strategy"),
+    ],
 )
 def test_pairing_with_the_wrong_kind_is_refused_and_changes_nothing(
     app, blog, client, signed_in, kind, companion_kind

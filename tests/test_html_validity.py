@@ -34,7 +34,8 @@ from kmblog.mail.tokens import (
     subscriptions_token,
     unsubscribe_token,
 )
-from kmblog.models import Post, Subscriber
+from kmblog.manage.services import PostDraft, create_post
+from kmblog.models import Post, PostKind, Subscriber, User
 from tests.blogger_files import sample
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BASE_TIME
@@ -119,6 +120,31 @@ class Pages:
     def add_response(self, name: str, response: Any, status: int) -> None:
         assert response.status_code == status, f"{name}: {response.status_code}"
         self.html[name] = response.text
+
+
+def _plan_with_two_strategies(app: Any) -> tuple[str, int]:
+    """A published plan and two published strategies that follow it: its path and id."""
+    with app.app_context():
+        admin = db.session.scalars(select(User).where(User.username == "admin")).one()
+        plan = create_post(
+            admin,
+            PostDraft(title="KM Plan: Acme", body="What.", kind=PostKind.PLAN),
+            BASE_TIME,
+            publish_at=BASE_TIME,
+        )
+        for name in ("Sales", "Research"):
+            create_post(
+                admin,
+                PostDraft(
+                    title=f"Strategy: {name}",
+                    body="How.",
+                    kind=PostKind.STRATEGY,
+                    companion_id=plan.id,
+                ),
+                BASE_TIME,
+                publish_at=BASE_TIME,
+            )
+        return f"/{plan.year}/{plan.month:02d}/{plan.slug}.html", plan.id
 
 
 def _comment_id(response: Any) -> int:
@@ -266,6 +292,17 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
         "editor: conflict", client.post(f"/manage/posts/{edited}/edit", data=stale), 409
     )
     pages.add(client, "post delete", f"/manage/posts/{edited}/delete")
+    # A plan that two strategies follow: its page lists them, its editor and delete page
+    # name them, and the editor asks before it stops being a plan.
+    plan_path, plan_id = _plan_with_two_strategies(app)
+    pages.add(visitor, "plan with two strategies", plan_path)
+    plan_editor = f"/manage/posts/{plan_id}/edit"
+    pages.add(client, "editor: plan with strategies", plan_editor)
+    pages.add(client, "plan delete", f"/manage/posts/{plan_id}/delete")
+    asked = auth.post_form(
+        plan_editor, {"title": "Now an essay", "kind": "article", "action": "save"}, plan_editor
+    )
+    pages.add_response("editor: a plan's strategies would lose it", asked, 409)
     refused = auth.post_form("/manage/posts/new", {"title": "", "body": "", "action": "save"})
     pages.add_response("editor: refused", refused, 422)
     previewed = auth.post_form(

@@ -86,3 +86,42 @@ def test_0018_gives_each_published_post_its_current_text_as_revision_1(tmp_path)
         (1, 1, "Body *now*.", "<p>Body <em>now</em>.</p>", "Reworded the ending.", 0, 1,
          "2009-03-09 10:00:00.000000")
     ]  # fmt: skip
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="a fresh SQLite file, written with sqlite3")
+def test_0022_turns_two_way_pairs_into_strategies_naming_their_plans(tmp_path):
+    """Before 0022 a plan and its strategy named each other; after it only strategies
+    name their plan, and no pairing is lost on the way."""
+    path = tmp_path / "before.sqlite"
+    url = f"sqlite:///{path}"
+    # 0019: the last revision before 0022 that this branch knows (0020 and 0021 of
+    # issue 18 touch no companion).
+    assert flask("db", "upgrade", "0019", database_url=url).returncode == 0
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA foreign_keys=OFF")  # the pairs point both ways
+        connection.execute(
+            "INSERT INTO users (id, username, display_name, role, bio, active, created_at,"
+            " session_version) VALUES (1, 'w', 'W', 'author', '', 1, '2009-01-01 00:00:00', 1)"
+        )
+        for post_id, kind, companion in (
+            (1, "plan", 2),  # a pair, both ways
+            (2, "strategy", 1),
+            (3, "plan", 4),  # the plan named it; the strategy had lost its side
+            (4, "strategy", None),
+            (5, "strategy", 6),  # pointing at an article: no plan
+            (6, "article", None),
+            (7, "plan", None),  # alone
+        ):
+            connection.execute(
+                "INSERT INTO posts (id, title, slug, body_source, body_html, summary, status,"
+                " kind, created_at, updated_at, comments_open, author_id, change_note,"
+                " source_format, companion_id) VALUES (?, 'T', ?, '', '', '', 'draft', ?,"
+                " '2009-03-01 00:00:00.000000', '2009-03-01 00:00:00.000000', 1, 1, '',"
+                " 'markdown', ?)",
+                (post_id, f"t{post_id}", kind, companion),
+            )
+    result = flask("db", "upgrade", database_url=url)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT id, companion_id FROM posts ORDER BY id").fetchall()
+    assert rows == [(1, None), (2, 1), (3, None), (4, 3), (5, None), (6, None), (7, None)]

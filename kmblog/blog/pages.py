@@ -11,7 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from kmblog.blog import heads
-from kmblog.blog.services import CommentsAt, Sidebar, load_post_page
+from kmblog.blog.services import CommentsAt, Sidebar, load_post_page, post_companions
 from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
 from kmblog.comments.forms import CommentForm, comment_number
 from kmblog.comments.services import comments_open, editable_comments
@@ -101,9 +101,7 @@ def render_post_page(
             own_comments=_own_comments(now, context["settings"].edit_window_minutes),
             replying_to=page.shown[reply_to] if reply_to is not None else None,
             head=heads.post_head(page),
-            companion=post.companion
-            if post.companion is not None and post.companion.is_visible(now)
-            else None,
+            companions=post_companions(post, now),
             # "Part n of m" and the parts before and after: one query, for a post in a series.
             series=series_place(post, now),
             **context,

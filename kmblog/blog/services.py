@@ -384,6 +384,21 @@ def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
     )
 
 
+def post_companions(post: Post, now: datetime) -> list[Post]:
+    """What a post page links as its companions, readers' view: a strategy's plan (loaded
+    with the post), a plan's strategies (one query, only for a plan); none for others."""
+    if post.kind == PostKind.PLAN:
+        return list(
+            db.session.scalars(
+                select(Post)
+                .where(Post.companion_id == post.id, visible(now))
+                .order_by(Post.published_at, Post.id)
+            )
+        )
+    plan = post.companion
+    return [plan] if plan is not None and plan.is_visible(now) else []
+
+
 def find_moved_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
     """The visible post that used to live at /year/month/slug.html, if any."""
     return db.session.scalars(

@@ -9,8 +9,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from kmblog.blogger.exporter import blogger_export, json_export
+from kmblog.blogger.exporter import archive_export, blogger_export, json_export
 from kmblog.blogger.importer import BloggerImportError, import_blogger
+from kmblog.media.web import folder
 from kmblog.models import utcnow
 
 
@@ -73,6 +74,16 @@ def export_blogger_command(out: Path, base_url: str | None) -> None:
 @export_cli.command("json")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def export_json_command(out: Path) -> None:
-    """Write everything in the blog as one JSON document (format in the README)."""
-    _write(json_export(utcnow()), out)
+    """Write everything in the blog as JSON (format in the README). OUT ending in .zip:
+    an archive of kmblog.json and the uploaded images' files (media/); any other name:
+    the JSON document alone, which describes the images but holds no file."""
+    now = utcnow()
+    if out.suffix.lower() == ".zip":
+        with out.open("wb") as stream:
+            for piece in archive_export(now, folder()):
+                stream.write(piece)
+        click.echo(f"Wrote the JSON export with the images' files to {out}.")
+        return
+    _write(json_export(now, folder()), out)
     click.echo(f"Wrote the JSON export to {out}.")
+    click.echo("The images' files are not in it: name the file .zip to include them.")

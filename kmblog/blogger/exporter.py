@@ -12,9 +12,11 @@ link, and an author on the feed and on every entry.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO, cast
 from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import Select, select
@@ -31,13 +33,16 @@ from kmblog.blogger import (
 )
 from kmblog.extensions import db
 from kmblog.feeds.builder import comment_atom_id, own_blogger_number, post_atom_id
+from kmblog.media.services import stored_files
 from kmblog.models import (
     Comment,
     CommentPolicy,
     CommentStatus,
     Label,
+    Media,
     Page,
     Post,
+    PostRevision,
     PostStatus,
     Role,
     Series,
@@ -290,14 +295,20 @@ def _comment_entry(writer: _Writer, comment: Comment) -> str:
 
 JSON_FORMAT = "kmblog-export"
 JSON_VERSION = 1
+# The archive (archive_export): the JSON document, then each image file under media/.
+ARCHIVE_JSON = "kmblog.json"
+MEDIA_PREFIX = "media/"
+_CHUNK = 64 * 1024
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def json_export(now: datetime) -> Iterator[str]:
-    """Everything in the blog as one JSON document (described in the README)."""
+def json_export(now: datetime, media_folder: Path) -> Iterator[str]:
+    """Everything in the blog as one JSON document (described in the README). The
+    images are described, with the files kept for each (`media_folder` says which are
+    there); archive_export carries the files themselves."""
     settings = get_settings()
     yield "{\n"
     yield f'"format": "{JSON_FORMAT}",\n"version": {JSON_VERSION},\n'
@@ -311,17 +322,29 @@ def json_export(now: datetime) -> Iterator[str]:
         "items_per_feed": settings.items_per_feed,
         "comment_policy": settings.comment_policy.value,
         "moderate_after_days": settings.moderate_after_days,
+        "moderation_links": settings.moderation_links,
+        "moderation_words": settings.moderation_words,
+        "blocked_words": settings.blocked_words,
+        "hold_first_comment": settings.hold_first_comment,
+        "thread_depth": settings.thread_depth,
+        "edit_window_minutes": settings.edit_window_minutes,
         "atom_id": settings.atom_id,
         "blogger_blog_id": settings.blogger_blog_id,
     }
     yield f'"settings": {json.dumps(blog, ensure_ascii=False)},\n'
-    sections = (
+
+    def media_json(media: Media) -> dict[str, object]:
+        return _media_json(media, media_folder)
+
+    sections: tuple[_Section, ...] = (
         ("authors", select(User), User.id, _user_json),
         ("labels", select(Label), Label.id, _label_json),
         ("posts", select(Post).options(selectinload(Post.labels)), Post.id, _post_json),
+        ("revisions", select(PostRevision), PostRevision.id, _revision_json),
         ("pages", select(Page), Page.id, _page_json),
         ("comments", select(Comment), Comment.id, _comment_json),
         ("series", select(Series).options(selectinload(Series.entries)), Series.id, _series_json),
+        ("media", select(Media), Media.id, media_json),
     )
     for number, (name, query, key, convert) in enumerate(sections):
         yield f'"{name}": ['
@@ -331,6 +354,71 @@ def json_export(now: datetime) -> Iterator[str]:
             first = False
         yield "\n]" + (",\n" if number < len(sections) - 1 else "\n")
     yield "}\n"
+
+
+_Section = tuple[str, Select[Any], InstrumentedAttribute[Any], Callable[[Any], dict[str, object]]]
+
+
+class _Spool:
+    """Where the archive is written: bytes kept until the generator hands them on. It
+    has no tell() or seek(), so zipfile writes a stream (each file's sizes after its
+    data) and never goes back: the archive is sent while it is being made."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.pieces.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered beyond what take() hands on."""
+
+    def take(self) -> bytes:
+        data = b"".join(self.pieces)
+        self.pieces.clear()
+        return data
+
+
+def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
+    """A ZIP member's time: ZIP keeps no zone (UTC is written) and nothing before 1980."""
+    utc = moment.astimezone(UTC)
+    if utc.year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    return (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second)
+
+
+def _member(name: str, moment: datetime, compression: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, _zip_time(moment))
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16  # rw-r--r-- once unpacked (zipfile leaves none)
+    return info
+
+
+def archive_export(now: datetime, media_folder: Path) -> Iterator[bytes]:
+    """The JSON export and the image files, as a ZIP archive made piece by piece:
+    kmblog.json (as json_export writes it), then media/NAME for every file it lists,
+    byte for byte as stored (not compressed again: images are compressed already)."""
+    spool = _Spool()
+    with zipfile.ZipFile(cast(BinaryIO, spool), "w") as archive:
+        info = _member(ARCHIVE_JSON, now, zipfile.ZIP_DEFLATED)
+        with archive.open(info, "w", force_zip64=True) as member:
+            for piece in json_export(now, media_folder):
+                member.write(piece.encode())
+                yield spool.take()
+        for media in _in_pages(select(Media), Media.id):
+            for stored in stored_files(media):
+                try:
+                    source = (media_folder / stored.name).open("rb")
+                except FileNotFoundError:
+                    continue  # kmblog.json lists it under missing_files
+                with source:
+                    info = _member(MEDIA_PREFIX + stored.name, media.created_at, zipfile.ZIP_STORED)
+                    with archive.open(info, "w", force_zip64=True) as member:
+                        while chunk := source.read(_CHUNK):
+                            member.write(chunk)
+                            yield spool.take()
+    yield spool.take()
 
 
 def _user_json(user: User) -> dict[str, object]:
@@ -343,6 +431,8 @@ def _user_json(user: User) -> dict[str, object]:
         "bio": user.bio,
         "active": user.active,
         "created_at": _iso(user.created_at),
+        "comment_mail": user.comment_mail.value,
+        "fediverse_creator": user.fediverse_creator,
     }
 
 
@@ -373,7 +463,25 @@ def _post_json(post: Post) -> dict[str, object]:
         "created_at": _iso(post.created_at),
         "updated_at": _iso(post.updated_at),
         "comments_open": post.comments_open,
+        # A strategy's plan (null for every other post; a plan may serve several).
         "companion_id": post.companion_id,
+        "revised_at": _iso(post.revised_at),
+    }
+
+
+def _revision_json(revision: PostRevision) -> dict[str, object]:
+    return {
+        "id": revision.id,
+        "post_id": revision.post_id,
+        "number": revision.number,
+        "title": revision.title,
+        "body_source": revision.body_source,
+        "body_html": revision.body_html,
+        "summary": revision.summary,
+        "note": revision.note,
+        "typo": revision.typo,
+        "author_id": revision.author_id,
+        "created_at": _iso(revision.created_at),
     }
 
 
@@ -411,6 +519,44 @@ def _comment_json(comment: Comment) -> dict[str, object]:
         "body_source": comment.body_source,
         "body_html": comment.body_html,
         "created_at": _iso(comment.created_at),
+        "edited_at": _iso(comment.edited_at),
+    }
+
+
+def _media_json(media: Media, folder: Path) -> dict[str, object]:
+    """An uploaded image: what it is, and each file kept for it with its size (or, when
+    the file is not in the folder, its name under missing_files)."""
+    files: list[dict[str, object]] = []
+    missing: list[str] = []
+    for stored in stored_files(media):
+        try:
+            size = (folder / stored.name).stat().st_size
+        except FileNotFoundError:
+            missing.append(stored.name)
+            continue
+        files.append(
+            {
+                "name": stored.name,
+                "width": stored.width,
+                "content_type": stored.content_type,
+                "bytes": size,
+            }
+        )
+    return {
+        "id": media.id,
+        "sha256": media.sha256,
+        "url": media.url,
+        "content_type": media.content_type,
+        "original_name": media.original_name,
+        "alt": media.alt,
+        "width": media.width,
+        "height": media.height,
+        "byte_size": media.byte_size,
+        "widths": media.width_list,
+        "uploader_id": media.uploader_id,
+        "created_at": _iso(media.created_at),
+        "files": files,
+        "missing_files": missing,
     }
 
 

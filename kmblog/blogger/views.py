@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField
 
-from kmblog.blogger.exporter import blogger_export, json_export
+from kmblog.blogger.exporter import archive_export, blogger_export, json_export
 from kmblog.blogger.importer import (
     AnotherBloggerBlog,
     BloggerImportError,
@@ -26,6 +26,7 @@ from kmblog.blogger.importer import (
     import_blogger,
 )
 from kmblog.extensions import csrf
+from kmblog.media.web import folder
 from kmblog.models import utcnow
 
 transfer = Blueprint("transfer", __name__, url_prefix="/manage/transfer")
@@ -92,7 +93,16 @@ def export_blogger() -> Response:
 
 @transfer.get("/export/kmblog.json")
 def export_json() -> Response:
-    """The whole blog as JSON."""
+    """The whole blog as JSON; the images described, their files not included."""
     stamp = utcnow()
-    pieces = (piece.encode() for piece in json_export(stamp))
+    pieces = (piece.encode() for piece in json_export(stamp, folder()))
     return _download(pieces, f"blog-{stamp:%Y-%m-%d}.json", "application/json")
+
+
+@transfer.get("/export/kmblog.zip")
+def export_archive() -> Response:
+    """The whole blog as JSON with the images' files: a ZIP archive, sent as it is made."""
+    stamp = utcnow()
+    return _download(
+        archive_export(stamp, folder()), f"blog-{stamp:%Y-%m-%d}.zip", "application/zip"
+    )

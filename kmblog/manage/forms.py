@@ -84,9 +84,9 @@ class PostForm(FlaskForm):
         coerce=int,
         default=0,
         validate_choice=True,
-        invalid_choice_message=(
-            "A plan can only be paired with a strategy, and a strategy with a plan."
-        ),
+        invalid_choice_message="A strategy can only follow a plan; other posts name no companion.",
+        description="The plan this strategy follows. A plan may serve several strategies; "
+        "its page lists them all.",
     )
     # Choices: the series the author may add to (kmblog/series); shown when there is one.
     series_id = SelectField(
@@ -96,6 +96,9 @@ class PostForm(FlaskForm):
         validate_choice=True,
         invalid_choice_message="Choose one of the series listed.",
     )
+    # Shown only with the warning that a plan made another kind leaves its strategies
+    # without a plan: ticked, the save goes ahead (without a script too).
+    unpair_strategies = BooleanField("Save it anyway: those strategies will follow no plan")
     slug = StringField(
         "Address (slug)",
         filters=[_strip],

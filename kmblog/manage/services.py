@@ -39,8 +39,6 @@ from kmblog.slugs import make_slug
 from kmblog.timefmt import blog_zone
 from kmblog.transaction import StaleVersion, claim_version, unit_of_work
 
-COMPANION_KIND = {PostKind.PLAN: PostKind.STRATEGY, PostKind.STRATEGY: PostKind.PLAN}
-
 
 class PostError(ValueError):
     """The post cannot be saved as asked; the message says why, for the author."""
@@ -49,6 +47,21 @@ class PostError(ValueError):
 class PostConflict(PostError):
     """The post was saved after the editor was opened (by another author, or in another
     window): this save would overwrite that one, so nothing of it was saved."""
+
+
+class StrategiesWouldLosePlan(PostError):
+    """A plan changed to another kind while strategies follow it: saved only once the
+    author confirms that they will follow no plan (the editor asks)."""
+
+    def __init__(self, strategies: list[Post]) -> None:
+        self.strategies = strategies
+        titles = ", ".join(f"“{strategy.title}”" for strategy in strategies)
+        follow = "strategy follows" if len(strategies) == 1 else "strategies follow"
+        super().__init__(
+            f"{len(strategies)} {follow} this plan ({titles}). As another kind of post it"
+            " can serve none: tick the box below to save it and leave them without a plan,"
+            " or keep it a plan."
+        )
 
 
 class PostAction(enum.StrEnum):
@@ -75,7 +88,10 @@ class PostDraft:
     comments_open: bool = True
     slug: str = ""
     change_note: str = ""
+    # A strategy's plan (see Post.companion_id).
     companion_id: int | None = None
+    # The author confirmed that a plan made another kind leaves its strategies without one.
+    unpair_strategies: bool = False
     # A typo fix: kept in the public history, but with no note, and the post's note
     # stays the one it had.
     typo: bool = False
@@ -369,6 +385,7 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
     post.body_source = clean_text(draft.body)
     post.body_html = render_post_body(draft.body, post.source_format, post.id)
     post.summary = clean_text(draft.summary)
+    was_plan = post.kind == PostKind.PLAN
     post.kind = draft.kind
     post.comments_open = draft.comments_open
     if not draft.typo:  # a typo fix leaves the post's public note as it was
@@ -384,7 +401,8 @@ def _apply(post: Post, draft: PostDraft, now: datetime) -> None:
         post.slug = wanted
     elif wanted != post.slug:
         _move(post, post.year, post.month, wanted)
-    _pair(post, draft.companion_id)
+    plan_changed_kind = was_plan and draft.kind != PostKind.PLAN
+    _pair(post, draft.companion_id, plan_changed_kind, draft.unpair_strategies)
     if draft.series is not None:
         try:
             place_post(post, draft.series, now)
@@ -430,34 +448,52 @@ def _publish(post: Post, publish_at: datetime) -> None:
         _move(post, local.year, local.month, post.slug)
 
 
-def _pair(post: Post, companion_id: int | None) -> None:
-    """Pair a plan with its strategy (or the reverse), both ways; None unpairs."""
-    current = post.companion
-    if current is not None and current.id != companion_id:
-        if current.companion is post:
-            current.companion = None
-        post.companion = None
+def _pair(
+    post: Post, companion_id: int | None, plan_changed_kind: bool, unpair_strategies: bool
+) -> None:
+    """A strategy follows the plan it names (None: none); a plan serves every strategy
+    that names it, so no pairing ever replaces another. A plan that becomes another
+    kind leaves its strategies without a plan only when the author said so."""
+    if plan_changed_kind:
+        following = strategies_of(post)
+        if following and not unpair_strategies:
+            raise StrategiesWouldLosePlan(following)
+        for strategy in following:
+            strategy.companion = None
     if companion_id is None:
+        post.companion = None
         return
     companion = db.session.get(Post, companion_id)
-    if companion is None or COMPANION_KIND.get(post.kind) != companion.kind:
-        raise PostError("A plan can only be paired with a strategy, and a strategy with a plan.")
-    if companion.companion is not None and companion.companion is not post:
-        companion.companion.companion = None
+    if (
+        post.kind != PostKind.STRATEGY
+        or companion is None
+        or companion.kind != PostKind.PLAN
+        or companion is post
+    ):
+        raise PostError("A strategy can only follow a plan; other posts name no companion.")
     post.companion = companion
-    companion.companion = post
+
+
+def strategies_of(plan: Post) -> list[Post]:
+    """The strategies that follow a plan, by title (drafts too: the authors' view)."""
+    return list(
+        db.session.scalars(
+            select(Post).where(Post.companion_id == plan.id).order_by(Post.title, Post.id)
+        )
+    )
 
 
 def pair_companions(plan: Post, strategy: Post) -> None:
-    """Link a plan and its strategy both ways."""
-    _pair(plan, strategy.id)
+    """Make `strategy` follow `plan`; the plan's other strategies keep it."""
+    _pair(strategy, plan.id, plan_changed_kind=False, unpair_strategies=False)
     db.session.commit()
 
 
 def delete_post(post: Post) -> None:
-    """Delete a post with its comments and old addresses."""
-    if post.companion is not None and post.companion.companion is post:
-        post.companion.companion = None
+    """Delete a post with its comments and old addresses; a deleted plan's strategies
+    follow none (the delete page names them first)."""
+    for strategy in strategies_of(post):
+        strategy.companion = None
     db.session.delete(post)
     db.session.commit()
 
@@ -475,14 +511,14 @@ def find_post_by_id(post_id: int) -> Post | None:
 
 
 def companion_choices(post_kind: PostKind, exclude_id: int | None) -> list[Post]:
-    """Posts a post of `post_kind` may be paired with."""
-    other = COMPANION_KIND.get(post_kind)
-    if other is None:
+    """The plans a strategy may follow; none for other kinds (a plan's strategies name
+    it from their own editors)."""
+    if post_kind != PostKind.STRATEGY:
         return []
     return list(
         db.session.scalars(
             select(Post)
-            .where(Post.kind == other, Post.id != (exclude_id or 0))
+            .where(Post.kind == PostKind.PLAN, Post.id != (exclude_id or 0))
             .order_by(Post.title)
         )
     )

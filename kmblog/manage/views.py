@@ -54,6 +54,7 @@ from kmblog.manage.services import (
     PostDraft,
     PostError,
     PostState,
+    StrategiesWouldLosePlan,
     all_label_names,
     comment_counts_by_status,
     companion_choices,
@@ -69,6 +70,7 @@ from kmblog.manage.services import (
     save_post,
     set_comment_status,
     store_autosave,
+    strategies_of,
 )
 from kmblog.media.services import MediaError, markdown_for
 from kmblog.media.web import store_file
@@ -213,6 +215,7 @@ def _draft_from(form: PostForm) -> PostDraft:
         slug=form.slug.data or "",
         change_note=form.change_note.data or "",
         companion_id=form.companion_id.data or None,
+        unpair_strategies=bool(form.unpair_strategies.data),
         typo=bool(form.typo.data),
         # Sent only when the editor showed the choice: otherwise the post stays put.
         series=SeriesChoice(form.series_id.data or None) if "series_id" in request.form else None,
@@ -228,6 +231,7 @@ def _editor(
     autosave: PostAutosave | None = None,
     conflict: dict[str, Any] | None = None,
     restored: PostAutosave | None = None,
+    unpair_warning: str = "",
 ) -> Any:
     """The editor page; `autosave` is unsaved text to offer, `restored` the one now in
     the form, `conflict` what another save stored while this editor was open."""
@@ -245,6 +249,9 @@ def _editor(
             preview=preview,
             reading=reading,
             uploaded=uploaded,
+            # A plan's editor names the strategies that follow it.
+            strategies=strategies_of(post) if post and post.kind == PostKind.PLAN else [],
+            unpair_warning=unpair_warning,
             label_names=all_label_names(),
             now=utcnow(),
             settings=current_settings(),
@@ -310,6 +317,10 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
     except PostConflict as error:
         assert post is not None  # noqa: S101 - only an existing post's save conflicts
         return _conflict(post.id, form, str(error))
+    except StrategiesWouldLosePlan as error:
+        # Asked, not done: the form again, with the box that confirms it.
+        form.unpair_strategies.data = False
+        return _editor(post, form, 409, unpair_warning=str(error))
     except PostError as error:
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(post if post and post.id else None, form, 422)
@@ -530,7 +541,11 @@ def delete_post_view(post_id: int) -> Any:
         flash(f"Deleted “{title}”.")
         return redirect(url_for("manage.dashboard"), 303)
     return render_template(
-        "manage/delete.html", post=post, form=form, settings=current_settings()
+        "manage/delete.html",
+        post=post,
+        form=form,
+        strategies=strategies_of(post) if post.kind == PostKind.PLAN else [],
+        settings=current_settings(),
     ), (400 if request.method == "POST" else 200)
 
 

@@ -249,6 +249,26 @@ def store_upload(
     return media
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """One file kept for an image: its name in the media folder, width and type."""
+
+    name: str
+    width: int
+    content_type: str
+
+
+def stored_files(media: Media) -> list[StoredFile]:
+    """Every file store_upload wrote for an image: the largest in the classic format
+    (the one Markdown names), then each width in the classic format and in WebP."""
+    classic = CONTENT_TYPES[media.extension]
+    files = [StoredFile(media.name, media.width, classic)]
+    for width in media.width_list:
+        files.append(StoredFile(f"{media.sha256}-{width}.{media.extension}", width, classic))
+        files.append(StoredFile(f"{media.sha256}-{width}.webp", width, CONTENT_TYPES["webp"]))
+    return files
+
+
 def markdown_for(media: Media) -> str:
     alt = media.alt.replace("[", "(").replace("]", ")")
     return f"![{alt}]({media.url})"

@@ -12,6 +12,7 @@ from tests.browser.conftest import PHONE
 from tests.browser.helpers import navigate, shoot
 
 PLAN = "Taking Stock: An Inventory of Knowledge Assets"
+PLAN_STRATEGY = "Picking a Kind of KM (and Saying No to the Others)"  # the demo's pair
 MODERATED_POST = "Getting Senior Managers to Agree (Really Agree)"
 
 
@@ -75,7 +76,11 @@ def test_an_author_writes_previews_schedules_publishes_and_pairs_a_strategy(
         reader, reader.get_by_role("link", name=f"The plan behind this strategy: {PLAN}").click
     )
     assert reader.locator("h3.post-title").text_content() == PLAN
-    assert reader.get_by_role("link", name=f"The strategy for this plan: {title}").is_visible()
+    # The plan lists its strategies: the new one, and the demo's, which pairing kept.
+    strategies = reader.locator(".companion-link")
+    assert "The strategies for this plan:" in (strategies.text_content() or "")
+    assert strategies.get_by_role("link", name=title).is_visible()
+    assert strategies.get_by_role("link", name=PLAN_STRATEGY).is_visible()
 
 
 def _set_comment_policy(page: Any, policy: str) -> None:
