@@ -4,7 +4,7 @@ far become one way: each strategy keeps (or takes, from the plan that named it) 
 plan, and plans and other posts name none. No schema change.
 
 Revision ID: 0022
-Revises: 0021 (to become 0021 when the 0020 and 0021 migrations of issue 18 land)
+Revises: 0021
 Create Date: 2026-12-07
 """
 
