@@ -25,12 +25,14 @@ from kmblog.models import (
     Comment,
     CommentStatus,
     Label,
+    MentionState,
     Page,
     PageRedirect,
     Post,
     PostRedirect,
     Settings,
     User,
+    Webmention,
     utcnow,
 )
 
@@ -56,9 +58,23 @@ def _changes_pages(session: Session) -> bool:
         elif isinstance(obj, Post | Page | PageRedirect | Label | PostRedirect | User):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 return True
-        elif isinstance(obj, Settings) and session.is_modified(obj):
+        elif (isinstance(obj, Settings) and session.is_modified(obj)) or (
+            isinstance(obj, Webmention) and _changes_mentions(session, obj)
+        ):
             return True
     return False
+
+
+def _changes_mentions(session: Session, mention: Webmention) -> bool:
+    """A mention readers see (verified) changed, or one they saw stopped being shown;
+    one just received, or still waiting, shows nowhere."""
+    if mention in session.new:
+        return False
+    if mention in session.deleted:
+        return True
+    state = inspect(mention).attrs.state.history
+    was_verified = MentionState.VERIFIED in (state.deleted or ())
+    return session.is_modified(mention) and (mention.state == MentionState.VERIFIED or was_verified)
 
 
 @event.listens_for(BlogSession, "before_flush")

@@ -16,6 +16,8 @@ from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
 from kmblog.comments.forms import CommentForm, comment_number
 from kmblog.comments.services import comments_open, editable_comments
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
+from kmblog.federation.services import post_reactions
+from kmblog.federation.web import endpoint_headers
 from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
 from kmblog.urls import comment_time, post_url
@@ -103,9 +105,11 @@ def render_post_page(
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,
+            reactions=post_reactions(post.id),
             **context,
         ),
         status,
+        endpoint_headers(),
     )
 
 

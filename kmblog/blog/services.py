@@ -171,6 +171,9 @@ SHOWN_COMMENT = (
     Comment.author_url,
     Comment.body_html,
     Comment.edited_at,
+    # A reply from another site says so ("via Webmention"), linked to where it is.
+    Comment.origin,
+    Comment.origin_url,
 )
 # A reply also says where it sits in its thread, and whether it is still shown (a
 # removed comment that has shown replies stays as a placeholder, so they keep their
