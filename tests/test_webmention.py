@@ -29,6 +29,7 @@ from kmblog.models import (
     MentionProtocol,
     MentionState,
     Webmention,
+    utcnow,
 )
 from tests.conftest import AuthActions
 from tests.factories import BlogBuilder, PostRef
@@ -469,3 +470,42 @@ def test_authors_see_mentions_and_can_delete_them(loopback_app, blog: BlogBuilde
     )
     assert response.status_code == 303
     assert "Links to this post" not in page_of(loopback_app, post)
+
+
+# --- what a post page costs ------------------------------------------------------------------
+
+
+def add_mentions(app: Flask, post_id: int, likes: int, links: int) -> None:
+    """Verified, published mentions, as the job leaves them."""
+    with app.app_context():
+        now = utcnow()
+        for n in range(likes + links):
+            db.session.add(
+                Webmention(
+                    post_id=post_id,
+                    source=f"https://site{n}.example/page",
+                    target="x",
+                    kind=MentionKind.LIKE if n < likes else MentionKind.MENTION,
+                    state=MentionState.VERIFIED,
+                    status=CommentStatus.PUBLISHED,
+                    title=f"Page {n}",
+                    verified_at=now,
+                )
+            )
+        db.session.commit()
+
+
+def test_a_post_page_costs_the_same_however_many_mentions_it_has(make_app, blog, count_queries):
+    app = make_app(PAGE_CACHE=False)
+    few, many = blog.post(title="Few"), blog.post(title="Many")
+    add_mentions(app, few.id, likes=1, links=1)
+    add_mentions(app, many.id, likes=40, links=30)
+    client = app.test_client()
+    counts = []
+    for post in (few, many):
+        client.get(post.url)  # the sidebar's counts, once
+        with count_queries() as queries:
+            page = client.get(post.url).text
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert "40 likes" in page and page.count('class="backlink"') == 30

@@ -16,7 +16,7 @@ from kmblog.comments.edit_claims import EDIT_COOKIE, read_claims
 from kmblog.comments.forms import CommentForm, comment_number
 from kmblog.comments.services import comments_open, editable_comments
 from kmblog.context import current_settings, current_sidebar, current_sidebar_html
-from kmblog.federation.services import post_reactions
+from kmblog.federation.services import linking_pages
 from kmblog.federation.web import endpoint_headers
 from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
@@ -105,7 +105,7 @@ def render_post_page(
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,
-            reactions=post_reactions(post.id),
+            linked_from=linking_pages(post.id) if page.links else [],
             **context,
         ),
         status,

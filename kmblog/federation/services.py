@@ -374,35 +374,26 @@ def unverified_mentions(older_than: datetime, limit: int = 20) -> list[int]:
 # --- what a post page shows ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reactions:
-    """A post's likes and reposts (counted), and the pages that link to it."""
-
-    likes: int = 0
-    reposts: int = 0
-    links: tuple[Webmention, ...] = ()
-
-
 MAX_LINKS_SHOWN = 100
 
 
-def post_reactions(post_id: int) -> Reactions:
-    """What other sites said about a post, published ones only: one query."""
-    rows = db.session.scalars(
-        select(Webmention)
-        .where(
-            Webmention.post_id == post_id,
-            Webmention.state == MentionState.VERIFIED,
-            Webmention.status == CommentStatus.PUBLISHED,
-            Webmention.kind != MentionKind.REPLY,
+def linking_pages(post_id: int) -> list[Webmention]:
+    """The pages that link to a post ("Links to this post"), verified and published,
+    oldest first: one query (the post page counts them first, with its neighbours,
+    and asks only when there are some)."""
+    return list(
+        db.session.scalars(
+            select(Webmention)
+            .where(
+                Webmention.post_id == post_id,
+                Webmention.state == MentionState.VERIFIED,
+                Webmention.status == CommentStatus.PUBLISHED,
+                Webmention.kind == MentionKind.MENTION,
+            )
+            .order_by(Webmention.verified_at, Webmention.id)
+            .limit(MAX_LINKS_SHOWN)
         )
-        .order_by(Webmention.verified_at, Webmention.id)
-        .limit(10_000)
-    ).all()
-    likes = sum(1 for row in rows if row.kind == MentionKind.LIKE)
-    reposts = sum(1 for row in rows if row.kind == MentionKind.REPOST)
-    links = tuple(row for row in rows if row.kind == MentionKind.MENTION)[:MAX_LINKS_SHOWN]
-    return Reactions(likes, reposts, links)
+    )
 
 
 # --- the authors' list -------------------------------------------------------------------

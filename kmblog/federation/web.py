@@ -41,4 +41,6 @@ def feed_topics(post: Post) -> list[str]:
     if post.kind.value in {"plan", "strategy"}:
         kinds = "plans" if post.kind.value == "plan" else "strategies"
         topics.append(url_for("feeds.kind_posts", kinds=kinds, _external=True))
-    return topics
+    # Blogger's .../full addresses are the same feeds, and subscribers hold them too.
+    full = [t.replace("/feeds/posts/default", "/feeds/posts/full", 1) for t in topics]
+    return list(dict.fromkeys([*topics, *full]))
