@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import xmlrpc.client
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -147,11 +148,11 @@ def test_a_mention_must_name_a_post_and_a_web_source(app, blog, source, target, 
     assert mentions(app) == []
 
 
-def test_a_draft_is_no_target(app, blog):
-    draft = blog.post(title="Unfinished", draft=True)
-    response = mention(app, "https://ann.example/a", f"{BLOG}/2009/06/unfinished.html")
+def test_a_scheduled_post_is_no_target_before_its_time(app, blog):
+    post = blog.post(title="Coming soon", published=utcnow() + timedelta(days=2))
+    response = mention(app, "https://ann.example/a", BLOG + post.url)
     assert response.status_code == 400
-    assert draft.url == ""
+    assert mentions(app) == []
 
 
 # --- a real sender that is not ours ------------------------------------------------------------
