@@ -328,6 +328,32 @@ def test_a_source_that_stops_linking_takes_its_mention_away(loopback_app, blog, 
     assert "Links to this post:" not in page_of(loopback_app, post)
 
 
+def test_what_a_source_says_about_itself_is_shown_as_text(loopback_app, blog, peer):
+    post = blog.post(title="Knowledge maps")
+    target = BLOG + post.url
+    hostile = "<img src=x onerror=alert(1)>"
+    page = (
+        f"<!doctype html><html><head><title>{hostile.replace('<', '&lt;')}</title></head>"
+        '<body><div class="h-entry"><span class="p-author h-card">'
+        "&lt;script&gt;alert(2)&lt;/script&gt;</span>"
+        f'<p class="e-content">See <a href="{target}">this</a> &lt;svg onload=alert(3)&gt;</p>'
+        "</div></body></html>"
+    )
+    mention(loopback_app, peer.page("/h", Page(body=page)), target)
+    source = peer.page("/r", Page(body=reply_page(target, "Fine.")))
+    peer.page(
+        "/r",
+        Page(body=reply_page(target, "Fine.").replace("Ann Reader", "&lt;b onmouseover=x&gt;Ann")),
+    )
+    mention(loopback_app, source, target)
+    run_jobs(loopback_app)
+    shown = page_of(loopback_app, post)
+    assert "Links to this post:" in shown and "1 Comment:" in shown
+    for payload in ("<img src=x", "<script>alert(2)", "<svg onload", "<b onmouseover"):
+        assert payload not in shown, payload
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+
 # --- the private-address guard ---------------------------------------------------------------
 
 
@@ -510,3 +536,19 @@ def test_a_post_page_costs_the_same_however_many_mentions_it_has(make_app, blog,
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert "40 likes" in page and page.count('class="backlink"') == 30
+
+
+def test_the_mentions_list_costs_the_same_however_long(make_app, blog, admin, count_queries):
+    app = make_app(PAGE_CACHE=False)
+    auth = AuthActions(app.test_client())
+    auth.login("admin")
+    counts = []
+    for number in (2, 40):
+        post = blog.post(title=f"Post with {number}")
+        add_mentions(app, post.id, likes=number // 2, links=number // 2)
+        with count_queries() as queries:
+            listing = auth.client.get("/manage/mentions")
+        assert listing.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert listing.text.count('class="mention"') == 42

@@ -25,6 +25,7 @@ import requests
 from bs4 import BeautifulSoup
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from kmblog import jobs
 from kmblog.blog.services import find_moved_post, find_post
@@ -400,8 +401,13 @@ def linking_pages(post_id: int) -> list[Webmention]:
 
 
 def mentions_for(moderator_id: int | None, limit: int = 200) -> list[Webmention]:
-    """Mentions received, newest first: an author's posts' (None: every post, for admins)."""
-    query = select(Webmention).join(Post, Post.id == Webmention.post_id)
+    """Mentions received, newest first: an author's posts' (None: every post, for admins),
+    each with its post, in one query."""
+    query = (
+        select(Webmention)
+        .join(Post, Post.id == Webmention.post_id)
+        .options(contains_eager(Webmention.post))
+    )
     if moderator_id is not None:
         query = query.where(Post.author_id == moderator_id)
     return list(
