@@ -104,6 +104,19 @@ class Config:
     MAIL_RETRY_SECONDS = 30
     MAIL_RETRY_MAX_SECONDS = 3600
 
+    # The social web (kmblog/federation). Fetching other sites' pages (a mention's
+    # source, a Webmention endpoint, the WebSub hub): at most this many bytes and
+    # seconds, and never a private, loopback or link-local address. FETCH_ALLOW_LOOPBACK
+    # lets tests on one machine reach 127.0.0.1; leave it off anywhere else.
+    FETCH_MAX_BYTES = 1024 * 1024
+    FETCH_TIMEOUT_SECONDS = 10
+    FETCH_ALLOW_LOOPBACK = False
+    # Webmentions and pingbacks received, per sender address.
+    WEBMENTION_RATE_LIMIT = "20 per minute;200 per hour"
+    # A WebSub hub (e.g. "https://pubsubhubbub.appspot.com/"): the feeds name it and each
+    # publish pings it. None: no hub.
+    WEBSUB_HUB: str | None = None
+
     # Sessions and sign-in.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from kmblog import assets, backup, cli, errors, health, jobs, mail, pagecache, security
+from kmblog import assets, backup, cli, errors, health, jobs, mail, pagecache, security, webmention
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -37,6 +37,7 @@ from kmblog.pages.views import pages as pages_blueprint
 from kmblog.seo.views import seo as seo_blueprint
 from kmblog.series.views import series as series_blueprint
 from kmblog.templating import register_template_helpers
+from kmblog.webmention.views import mentions_blueprint as webmention_blueprint
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -106,12 +107,14 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(seo_blueprint)
     app.register_blueprint(media_blueprint)
     app.register_blueprint(media_library_blueprint)
+    app.register_blueprint(webmention_blueprint)
     # Pillow refuses to decode more pixels than this (our check of the header comes
     # first; this holds for any other path into Pillow too).
     Image.MAX_IMAGE_PIXELS = app.config["MEDIA_MAX_PIXELS"]
     jobs.init_app(app)
     mail.init_app(app)
     backup.register(app)
+    webmention.init_app(app)
     assets.register(app)
     security.register(app)
     pagecache.register(app)

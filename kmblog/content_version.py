@@ -25,6 +25,7 @@ from kmblog.models import (
     Comment,
     CommentStatus,
     Label,
+    MentionState,
     Page,
     PageRedirect,
     Post,
@@ -33,6 +34,7 @@ from kmblog.models import (
     SeriesPost,
     Settings,
     User,
+    Webmention,
     utcnow,
 )
 
@@ -60,9 +62,23 @@ def _changes_pages(session: Session) -> bool:
         ):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 return True
-        elif isinstance(obj, Settings) and session.is_modified(obj):
+        elif (isinstance(obj, Settings) and session.is_modified(obj)) or (
+            isinstance(obj, Webmention) and _changes_mentions(session, obj)
+        ):
             return True
     return False
+
+
+def _changes_mentions(session: Session, mention: Webmention) -> bool:
+    """A mention readers see (verified) changed, or one they saw stopped being shown;
+    one just received, or still waiting, shows nowhere."""
+    if mention in session.new:
+        return False
+    if mention in session.deleted:
+        return True
+    state = inspect(mention).attrs.state.history
+    was_verified = MentionState.VERIFIED in (state.deleted or ())
+    return session.is_modified(mention) and (mention.state == MentionState.VERIFIED or was_verified)
 
 
 @event.listens_for(BlogSession, "before_flush")

@@ -102,6 +102,14 @@ class CommentStatus(enum.StrEnum):
     DELETED = "deleted"
 
 
+class CommentOrigin(enum.StrEnum):
+    """How a comment reached the blog: one conversation, whatever the channel."""
+
+    FORM = "form"  # typed into the comment form (or imported)
+    WEBMENTION = "webmention"  # a reply on another site, sent as a Webmention
+    FEDIVERSE = "fediverse"  # a reply from the fediverse (ActivityPub)
+
+
 class CommentPolicy(enum.StrEnum):
     OPEN = "open"
     MODERATED = "moderated"
@@ -466,6 +474,12 @@ class Comment(Base):
     # Set when a reply answers it, never unset: a top-level comment removed after being
     # answered still heads its thread on the post page, as a placeholder for its replies.
     replied: Mapped[bool] = mapped_column(default=False)
+    # Where it came from (kmblog/webmention): the form, or a reply on another site,
+    # whose address origin_url keeps (shown as "via Webmention", linked).
+    origin: Mapped[CommentOrigin] = mapped_column(
+        _str_enum(CommentOrigin, "comment_origin"), default=CommentOrigin.FORM
+    )
+    origin_url: Mapped[str | None] = mapped_column(String(2000))
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
@@ -747,3 +761,110 @@ class NotificationItem(Base):
     comment_id: Mapped[int] = mapped_column(
         ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+# Webmention and Pingback (kmblog/webmention): what other sites said about a post, and
+# what this blog told the sites its posts link to.
+
+
+class MentionKind(enum.StrEnum):
+    REPLY = "reply"  # becomes a comment in the post's thread
+    LIKE = "like"  # counted on the post
+    REPOST = "repost"  # counted on the post
+    MENTION = "mention"  # listed under the post as "Links to this post"
+
+
+class MentionProtocol(enum.StrEnum):
+    WEBMENTION = "webmention"
+    PINGBACK = "pingback"
+
+
+class MentionState(enum.StrEnum):
+    """Where a received mention stands in its verification (a job, never the request)."""
+
+    RECEIVED = "received"  # stored, waiting for its job to fetch the source
+    VERIFIED = "verified"  # the source links to the post: shown, as moderation decides
+    REFUSED = "refused"  # the source does not link to the post, or could not be read
+    GONE = "gone"  # the source answered 404 or 410: removed
+
+
+class Webmention(Base):
+    """A page on another site that links to one of our posts (a Webmention or a
+    Pingback), as its last verification found it. One row per source and post: a
+    mention sent again updates it."""
+
+    __tablename__ = "webmentions"
+    __table_args__ = (
+        UniqueConstraint("post_id", "source", name="uq_webmentions_post_id_source"),
+        # A post page's likes, reposts and links; the authors' list, newest first.
+        Index("ix_webmentions_post_id_state_status", "post_id", "state", "status"),
+        Index("ix_webmentions_state_updated_at", "state", "updated_at"),
+    )
+
+    id: Mapped[intpk]
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(1000))
+    target: Mapped[str] = mapped_column(String(1000))
+    protocol: Mapped[MentionProtocol] = mapped_column(
+        _str_enum(MentionProtocol, "mention_protocol"), default=MentionProtocol.WEBMENTION
+    )
+    kind: Mapped[MentionKind] = mapped_column(
+        _str_enum(MentionKind, "mention_kind"), default=MentionKind.MENTION
+    )
+    state: Mapped[MentionState] = mapped_column(
+        _str_enum(MentionState, "mention_state"), default=MentionState.RECEIVED
+    )
+    # Moderation, by the comment rules: published, held (pending), spam or deleted. A
+    # reply's own fate is its comment's.
+    status: Mapped[CommentStatus] = mapped_column(
+        _str_enum(CommentStatus, "mention_status"), default=CommentStatus.PENDING
+    )
+    # From the source's microformats2 (h-entry, its author's h-card): plain text.
+    title: Mapped[str] = mapped_column(String(300), default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    author_name: Mapped[str] = mapped_column(String(100), default="")
+    author_url: Mapped[str] = mapped_column(String(2000), default="")
+    author_photo: Mapped[str] = mapped_column(String(2000), default="")
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it was refused, for the authors' list.
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    post: Mapped[Post] = relationship()
+    comment: Mapped[Comment | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        return self.author_name or self.source
+
+
+class OutgoingWebmention(Base):
+    """A Webmention to send: one of our posts (its address, `source`) links, or linked,
+    to `target`. Written with the change that calls for it (publish, edit, delete), so
+    that a lost job is caught up by the sweep; sent when due, tried again later."""
+
+    __tablename__ = "outgoing_webmentions"
+    __table_args__ = (
+        UniqueConstraint("source", "target", name="uq_outgoing_webmentions_source_target"),
+        Index("ix_outgoing_webmentions_sent_at_due_at", "sent_at", "due_at"),
+    )
+
+    id: Mapped[intpk]
+    # None once the post is deleted: the row still tells the target it is gone.
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(1000))
+    target: Mapped[str] = mapped_column(String(1000))
+    due_at: Mapped[timestamp]
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    # The endpoint found (empty: the target advertises none) and what it answered.
+    endpoint: Mapped[str] = mapped_column(String(2000), default="")
+    last_status: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -1044,7 +1044,8 @@ def _comment_item(
             f'<li id="c{number}" class="comment p-comment h-cite">{anchor}{url}\n'
             f'<p class="comment-author">At <a href="#c{number}">'
             f"{said_at(comment.created_at, 'dt-published')}</a>,\n"
-            f"{commenter_card(comment.author_name, comment.author_url)} said...</p>\n"
+            f"{commenter_card(comment.author_name, comment.author_url)} said..."
+            f"{_via(comment)}</p>\n"
         )
         if node.answers is not None:
             answered = node.answers
@@ -1075,6 +1076,25 @@ def _comment_item(
             _comment_item(reply, said_at, can_reply, own, own_links, permalink, out)
         out.append("</ol>\n")
     out.append("</li>\n")
+
+
+def _via(comment: Any) -> str:
+    """ " via Webmention" after a reply that came from another site, linked to it."""
+    if getattr(comment, "origin", None) != "webmention":
+        return ""
+    url = getattr(comment, "origin_url", None) or ""
+    via = (
+        f'<a href="{escape(url)}" rel="{LINK_REL}">Webmention</a>'
+        if is_safe_url(url)
+        else "Webmention"
+    )
+    return f' <span class="comment-via">via {via}</span>'
+
+
+def mention_link(title: str, url: str) -> Markup:
+    """A page that links to a post ("Links to this post"): its title, linked to it when
+    the address is http(s); the title is escaped."""
+    return commenter_link(title or url, url)
 
 
 def _comment_footer(

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from kmblog import timefmt
 from kmblog.context import to_local
 from kmblog.models import CommentStatus, Post, PostKind, PostStatus, Role, SourceFormat
-from kmblog.rendering import as_html, comment_items, post_description, reading_time
+from kmblog.rendering import as_html, comment_items, mention_link, post_description, reading_time
 from kmblog.urls import comment_link, label_url, post_url, series_url
 
 
@@ -67,6 +67,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(series_url)
     app.add_template_global(post_description)
     app.add_template_global(reading_time)
+    app.add_template_global(mention_link)
     app.add_template_global(
         lambda threads, post, can_reply=False, own=frozenset(): comment_items(
             threads, time_tag, can_reply, own, own_comment_links, comment_permalink(post)

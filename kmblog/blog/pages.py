@@ -20,6 +20,8 @@ from kmblog.formtimer import TimerKind
 from kmblog.models import MAX_ID, Post
 from kmblog.series.services import series_place
 from kmblog.urls import comment_time, post_url
+from kmblog.webmention.services import linking_pages
+from kmblog.webmention.web import endpoint_headers
 
 
 def feed_links(*extra: tuple[str, str]) -> list[tuple[str, str]]:
@@ -104,9 +106,11 @@ def render_post_page(
             companions=post_companions(post, now),
             # "Part n of m" and the parts before and after: one query, for a post in a series.
             series=series_place(post, now),
+            linked_from=linking_pages(post.id) if page.links else [],
             **context,
         ),
         status,
+        endpoint_headers(),
     )
 
 

@@ -35,6 +35,8 @@ from kmblog.models import (
     Comment,
     CommentStatus,
     Label,
+    MentionKind,
+    MentionState,
     Page,
     PageRedirect,
     Post,
@@ -43,6 +45,7 @@ from kmblog.models import (
     PostStatus,
     SeriesPost,
     UTCDateTime,
+    Webmention,
     post_labels,
 )
 
@@ -173,6 +176,9 @@ SHOWN_COMMENT = (
     Comment.author_url,
     Comment.body_html,
     Comment.edited_at,
+    # A reply from another site says so ("via Webmention"), linked to where it is.
+    Comment.origin,
+    Comment.origin_url,
 )
 # A reply also says where it sits in its thread, and whether it is still shown (a
 # removed comment that has shown replies stays as a placeholder, so they keep their
@@ -206,6 +212,11 @@ class PostPage:
     newer_comments: int | None = None
     # Every published comment shown, by id (the comment a reader answers is named).
     shown: dict[int, ShownComment] = field(default_factory=dict)
+    # What other sites said (kmblog/webmention): likes and reposts, and how many of
+    # their pages link to the post (listed only when there are some).
+    likes: int = 0
+    reposts: int = 0
+    links: int = 0
 
 
 def _filtered(query: Select[Any], post_filter: PostFilter) -> Select[Any]:
@@ -557,14 +568,45 @@ def load_post_page(
         .limit(1)
         .scalar_subquery()
     )
-    neighbours = db.session.scalars(select(Post).where(Post.id.in_([newer_id, older_id])))
+    # The neighbours, and the counts of mentions from other sites, in one query: one
+    # row always (the counts), joined with each neighbour there is.
+    always = select(literal(1).label("one")).subquery()
+    counted = [_mention_count(post, kind).label(kind.value) for kind in _COUNTED_KINDS]
+    found = db.session.execute(
+        select(Post, *counted)
+        .select_from(always)
+        .outerjoin(Post, Post.id.in_([newer_id, older_id]))
+    ).all()
     newer = older = None
-    for neighbour in neighbours:
+    for neighbour, *_counts in found:
+        if neighbour is None:
+            continue
         if (neighbour.published_at, neighbour.id) > (post.published_at, post.id):
             newer = neighbour
         else:
             older = neighbour
-    return PostPage(post, threads, newer, older, count, older_comments, newer_comments, shown)
+    likes, reposts, links = found[0][1:]
+    return PostPage(
+        post, threads, newer, older, count, older_comments, newer_comments, shown,
+        likes=likes, reposts=reposts, links=links,
+    )  # fmt: skip
+
+
+_COUNTED_KINDS = (MentionKind.LIKE, MentionKind.REPOST, MentionKind.MENTION)
+
+
+def _mention_count(post: Post, kind: MentionKind) -> Any:
+    """How many verified, published mentions of this kind the post has."""
+    return (
+        select(func.count())
+        .where(
+            Webmention.post_id == post.id,
+            Webmention.state == MentionState.VERIFIED,
+            Webmention.status == CommentStatus.PUBLISHED,
+            Webmention.kind == kind,
+        )
+        .scalar_subquery()
+    )
 
 
 def _threads(

@@ -112,6 +112,8 @@ class FeedInfo:
     page_url: str
     # The time to show when the feed has no entries yet.
     fallback_updated: datetime
+    # The WebSub hub that is told when this feed changes (rel="hub"), if any.
+    hub_url: str | None = None
 
 
 def _site(page_url: str) -> str:
@@ -178,6 +180,8 @@ def _new_feed(info: FeedInfo, updated: datetime, rss: bool, page: FeedPage | Non
         # RSS requires a channel description; Atom's subtitle is optional.
         feed.subtitle(info.subtitle or info.title)
     feed.link(href=info.self_url, rel="self", type=RSS_TYPE if rss else ATOM_TYPE)
+    if info.hub_url:
+        feed.link(href=info.hub_url, rel="hub")
     # Last: feedgen makes the last link added the RSS channel's <link>, which must be
     # the blog's page, not the feed itself.
     feed.link(href=info.page_url, rel="alternate", type="text/html")

@@ -8,7 +8,7 @@ cannot serve gets a 400 in the feed's own terms (README, "Feed parameters").
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree
@@ -219,7 +219,12 @@ def _posts_feed(
     )
     # One query more than the listing: the total that Blogger's openSearch elements gave.
     total = count_posts(now, post_filter)
-    return _atom(
+    hub = current_app.config.get("WEBSUB_HUB")
+    # WebSub: the hub is pinged with the feeds' plain addresses (kmblog/webmention), so
+    # only those name it; a page or another format of a feed is never pushed.
+    if hub and not request.query_string:
+        info = replace(info, hub_url=str(hub))
+    response = _atom(
         build_posts_feed(
             info,
             settings.atom_id,
@@ -231,6 +236,9 @@ def _posts_feed(
             page=_feed_page(total, len(listing.posts)),
         )
     )
+    if info.hub_url:
+        response.headers["Link"] = f'<{info.hub_url}>; rel="hub", <{info.self_url}>; rel="self"'
+    return response
 
 
 def _comments_feed(settings: Settings, info: FeedInfo, post_id: int | None = None) -> Response:

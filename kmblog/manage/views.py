@@ -91,6 +91,7 @@ from kmblog.rendering import ReadingTime, reading_time, text_diff
 from kmblog.series.services import SeriesChoice, series_choices
 from kmblog.settings import update_settings
 from kmblog.timefmt import clock
+from kmblog.webmention.web import post_changed
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -294,6 +295,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
         return _editor(post, form, preview=preview)
     publish_at = _local_to_utc(form.publish_at.data)
     now = utcnow()
+    was_visible = False
     try:
         if parse_enum(PostAction, action, None) is None:
             abort(400, description="Unknown editor action.")
@@ -305,6 +307,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
                 publish_at=(publish_at or now) if action == PostAction.PUBLISH else None,
             )
         else:
+            was_visible = post.is_visible(now)
             post = save_post(
                 post,
                 draft,
@@ -324,6 +327,9 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
     except PostError as error:
         form.title.errors = [*form.title.errors, str(error)]
         return _editor(post if post and post.id else None, form, 422)
+    if post.status == PostStatus.PUBLISHED or was_visible:
+        # Webmentions to the sites it links to, and the WebSub hub (kmblog/webmention).
+        post_changed(post, gone=post.status != PostStatus.PUBLISHED)
     flash(_saved_message(post, now))
     return redirect(url_for("manage.edit_post", post_id=post.id), 303)
 
@@ -537,6 +543,8 @@ def delete_post_view(post_id: int) -> Any:
     form = ConfirmForm()
     if form.validate_on_submit():
         title = post.title
+        if post.is_visible(utcnow()):
+            post_changed(post, gone=True)  # the sites it linked to are told it is gone
         delete_post(post)
         flash(f"Deleted “{title}”.")
         return redirect(url_for("manage.dashboard"), 303)
