@@ -805,6 +805,10 @@ def commenter_card(name: str, url: str) -> Markup:
     return Markup(f'<span class="p-author h-card">{shown}</span>')  # noqa: S704 - escaped
 
 
+# After the name of a commenter who answered from Mastodon or another fediverse server.
+_VIA_FEDIVERSE = ' <span class="comment-via">(via the fediverse)</span>'
+
+
 # A moment as a <time> element with a microformats2 class ("dt-published"), or none.
 TimeTag = Callable[[datetime, str], str]
 
@@ -873,7 +877,8 @@ def _comment_item(
             f'<li id="c{number}" class="comment p-comment h-cite">{anchor}{url}\n'
             f'<p class="comment-author">At <a href="#c{number}">'
             f"{said_at(comment.created_at, 'dt-published')}</a>,\n"
-            f"{commenter_card(comment.author_name, comment.author_url)} said...</p>\n"
+            f"{commenter_card(comment.author_name, comment.author_url)}"
+            f"{_VIA_FEDIVERSE if getattr(comment, 'via_fediverse', False) else ''} said...</p>\n"
         )
         if node.answers is not None:
             answered = node.answers

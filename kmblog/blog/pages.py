@@ -100,6 +100,7 @@ def render_post_page(
             own_comments=_own_comments(now, context["settings"].edit_window_minutes),
             replying_to=page.shown[reply_to] if reply_to is not None else None,
             head=heads.post_head(page),
+            reactions=reaction_counts(post),
             companion=post.companion
             if post.companion is not None and post.companion.is_visible(now)
             else None,
@@ -107,6 +108,12 @@ def render_post_page(
         ),
         status,
     )
+
+
+def reaction_counts(post: Post) -> list[tuple[str, int]]:
+    """The post's likes and boosts from the fediverse, as loaded with it."""
+    counts = (("like", post.fediverse_likes), ("boost", post.fediverse_boosts))
+    return [(kind, number) for kind, number in counts if number]
 
 
 def _own_comments(now: datetime, window_minutes: int) -> set[int]:

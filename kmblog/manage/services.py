@@ -14,12 +14,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.extensions import db
+from kmblog.federation import services as federation
 from kmblog.mail.services import fan_out_later, record_event
 from kmblog.media.services import image_variants
 from kmblog.models import (
     Comment,
     CommentEvent,
     CommentStatus,
+    FederationEventKind,
     Label,
     Post,
     PostKind,
@@ -183,6 +185,7 @@ def create_post(
     publish_at: datetime | None = None,
 ) -> Post:
     """Save a new post; with `publish_at` it is published (scheduled if in the future)."""
+    events = []
     with unit_of_work():
         post = Post(author=author, created_at=now, updated_at=now)
         db.session.add(post)
@@ -191,6 +194,10 @@ def create_post(
             if publish_at is not None:
                 _publish(post, publish_at)
                 _record_revision(post, None, author, draft.typo, now)
+        if publish_at is not None:
+            db.session.flush()
+            events.append(federation.record_post_change(post, FederationEventKind.CREATE, now))
+    federation.fan_out_later(events)
     return post
 
 
@@ -218,7 +225,9 @@ def save_post(
         publish_at = post.published_at
     if action == PostAction.SAVE and post.status == PostStatus.PUBLISHED:
         action = PostAction.PUBLISH
+    events = []
     with unit_of_work(), db.session.no_autoflush:
+        was_published = post.status == PostStatus.PUBLISHED
         before = _Shown.of(post, now)
         _apply(post, draft, now)
         if action == PostAction.PUBLISH:
@@ -232,6 +241,11 @@ def save_post(
         post.updated_at = now
         if post.status == PostStatus.PUBLISHED:
             _record_revision(post, before, by or post.author, draft.typo, now)
+            # Followers on the fediverse get it (as Update once they have it).
+            events.append(federation.record_post_change(post, FederationEventKind.UPDATE, now))
+        elif was_published:
+            events.append(federation.record_post_change(post, FederationEventKind.DELETE, now))
+    federation.fan_out_later(events)
     return post
 
 
@@ -391,8 +405,10 @@ def delete_post(post: Post) -> None:
     """Delete a post with its comments and old addresses."""
     if post.companion is not None and post.companion.companion is post:
         post.companion.companion = None
+    event = federation.record_post_change(post, FederationEventKind.DELETE, utcnow())
     db.session.delete(post)
     db.session.commit()
+    federation.fan_out_later([event])
 
 
 def find_post_by_id(post_id: int) -> Post | None:
