@@ -361,6 +361,51 @@ def test_tampered_requests_are_refused(
     assert count(fed_app, Delivery) == 0
 
 
+def test_an_rfc_9421_signature_is_taken_too(
+    fed_app: Flask, fed_client: FlaskClient, peer: Peer
+) -> None:
+    body, headers = peer.signed_rfc9421(_follow_activity(peer))
+    assert "Signature-Input" in headers and "Content-Digest" in headers
+    assert fed_client.post("/ap/inbox", data=body, headers=headers).status_code == 202
+    assert count(fed_app, Follower) == 1
+    # Again: a replay.
+    assert fed_client.post("/ap/inbox", data=body, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("tamper", ["body changed", "old", "no digest", "other key", "other path"])
+def test_tampered_rfc_9421_requests_are_refused(
+    fed_app: Flask, fed_client: FlaskClient, peer: Peer, tamper: str
+) -> None:
+    created = utcnow() - timedelta(minutes=10) if tamper == "old" else None
+    if tamper == "other key":
+        peer.keys = (signatures.generate_keypair()[0], peer.keys[1])
+    body, headers = peer.signed_rfc9421(
+        _follow_activity(peer), created=created, with_digest=tamper != "no digest"
+    )
+    if tamper == "body changed":
+        body = body.replace(b"follows/1", b"follows/2")
+    path = "/ap/actor/inbox" if tamper == "other path" else "/ap/inbox"
+    assert fed_client.post(path, data=body, headers=headers).status_code == 401
+    assert count(fed_app, Follower) == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        ("SHA-256={digest}", True),
+        ("sha-256={digest}", True),
+        ("SHA-512=AAAA, SHA-256={digest}", True),
+        ("SHA-256=AAAA", False),
+        ("SHA-1={digest}", False),
+        ("", False),
+    ],
+)
+def test_the_digest_is_read_as_servers_write_it(header: str, matches: bool) -> None:
+    body = b'{"type": "Follow"}'
+    digest = signatures.digest_header(body).split("=", 1)[1]
+    assert signatures.digest_matches(header.format(digest=digest), body) is matches
+
+
 def test_a_replayed_request_is_refused(fed_app: Flask, fed_client: FlaskClient, peer: Peer) -> None:
     body, headers = peer.signed(_follow_activity(peer))
     assert fed_client.post("/ap/inbox", data=body, headers=headers).status_code == 202

@@ -48,6 +48,7 @@ class Inbound:
 
     method: str
     path: str
+    url: str
     headers: Mapping[str, str]
     body: bytes
 
@@ -127,10 +128,39 @@ def fetch_actor(key_id: str, now: datetime) -> RemoteActor:
     return actor
 
 
-def _verified_actor(
-    inbound: Inbound, now: datetime
-) -> tuple[RemoteActor, signatures.SignatureHeader]:
-    """The actor whose key signed the request; refused when it is not signed right."""
+def _rfc9421_actor(inbound: Inbound, now: datetime) -> tuple[RemoteActor, str]:
+    """The actor whose key made the request's RFC 9421 signature (its key fetched
+    afresh when the one we hold does not verify it: keys are rotated)."""
+    signer: list[RemoteActor] = []
+    for fresh in (False, True):
+
+        def public_key(key_id: str, fresh: bool = fresh) -> str:
+            actor = None
+            if not fresh:
+                actor = db.session.scalar(select(RemoteActor).where(RemoteActor.key_id == key_id))
+            if actor is None:
+                actor = fetch_actor(key_id, now)
+            signer.append(actor)
+            return actor.public_key_pem
+
+        try:
+            raw = signatures.verify_rfc9421(
+                inbound.method, inbound.url, inbound.headers, inbound.body, public_key, window()
+            )
+        except signatures.SignatureError as error:
+            if fresh or not signer:
+                raise InboxRefusal(401, str(error)) from error
+            signer.clear()
+            continue
+        return signer[-1], raw
+    raise InboxRefusal(401, "the signature does not match")
+
+
+def _verified_actor(inbound: Inbound, now: datetime) -> tuple[RemoteActor, str]:
+    """The actor whose key signed the request (RFC 9421 or draft-cavage), and its
+    signature; refused when it is not signed right."""
+    if signatures.is_rfc9421(inbound.headers):
+        return _rfc9421_actor(inbound, now)
     lowered = {name.lower(): value for name, value in inbound.headers.items()}
     try:
         signature = signatures.parse_signature(
@@ -161,7 +191,7 @@ def _verified_actor(
             if "Date" in last or "Digest" in last or "leaves out" in last:
                 break  # a fresh key would not change these
             continue
-        return actor, signature
+        return actor, signature.raw
     raise InboxRefusal(401, last)
 
 
@@ -198,7 +228,7 @@ def receive(inbound: Inbound, now: datetime) -> int:
             actor, signature = _verified_actor(inbound, now)
             if _id_of(activity.get("actor")) != actor.uri:
                 raise InboxRefusal(401, "the activity's actor did not sign it")
-            if not _remember("sig:" + signature.raw, now):
+            if not _remember("sig:" + signature, now):
                 raise InboxRefusal(401, "this signed request was received before")
             activity_id = _id_of(activity.get("id"))
             if activity_id and not _remember("id:" + activity_id, now):

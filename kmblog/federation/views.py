@@ -94,7 +94,8 @@ def _receive() -> Response:
     path = request.full_path if request.query_string else request.path
     try:
         status = inbox.receive(
-            inbox.Inbound(request.method, path, dict(request.headers), body), utcnow()
+            inbox.Inbound(request.method, path, request.url, dict(request.headers), body),
+            utcnow(),
         )
     except inbox.InboxRefusal as refusal:
         return _refused(refusal.status, refusal.reason)

@@ -18,6 +18,10 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import requests
+from cryptography.hazmat.primitives import serialization
+from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
+
 from kmblog.federation import signatures
 from kmblog.models import utcnow
 
@@ -105,6 +109,39 @@ class Peer:
         )
         headers["Content-Type"] = "application/activity+json"
         return body, headers
+
+    def signed_rfc9421(
+        self,
+        activity: dict[str, Any],
+        path: str = "/ap/inbox",
+        host: str = "blog.test",
+        created: datetime | None = None,
+        with_digest: bool = True,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The same, signed as RFC 9421 says (by pyauth's http-message-signatures, as
+        Fedify 1.6+ and recent Mastodons do): method, address, authority and the
+        body's Content-Digest."""
+        body = json.dumps(activity).encode()
+        request = requests.Request(
+            "POST",
+            f"http://{host}{path}",
+            data=body,
+            headers={"Content-Type": "application/activity+json"},
+        ).prepare()
+        private_key = serialization.load_pem_private_key(self.keys[0].encode(), password=None)
+
+        class Keys(HTTPSignatureKeyResolver):
+            def resolve_private_key(self, key_id: str) -> Any:
+                return private_key
+
+        HTTPMessageSigner(signature_algorithm=algorithms.RSA_V1_5_SHA256, key_resolver=Keys()).sign(
+            request,
+            key_id=self.key_id,
+            created=created or utcnow(),
+            covered_component_ids=("@method", "@target-uri", "@authority"),
+            body=body if with_digest else None,
+        )
+        return body, dict(request.headers)
 
 
 @contextmanager
