@@ -34,6 +34,7 @@ from kmblog.models import (
     Reaction,
     utcnow,
 )
+from tests.conftest import AuthActions
 from tests.factories import BlogBuilder, PostRef
 from tests.federation_peer.python_peer import Peer, running_peer
 
@@ -654,6 +655,58 @@ def test_a_note_by_someone_else_is_refused(
     assert count(fed_app, Comment) == 0
 
 
+HOSTILE_ACTIVITIES: list[Any] = [
+    [],
+    "Follow",
+    {"type": ["Follow"]},
+    {"type": "Follow", "object": ["http://blog.test/ap/actor"]},
+    {"type": "Follow", "object": {"id": 42}},
+    {"type": "Undo", "object": None},
+    {"type": "Undo", "object": {"type": "Follow", "id": ["x"]}},
+    {"type": "Like", "object": "http://blog.test:99999/ap/posts/1"},
+    {"type": "Like", "object": "http://blog.test/ap/posts/99999999999999999999"},
+    {"type": "Announce", "object": {"id": "http://blog.test/2026/13/x.html"}},
+    {"type": "Create", "object": "http://elsewhere.example/notes/1"},
+    {"type": "Create", "object": {"type": "Note", "id": "n", "content": ["x"]}},
+    {"type": "Create", "object": {"type": "Note", "id": "x" * 3000}},
+    {"type": "Create", "object": {"type": "Note", "inReplyTo": {"id": None}}},
+    {"type": "Update", "object": {"type": "Note", "id": {"nested": True}}},
+    {"type": "Delete", "object": [1, 2]},
+    {"type": "Delete"},
+    {"type": "Move", "object": "x"},
+]
+
+
+@pytest.mark.parametrize("activity", HOSTILE_ACTIVITIES)
+def test_hostile_activities_are_refused_or_ignored_never_a_500(
+    fed_app: Flask, fed_client: FlaskClient, blog: BlogBuilder, peer: Peer, activity: Any
+) -> None:
+    blog.post()
+    if isinstance(activity, dict):
+        activity = {"id": f"{peer.actor_id}/hostile", "actor": peer.actor_id, **activity}
+    answer = post_to_inbox(fed_client, peer, activity)
+    assert answer.status_code in {200, 202} or 400 <= answer.status_code < 500
+    assert count(fed_app, Comment) == count(fed_app, Reaction) == count(fed_app, Follower) == 0
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000, b"\xff\xfe", b"null", b"{" + b'"a":1,' * 10 + b"}", b"x" * 300_000]
+)
+def test_a_body_that_is_no_activity_is_a_4xx(fed_client: FlaskClient, body: bytes) -> None:
+    assert 400 <= fed_client.post("/ap/inbox", data=body).status_code < 500
+
+
+def test_a_reply_with_control_characters_is_cleaned(
+    fed_app: Flask, fed_client: FlaskClient, blog: BlogBuilder, peer: Peer
+) -> None:
+    post = blog.post()
+    note = _note(peer, 1, f"http://blog.test/ap/posts/{post.id}", "<p>Nul\x00 and bell\x07</p>")
+    assert post_to_inbox(fed_client, peer, _create(peer, note)).status_code == 202
+    with fed_app.app_context():
+        [comment] = db.session.scalars(select(Comment)).all()
+        assert "\x00" not in comment.body_source and "\x00" not in comment.body_html
+
+
 def test_likes_and_boosts_are_counted_and_undone(
     fed_app: Flask, fed_client: FlaskClient, blog: BlogBuilder, peer: Peer
 ) -> None:
@@ -672,3 +725,28 @@ def test_likes_and_boosts_are_counted_and_undone(
     nothing = {"id": f"{peer.actor_id}/Like/2", "type": "Like", "actor": peer.actor_id,
                "object": "http://blog.test/ap/posts/424242"}  # fmt: skip
     assert post_to_inbox(fed_client, peer, nothing).status_code == 404
+
+
+# -- The authoring area ---------------------------------------------------------------------
+
+
+def test_authors_see_followers_and_failed_deliveries(
+    make_app: Callable[..., Flask],
+    client: FlaskClient,
+    auth: AuthActions,
+    writer: int,
+    count_queries: Any,
+) -> None:
+    assert client.get("/manage/fediverse").status_code == 302  # to sign in
+    app = make_app(FEDERATION_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=1)
+    with running_peer(inbox_status=500) as broken:
+        follow(app.test_client(), broken)
+        deliver_all(app)
+    auth.login("writer")
+    with count_queries() as queries:
+        page = client.get("/manage/fediverse")
+    assert page.status_code == 200
+    assert "@blog@blog.test" in page.text
+    assert "1 follower" in page.text and "Ada Remote" in page.text
+    assert "1 given up" in page.text and "answered 500" in page.text
+    assert len(queries) <= 8

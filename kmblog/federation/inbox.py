@@ -88,6 +88,10 @@ def _actor_from(document: dict[str, Any]) -> dict[str, str] | None:
     }
     if not (found["uri"] and found["inbox"] and found["key_id"] and found["public_key_pem"]):
         return None
+    if any(len(found[name]) > 2000 for name in ("uri", "inbox", "shared_inbox", "key_id")):
+        return None  # no address of ours is that long: not an actor we can keep
+    if len(found["public_key_pem"]) > 20_000:
+        return None
     return found
 
 
@@ -219,7 +223,7 @@ def receive(inbound: Inbound, now: datetime) -> int:
         raise InboxRefusal(413, "the activity is too large")
     try:
         activity = json.loads(inbound.body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise InboxRefusal(400, "the body is not JSON") from error
     if not isinstance(activity, dict) or not _text(activity.get("type")):
         raise InboxRefusal(400, "the body is not an activity")

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from flask import current_app, url_for
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from kmblog import jobs
 from kmblog.blog.queries import Cursor, older_than, visible
@@ -228,6 +230,38 @@ def followers_document() -> dict[str, Any]:
     """How many follow the blog (who they are is theirs to say)."""
     total = db.session.scalar(select(func.count()).select_from(Follower)) or 0
     return documents.collection(blog_actor().followers, total)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the authoring area shows of the fediverse: who follows, what went out."""
+
+    address: str
+    follower_count: int
+    followers: list[Follower]
+    deliveries: list[Delivery]
+    failed: int
+
+
+def overview(limit: int = 50) -> Overview:
+    """The newest followers and deliveries (and how many deliveries failed), in four
+    queries."""
+    followers = list(
+        db.session.scalars(
+            select(Follower)
+            .options(joinedload(Follower.actor))
+            .order_by(Follower.created_at.desc(), Follower.id.desc())
+            .limit(limit)
+        )
+    )
+    deliveries = list(
+        db.session.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(limit))
+    )
+    failed = db.session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
+    )
+    total = db.session.scalar(select(func.count()).select_from(Follower))
+    return Overview(f"@{handle()}@{host()}", total or 0, followers, deliveries, failed or 0)
 
 
 def nodeinfo_document(now: datetime) -> dict[str, Any]:

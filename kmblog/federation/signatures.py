@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
@@ -183,8 +183,8 @@ def verify_request(
     if method.upper() == "POST" and not digest_matches(lowered.get("digest", ""), body):
         raise SignatureError("the Digest does not match the body")
     try:
-        key = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
-    except ValueError as error:
+        key = serialization.load_pem_public_key(public_key_pem.encode("utf-8"))
+    except (ValueError, UnsupportedAlgorithm) as error:
         raise SignatureError("the actor's public key is unreadable") from error
     if not isinstance(key, rsa.RSAPublicKey):
         raise SignatureError("only RSA keys are accepted")
@@ -215,7 +215,7 @@ class _KeyByCallback(HTTPSignatureKeyResolver):
         self.resolve = resolve
 
     def resolve_public_key(self, key_id: str) -> bytes:
-        return self.resolve(key_id).encode("ascii")
+        return self.resolve(key_id).encode("utf-8")
 
 
 def verify_rfc9421(

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_login import login_required
 
+from kmblog.context import current_settings
 from kmblog.extensions import csrf, limiter
 from kmblog.federation import inbox, services
 from kmblog.federation.responses import JRD, article_response, as_json
@@ -17,6 +19,15 @@ federation = Blueprint("federation", __name__)
 csrf.exempt(federation)  # servers post here, signed with HTTP Signatures, not forms
 
 NODEINFO_PROFILE = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+
+
+@federation.get("/manage/fediverse")
+@login_required
+def manage() -> str:
+    """The authoring area's view of the fediverse: the handle, followers, deliveries."""
+    return render_template(
+        "federation/manage.html", overview=services.overview(), settings=current_settings()
+    )
 
 
 @federation.get("/.well-known/webfinger")
