@@ -32,6 +32,7 @@ from kmblog.models import (
     Follower,
     Post,
     Reaction,
+    RemoteActor,
     utcnow,
 )
 from tests.conftest import AuthActions
@@ -750,3 +751,34 @@ def test_authors_see_followers_and_failed_deliveries(
     assert "1 follower" in page.text and "Ada Remote" in page.text
     assert "1 given up" in page.text and "answered 500" in page.text
     assert len(queries) <= 8
+
+
+def test_a_thousand_followers_on_fifty_servers_cost_a_publish_nothing(
+    app: Flask, blog: BlogBuilder, count_queries: Any
+) -> None:
+    """Publishing records one event whatever the followers; the fan-out (a job) makes
+    one delivery per server."""
+    blog.post(title="Warm-up")  # the first post makes the author
+    with count_queries() as without_followers:
+        blog.post(title="For nobody yet", published=utcnow())
+    with app.app_context():
+        for number in range(1000):
+            server = f"https://server{number % 50}.example"
+            actor = RemoteActor(
+                uri=f"{server}/users/u{number}",
+                inbox=f"{server}/users/u{number}/inbox",
+                shared_inbox=f"{server}/inbox",
+            )
+            db.session.add(Follower(actor=actor))
+        db.session.commit()
+    with count_queries() as with_followers:
+        post = blog.post(title="For many", published=utcnow())
+    assert len(with_followers) == len(without_followers)  # not even counted
+    with app.app_context():
+        [event_id] = db.session.scalars(
+            select(FederationEvent.id).where(FederationEvent.post_id == post.id)
+        ).all()
+        deliveries = services.fan_out(event_id, utcnow())
+        assert len(deliveries) == 50
+        inboxes = db.session.scalars(select(Delivery.inbox).where(Delivery.id.in_(deliveries)))
+        assert len(set(inboxes)) == 50
