@@ -28,7 +28,15 @@ node_modules/.installed: package.json package-lock.json
 		echo "npm not found: the browser tests and the HTML checker need it (apt-get install npm)"; \
 	fi
 
-install: $(VENV)/.installed node_modules/.installed
+# The fediverse peer of the federation tests (Fedify), with a lock of its own.
+tests/federation_peer/node_modules/.installed: tests/federation_peer/package.json tests/federation_peer/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm --prefix tests/federation_peer ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the Fedify peer of the federation tests needs it"; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed tests/federation_peer/node_modules/.installed
 
 # `flask serve`: the development server with the job workers (mail) in threads of the
 # same process: one command, one Ctrl-C. Mail goes to instance/outbox/ as .eml files

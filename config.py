@@ -88,6 +88,20 @@ class Config:
     # from (default: SERVER_NAME, else http://127.0.0.1:5000).
     BASE_URL: str | None = None
 
+    # ActivityPub (kmblog/federation): the blog is @FEDERATION_HANDLE@<BASE_URL's host>.
+    # Fetching actors and delivering never reaches private or loopback addresses (the
+    # tests' peer on 127.0.0.1 needs FEDERATION_ALLOW_LOOPBACK). A signed request's Date
+    # must be within FEDERATION_SIGNATURE_WINDOW seconds of ours; a delivery is tried
+    # FEDERATION_DELIVERY_ATTEMPTS times, waiting FEDERATION_RETRY_SECONDS, then twice as
+    # long each time, before it is given up.
+    FEDERATION_HANDLE = "blog"
+    FEDERATION_ALLOW_LOOPBACK = False
+    FEDERATION_SIGNATURE_WINDOW = 300
+    FEDERATION_DELIVERY_ATTEMPTS = 8
+    FEDERATION_RETRY_SECONDS = 30
+    FEDERATION_TIMEOUT = 10
+    FEDERATION_MAX_BYTES = 1_000_000
+
     # Mail (kmblog/mail). Without MAIL_SERVER each message is written to MAIL_OUTBOX
     # (default instance/outbox/) as an .eml file instead of being sent.
     MAIL_SERVER: str | None = None

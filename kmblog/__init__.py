@@ -14,7 +14,19 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from kmblog import assets, backup, cli, errors, health, jobs, mail, pagecache, security, webmention
+from kmblog import (
+    assets,
+    backup,
+    cli,
+    errors,
+    federation,
+    health,
+    jobs,
+    mail,
+    pagecache,
+    security,
+    webmention,
+)
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -28,6 +40,7 @@ from kmblog.extensions import (
     login_manager,
     migrate,
 )
+from kmblog.federation.views import federation as federation_blueprint
 from kmblog.feeds.views import feeds as feeds_blueprint
 from kmblog.mail.views import mail as mail_blueprint
 from kmblog.manage.views import manage as manage_blueprint
@@ -108,6 +121,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(media_blueprint)
     app.register_blueprint(media_library_blueprint)
     app.register_blueprint(webmention_blueprint)
+    app.register_blueprint(federation_blueprint)
     # Pillow refuses to decode more pixels than this (our check of the header comes
     # first; this holds for any other path into Pillow too).
     Image.MAX_IMAGE_PIXELS = app.config["MEDIA_MAX_PIXELS"]
@@ -115,6 +129,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     backup.register(app)
     webmention.init_app(app)
+    federation.init_app(app)
     assets.register(app)
     security.register(app)
     pagecache.register(app)

@@ -24,7 +24,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    query_expression,
+    relationship,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -285,6 +291,10 @@ class Post(Base):
     series_entry: Mapped[SeriesPost | None] = relationship(
         back_populates="post", cascade="all, delete-orphan", passive_deletes=True
     )
+    # Likes and boosts from the fediverse (Reaction rows), loaded with the post where its
+    # page shows them (kmblog.blog.services.find_post, no query of their own); else None.
+    fediverse_likes: Mapped[int | None] = query_expression()
+    fediverse_boosts: Mapped[int | None] = query_expression()
 
     @property
     def path_parts(self) -> tuple[int, int, str]:
@@ -868,3 +878,154 @@ class OutgoingWebmention(Base):
     endpoint: Mapped[str] = mapped_column(String(2000), default="")
     last_status: Mapped[int | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+# ActivityPub (kmblog/federation). The blog is one actor; remote actors are cached here
+# as fetched (untrusted: every text from them is sanitised before a page shows it).
+
+
+class FederationKey(Base):
+    """A local actor's RSA keypair, made once on first use and kept: followers hold its
+    public key, so it must outlive restarts and be the same on every app server."""
+
+    __tablename__ = "federation_keys"
+
+    id: Mapped[intpk]
+    # Which local actor: "blog" (authors may get keys of their own later).
+    owner: Mapped[str] = mapped_column(String(64), unique=True)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+
+class RemoteActor(Base):
+    """A fediverse account that followed, replied or reacted, as its server described it."""
+
+    __tablename__ = "remote_actors"
+
+    id: Mapped[intpk]
+    uri: Mapped[str] = mapped_column(String(2000), unique=True)
+    inbox: Mapped[str] = mapped_column(String(2000))
+    # Its server's shared inbox (None: it has none; deliver to `inbox`).
+    shared_inbox: Mapped[str | None] = mapped_column(String(2000))
+    key_id: Mapped[str] = mapped_column(String(2000), default="")
+    public_key_pem: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str] = mapped_column(String(200), default="")
+    # Its profile page for people (may differ from `uri`, the JSON document).
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    fetched_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+
+class Follower(Base):
+    """A remote actor following the blog (an Accept was sent to it)."""
+
+    __tablename__ = "followers"
+
+    id: Mapped[intpk]
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("remote_actors.id", ondelete="CASCADE"), unique=True
+    )
+    # The Follow activity's id: an Undo names it.
+    follow_uri: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    actor: Mapped[RemoteActor] = relationship()
+
+
+class FederationEventKind(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class FederationEvent(Base):
+    """A post published, edited or deleted, written in the same transaction as the
+    change: the job that turns it into deliveries may run late (a scheduled post: at its
+    time) or twice, but never loses it."""
+
+    __tablename__ = "federation_events"
+    __table_args__ = (Index("ix_federation_events_processed_at_due_at", "processed_at", "due_at"),)
+
+    id: Mapped[intpk]
+    # No foreign key: a deleted post's Delete still goes out after the row is gone.
+    post_id: Mapped[int]
+    kind: Mapped[FederationEventKind] = mapped_column(
+        _str_enum(FederationEventKind, "federation_event_kind")
+    )
+    due_at: Mapped[timestamp]
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the last attempt
+
+
+class Delivery(Base):
+    """One signed activity to one inbox (a server's shared inbox: each server once)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_created_at", "status", "created_at"),)
+
+    id: Mapped[intpk]
+    inbox: Mapped[str] = mapped_column(String(2000))
+    # The activity's JSON as it is sent (the same bytes on every try).
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _str_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SeenActivity(Base):
+    """An inbound activity (or signature) already taken: the same request again is a
+    replay. Kept a little longer than the window a signature's Date is accepted in."""
+
+    __tablename__ = "seen_activities"
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    seen_at: Mapped[timestamp] = mapped_column(default=utcnow, index=True)
+
+
+class FediverseComment(Base):
+    """A comment that came from the fediverse: the Note it is, and who wrote it (its
+    Update and Delete must come from the same actor)."""
+
+    __tablename__ = "fediverse_comments"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    note_uri: Mapped[str] = mapped_column(String(2000), unique=True)
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("remote_actors.id", ondelete="CASCADE"), index=True
+    )
+
+    actor: Mapped[RemoteActor] = relationship()
+
+
+class ReactionKind(enum.StrEnum):
+    LIKE = "like"
+    ANNOUNCE = "announce"
+
+
+class Reaction(Base):
+    """A Like or an Announce (boost) of a post from the fediverse, counted on the post."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (Index("ix_reactions_post_id_kind", "post_id", "kind"),)
+
+    id: Mapped[intpk]
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    kind: Mapped[ReactionKind] = mapped_column(_str_enum(ReactionKind, "reaction_kind"))
+    # The Like's or Announce's id: an Undo names it, and a second copy is the same row.
+    activity_uri: Mapped[str] = mapped_column(String(2000), unique=True)
+    actor_uri: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)

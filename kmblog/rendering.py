@@ -976,6 +976,10 @@ def commenter_card(name: str, url: str) -> Markup:
     return Markup(f'<span class="p-author h-card">{shown}</span>')  # noqa: S704 - escaped
 
 
+# After the name of a commenter who answered from Mastodon or another fediverse server.
+_VIA_FEDIVERSE = ' <span class="comment-via">(via the fediverse)</span>'
+
+
 # A moment as a <time> element with a microformats2 class ("dt-published"), or none.
 TimeTag = Callable[[datetime, str], str]
 
@@ -1079,7 +1083,10 @@ def _comment_item(
 
 
 def _via(comment: Any) -> str:
-    """ " via Webmention" after a reply that came from another site, linked to it."""
+    """ "(via the fediverse)" after a reply from Mastodon and its kin (kmblog/federation);
+    " via Webmention" after one from another site, linked to it (kmblog/webmention)."""
+    if getattr(comment, "via_fediverse", False):
+        return _VIA_FEDIVERSE
     if getattr(comment, "origin", None) != "webmention":
         return ""
     url = getattr(comment, "origin_url", None) or ""

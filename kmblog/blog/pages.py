@@ -107,11 +107,18 @@ def render_post_page(
             # "Part n of m" and the parts before and after: one query, for a post in a series.
             series=series_place(post, now),
             linked_from=linking_pages(post.id) if page.links else [],
+            reactions=reaction_counts(post),
             **context,
         ),
         status,
         endpoint_headers(),
     )
+
+
+def reaction_counts(post: Post) -> list[tuple[str, int]]:
+    """The post's likes and boosts from the fediverse, as loaded with it."""
+    counts = (("like", post.fediverse_likes), ("boost", post.fediverse_boosts))
+    return [(kind, number) for kind, number in counts if number]
 
 
 def _own_comments(now: datetime, window_minutes: int) -> set[int]:

@@ -26,7 +26,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload, with_expression
 
 from kmblog.blog.queries import Cursor, comment_counts, newer_than, older_than, visible
 from kmblog.blog.search import matches
@@ -34,6 +34,7 @@ from kmblog.extensions import db
 from kmblog.models import (
     Comment,
     CommentStatus,
+    FediverseComment,
     Label,
     MentionKind,
     MentionState,
@@ -43,6 +44,8 @@ from kmblog.models import (
     PostKind,
     PostRedirect,
     PostStatus,
+    Reaction,
+    ReactionKind,
     SeriesPost,
     UTCDateTime,
     Webmention,
@@ -183,7 +186,21 @@ SHOWN_COMMENT = (
 # A reply also says where it sits in its thread, and whether it is still shown (a
 # removed comment that has shown replies stays as a placeholder, so they keep their
 # place).
-SHOWN_REPLY = (*SHOWN_COMMENT, Comment.parent_id, Comment.root_id, Comment.depth, Comment.status)
+# Whether a comment came from the fediverse (shown "via the fediverse").
+_VIA_FEDIVERSE = (
+    select(FediverseComment.comment_id)
+    .where(FediverseComment.comment_id == Comment.id)
+    .exists()
+    .label("via_fediverse")
+)
+SHOWN_REPLY = (
+    *SHOWN_COMMENT,
+    Comment.parent_id,
+    Comment.root_id,
+    Comment.depth,
+    Comment.status,
+    _VIA_FEDIVERSE,
+)
 ShownComment = Any  # a Row with the attributes above
 
 
@@ -388,6 +405,8 @@ def find_post(year: int, month: int, slug: str, now: datetime) -> Post | None:
                 selectinload(Post.labels),
                 joinedload(Post.companion),
                 joinedload(Post.series_entry).joinedload(SeriesPost.series),
+                with_expression(Post.fediverse_likes, _reactions(ReactionKind.LIKE)),
+                with_expression(Post.fediverse_boosts, _reactions(ReactionKind.ANNOUNCE)),
             )
         )
         .unique()
@@ -408,6 +427,16 @@ def post_companions(post: Post, now: datetime) -> list[Post]:
         )
     plan = post.companion
     return [plan] if plan is not None and plan.is_visible(now) else []
+
+
+def _reactions(kind: ReactionKind) -> Any:
+    """How many likes or boosts from the fediverse the post has."""
+    return (
+        select(func.count())
+        .where(Reaction.post_id == Post.id, Reaction.kind == kind)
+        .correlate(Post)
+        .scalar_subquery()
+    )
 
 
 def find_moved_post(year: int, month: int, slug: str, now: datetime) -> Post | None:

@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from kmblog import timefmt
 from kmblog.auth.services import find_user_by_name
@@ -35,6 +44,8 @@ from kmblog.context import (
     current_zone,
     to_local,
 )
+from kmblog.federation.negotiation import wants_activity
+from kmblog.federation.responses import article_response
 from kmblog.models import MAX_ID, Post, PostKind, utcnow
 from kmblog.rendering import text_diff
 from kmblog.seo.metadata import Head
@@ -340,9 +351,15 @@ def post(year: int, month: int, slug: str) -> Any:
         if moved is None:
             abort(404, description="There is no post at this address.")
         return redirect(post_url(moved), 301)
-    # The same bytes for every reader: no session, no token, a page timer (the page's
-    # script asks for the reader's own timer when the form comes into view).
-    return render_post_page(found, CommentForm.for_visitor(), now)
+    if wants_activity(request.headers.get("Accept")):
+        # A fediverse server resolving a pasted link: the post as an Article.
+        response = article_response(found)
+    else:
+        # The same bytes for every reader: no session, no token, a page timer (the
+        # page's script asks for the reader's own timer when the form comes into view).
+        response = make_response(render_post_page(found, CommentForm.for_visitor(), now))
+    response.vary.add("Accept")
+    return response
 
 
 # Not /YYYY/MM/slug.html/...: a folder of its own beside Blogger's file names, which

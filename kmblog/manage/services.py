@@ -15,12 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from kmblog.extensions import db
+from kmblog.federation import services as federation
 from kmblog.mail.services import fan_out_later, record_event
 from kmblog.media.services import image_variants
 from kmblog.models import (
     Comment,
     CommentEvent,
     CommentStatus,
+    FederationEvent,
+    FederationEventKind,
     Label,
     Post,
     PostAutosave,
@@ -211,6 +214,7 @@ def create_post(
     publish_at: datetime | None = None,
 ) -> Post:
     """Save a new post; with `publish_at` it is published (scheduled if in the future)."""
+    events = []
     with unit_of_work():
         post = Post(author=author, created_at=now, updated_at=now, title="", slug="")
         db.session.add(post)
@@ -222,6 +226,10 @@ def create_post(
                 _publish(post, publish_at)
                 _record_revision(post, None, author, draft.typo, now)
             _clear_autosave(author, None)
+        if publish_at is not None:
+            db.session.flush()
+            events.append(federation.record_post_change(post, FederationEventKind.CREATE, now))
+    federation.fan_out_later(events)
     return post
 
 
@@ -258,7 +266,7 @@ def save_post(
     try:
         with unit_of_work(), db.session.no_autoflush:
             _claim_version(post, post.version if expected_version is None else expected_version)
-            _save(post, draft, action, now, publish_at, editor)
+            event = _save(post, draft, action, now, publish_at, editor)
             _clear_autosave(editor, post)
     except IntegrityError as error:
         # Two saves at once that both got past the version (a post saved without one
@@ -267,6 +275,7 @@ def save_post(
             "Another save of this post happened at the same moment, so yours was not "
             "kept. Your text is still here: check the post, then save again."
         ) from error
+    federation.fan_out_later([event] if event is not None else [])
     return post
 
 
@@ -290,8 +299,10 @@ def _save(
     now: datetime,
     publish_at: datetime | None,
     by: User,
-) -> None:
-    """Apply the draft and the action to a post whose version this save holds."""
+) -> FederationEvent | None:
+    """Apply the draft and the action to a post whose version this save holds; returns
+    what the fediverse's followers are to be told (kmblog/federation), if anything."""
+    was_published = post.status == PostStatus.PUBLISHED
     before = _Shown.of(post, now)
     _apply(post, draft, now)
     if action == PostAction.PUBLISH:
@@ -305,6 +316,11 @@ def _save(
     post.updated_at = now
     if post.status == PostStatus.PUBLISHED:
         _record_revision(post, before, by, draft.typo, now)
+        # Followers on the fediverse get it (as Update once they have it).
+        return federation.record_post_change(post, FederationEventKind.UPDATE, now)
+    if was_published:
+        return federation.record_post_change(post, FederationEventKind.DELETE, now)
+    return None
 
 
 def _record_revision(
@@ -494,8 +510,10 @@ def delete_post(post: Post) -> None:
     follow none (the delete page names them first)."""
     for strategy in strategies_of(post):
         strategy.companion = None
+    event = federation.record_post_change(post, FederationEventKind.DELETE, utcnow())
     db.session.delete(post)
     db.session.commit()
+    federation.fan_out_later([event])
 
 
 def find_post_by_id(post_id: int) -> Post | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from flask.wrappers import Response
 from werkzeug.http import parse_date, parse_etags
 
+from kmblog.federation.negotiation import wants_activity
 from kmblog.pagecache.compression import stored_variants
 from kmblog.pagecache.version import PageVersion
 from kmblog.security import HEADERS as SECURITY_HEADERS
@@ -70,6 +71,10 @@ def page_key(environ: WSGIEnvironment, version: PageVersion) -> str:
         environ.get("PATH_INFO", ""),
         environ.get("QUERY_STRING", ""),
     )
+    if wants_activity(environ.get("HTTP_ACCEPT")):
+        # A post's address answers ActivityStreams JSON to fediverse servers (Vary:
+        # Accept): a copy of its own, never a reader's page.
+        where += "#activity"
     digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()
     return f"page:{version.etag}:{digest}"
 

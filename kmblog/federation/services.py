@@ -1,0 +1,452 @@
+"""The blog as an ActivityPub actor: its addresses and key, the documents it serves,
+and the deliveries of its posts to followers.
+
+A post's change is written as a FederationEvent in the same transaction as the change
+(record_post_change); a job turns it into one Delivery per follower server (fan_out),
+and a job per delivery signs and sends it (deliver), retried with backoff by the queue
+and given up after FEDERATION_DELIVERY_ATTEMPTS tries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, url_for
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from kmblog import jobs
+from kmblog.blog.queries import Cursor, older_than, visible
+from kmblog.extensions import db
+from kmblog.federation import client, documents, signatures
+from kmblog.federation.documents import Actor
+from kmblog.mail.services import base_url
+from kmblog.models import (
+    Delivery,
+    DeliveryStatus,
+    FederationEvent,
+    FederationEventKind,
+    FederationKey,
+    Follower,
+    Post,
+    RemoteActor,
+    utcnow,
+)
+from kmblog.settings import get_settings
+from kmblog.urls import label_url, post_url
+
+log = logging.getLogger(__name__)
+
+FAN_OUT = "federation.fan_out"
+DELIVER = "federation.deliver"
+SWEEP = "federation.sweep"
+BLOG = "blog"
+OUTBOX_PAGE_SIZE = 20
+
+
+class DeliveryFailed(Exception):
+    """This try failed; the queue tries again later (raised for it to see)."""
+
+
+# -- Addresses -------------------------------------------------------------------------
+
+
+def handle() -> str:
+    return str(current_app.config.get("FEDERATION_HANDLE") or BLOG)
+
+
+def host() -> str:
+    """The host of the blog's fediverse address (@handle@host): BASE_URL's."""
+    return urlsplit(base_url()).netloc
+
+
+def absolute(path: str) -> str:
+    return base_url() + path
+
+
+def blog_actor() -> Actor:
+    """The blog's actor. Its addresses never contain the handle, so that changing the
+    handle keeps every follower."""
+    return Actor(
+        id=absolute(url_for("federation.actor")),
+        handle=handle(),
+        home=absolute(url_for("blog.index")),
+        inbox=absolute(url_for("federation.actor_inbox")),
+        shared_inbox=absolute(url_for("federation.shared_inbox")),
+        outbox=absolute(url_for("federation.outbox")),
+        followers=absolute(url_for("federation.followers")),
+    )
+
+
+def article_id(post_id: int) -> str:
+    """A post's ActivityPub id: by its number, so it survives a new slug or date."""
+    return absolute(url_for("federation.article", post_id=post_id))
+
+
+@contextmanager
+def site_context() -> Iterator[None]:
+    """A request context at the blog's address, so that url_for works in a worker."""
+    parts = urlsplit(base_url())
+    with current_app.test_request_context(
+        "/", base_url=f"{parts.scheme}://{parts.netloc}{parts.path}"
+    ):
+        yield
+
+
+def limits() -> client.Limits:
+    config = current_app.config
+    return client.Limits(
+        allow_loopback=bool(config.get("FEDERATION_ALLOW_LOOPBACK", False)),
+        timeout=float(config.get("FEDERATION_TIMEOUT", 10)),
+        max_bytes=int(config.get("FEDERATION_MAX_BYTES", 1_000_000)),
+    )
+
+
+# -- The key ---------------------------------------------------------------------------
+
+
+def blog_key() -> FederationKey:
+    """The blog's keypair, made on first use (by whichever server or worker comes
+    first: the others read the row it wrote)."""
+    key = db.session.scalar(select(FederationKey).where(FederationKey.owner == BLOG))
+    if key is not None:
+        return key
+    private, public = signatures.generate_keypair()
+    try:
+        with db.session.begin_nested():
+            key = FederationKey(owner=BLOG, private_key_pem=private, public_key_pem=public)
+            db.session.add(key)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        key = db.session.scalars(select(FederationKey).where(FederationKey.owner == BLOG)).one()
+    return key
+
+
+def signed_headers(method: str, url: str, body: bytes | None, now: datetime) -> dict[str, str]:
+    key = blog_key()
+    return signatures.sign_request(method, url, body, blog_actor().key_id, key.private_key_pem, now)
+
+
+# -- Documents -------------------------------------------------------------------------
+
+
+def actor_document() -> dict[str, Any]:
+    settings = get_settings()
+    return documents.actor_document(
+        blog_actor(), settings.title, settings.description, blog_key().public_key_pem
+    )
+
+
+def webfinger(resource: str) -> dict[str, Any] | None:
+    """The WebFinger answer for acct:handle@host (or the actor's own address)."""
+    actor = blog_actor()
+    wanted = resource.strip()
+    accepted = {f"acct:{handle()}@{host()}".lower(), actor.id.lower(), actor.home.lower()}
+    if wanted.lower() not in accepted:
+        return None
+    return {
+        "subject": f"acct:{handle()}@{host()}",
+        "aliases": [actor.id, actor.home],
+        "links": [
+            {"rel": "self", "type": client.ACTIVITY_JSON, "href": actor.id},
+            {
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": actor.home,
+            },
+        ],
+    }
+
+
+def article_of(post: Post) -> dict[str, Any]:
+    """A visible post as an Article."""
+    return documents.article(
+        post,
+        article_id(post.id),
+        absolute(post_url(post)),
+        blog_actor(),
+        {label.name: absolute(label_url(label.name)) for label in post.labels},
+    )
+
+
+def find_visible_post(post_id: int, now: datetime) -> Post | None:
+    return db.session.scalar(select(Post).where(Post.id == post_id, visible(now)))
+
+
+def article_document(post: Post) -> dict[str, Any]:
+    return documents.with_context(article_of(post))
+
+
+def outbox(before: int | None, now: datetime) -> dict[str, Any]:
+    """The outbox: its size and first page, or (with `before`, a post id; 0 for the
+    start) a page of Create activities, newest first, keyset-paged."""
+    actor = blog_actor()
+    if before is None:
+        total = db.session.scalar(select(func.count()).select_from(Post).where(visible(now))) or 0
+        return documents.collection(
+            actor.outbox,
+            total,
+            url_for("federation.outbox", before=0, _external=False)
+            and absolute(url_for("federation.outbox", before=0)),
+        )
+    query = select(Post).where(visible(now))
+    if before:
+        cursor_post = db.session.get(Post, before)
+        if cursor_post is not None and cursor_post.published_at is not None:
+            query = query.where(older_than(Cursor.of(cursor_post)))
+    posts = list(
+        db.session.scalars(
+            query.order_by(Post.published_at.desc(), Post.id.desc()).limit(OUTBOX_PAGE_SIZE)
+        ).unique()
+    )
+    items = [
+        documents.activity("Create", article_id(post.id) + "#create", actor, article_of(post))
+        for post in posts
+    ]
+    for item in items:
+        item.pop("@context")
+    next_page = (
+        absolute(url_for("federation.outbox", before=posts[-1].id))
+        if len(posts) == OUTBOX_PAGE_SIZE
+        else None
+    )
+    return documents.collection_page(
+        absolute(url_for("federation.outbox", before=before)), actor.outbox, items, next_page
+    )
+
+
+def followers_document() -> dict[str, Any]:
+    """How many follow the blog (who they are is theirs to say)."""
+    total = db.session.scalar(select(func.count()).select_from(Follower)) or 0
+    return documents.collection(blog_actor().followers, total)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the authoring area shows of the fediverse: who follows, what went out."""
+
+    address: str
+    follower_count: int
+    followers: list[Follower]
+    deliveries: list[Delivery]
+    failed: int
+
+
+def overview(limit: int = 50) -> Overview:
+    """The newest followers and deliveries (and how many deliveries failed), in four
+    queries."""
+    followers = list(
+        db.session.scalars(
+            select(Follower)
+            .options(joinedload(Follower.actor))
+            .order_by(Follower.created_at.desc(), Follower.id.desc())
+            .limit(limit)
+        )
+    )
+    deliveries = list(
+        db.session.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(limit))
+    )
+    failed = db.session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
+    )
+    total = db.session.scalar(select(func.count()).select_from(Follower))
+    return Overview(f"@{handle()}@{host()}", total or 0, followers, deliveries, failed or 0)
+
+
+def nodeinfo_document(now: datetime) -> dict[str, Any]:
+    settings = get_settings()
+    posts = db.session.scalar(select(func.count()).select_from(Post).where(visible(now))) or 0
+    try:
+        version = package_version("kmblog")
+    except PackageNotFoundError:
+        version = "0"
+    return documents.nodeinfo(version, settings.title, settings.description, posts)
+
+
+# -- Posts going out -------------------------------------------------------------------
+
+
+def record_post_change(post: Post, kind: FederationEventKind, now: datetime) -> FederationEvent:
+    """Note, in the caller's transaction, that a post was published, edited or deleted
+    (or unpublished: DELETE). Its deliveries go out when it is due: now, or at a
+    scheduled post's time."""
+    due = now
+    if kind != FederationEventKind.DELETE and post.published_at is not None:
+        due = max(now, post.published_at)
+    event = FederationEvent(post_id=post.id, kind=kind, due_at=due, created_at=now)
+    db.session.add(event)
+    return event
+
+
+def fan_out_later(events: list[FederationEvent]) -> None:
+    """After the commit: queue each event's fan-out at its time (the sweep catches any
+    the queue missed)."""
+    for event in events:
+        jobs.enqueue(FAN_OUT, event.id, at=event.due_at if event.due_at > utcnow() else None)
+
+
+def _already_created(post_id: int, this_event: int) -> bool:
+    """A Create of this post went out before (so a change now is an Update)."""
+    return (
+        db.session.scalar(
+            select(FederationEvent.id)
+            .where(
+                FederationEvent.post_id == post_id,
+                FederationEvent.id != this_event,
+                FederationEvent.kind != FederationEventKind.DELETE,
+                FederationEvent.processed_at.is_not(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def follower_inboxes() -> list[str]:
+    """Each follower server once: its shared inbox, or the follower's own inbox."""
+    rows = db.session.scalars(
+        select(func.coalesce(RemoteActor.shared_inbox, RemoteActor.inbox))
+        .join(Follower, Follower.actor_id == RemoteActor.id)
+        .distinct()
+    )
+    return sorted(set(rows))
+
+
+def _claim_event(event_id: int, now: datetime) -> FederationEvent | None:
+    """Mark the event processed, if it is due and nobody did: the one worker that
+    changes the row does the fan-out (in the same transaction)."""
+    claimed = db.session.execute(
+        update(FederationEvent)
+        .where(
+            FederationEvent.id == event_id,
+            FederationEvent.processed_at.is_(None),
+            FederationEvent.due_at <= now,
+        )
+        .values(processed_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return db.session.get(FederationEvent, event_id)
+
+
+def _activity_for(event: FederationEvent, now: datetime) -> dict[str, Any] | None:
+    """What the event sends: Delete of a post that went out, Create of a post seen for
+    the first time, Update of one that went out before; nothing for a post not visible
+    (unpublished since, or never sent)."""
+    actor = blog_actor()
+    object_id = article_id(event.post_id)
+    created = _already_created(event.post_id, event.id)
+    if event.kind == FederationEventKind.DELETE:
+        if not created:
+            return None
+        return documents.activity(
+            "Delete", f"{object_id}#delete-{event.id}", actor, documents.tombstone(object_id)
+        )
+    post = find_visible_post(event.post_id, now)
+    if post is None:
+        return None
+    if created:
+        return documents.activity(
+            "Update", f"{object_id}#update-{event.id}", actor, article_of(post)
+        )
+    return documents.activity("Create", f"{object_id}#create", actor, article_of(post))
+
+
+def fan_out(event_id: int, now: datetime) -> list[int]:
+    """Turn a due event into deliveries, one per follower server; their ids."""
+    with site_context():
+        event = _claim_event(event_id, now)
+        if event is None:
+            db.session.rollback()
+            return []
+        activity = _activity_for(event, now)
+        if activity is None:
+            db.session.commit()
+            return []
+        deliveries = queue_deliveries(activity, follower_inboxes(), now)
+        db.session.commit()
+        return [delivery.id for delivery in deliveries]
+
+
+def queue_deliveries(activity: dict[str, Any], inboxes: list[str], now: datetime) -> list[Delivery]:
+    """Delivery rows for an activity (the caller commits, then queues them)."""
+    body = json.dumps(activity, ensure_ascii=False, separators=(",", ":"))
+    deliveries = [Delivery(inbox=inbox, body=body, created_at=now) for inbox in inboxes]
+    db.session.add_all(deliveries)
+    db.session.flush()
+    return deliveries
+
+
+def deliver_later(delivery_ids: list[int]) -> None:
+    """After the commit: a job for each delivery, so that one slow server holds up only
+    its own."""
+    for delivery_id in delivery_ids:
+        jobs.enqueue(DELIVER, delivery_id)
+
+
+def due_events(now: datetime, limit: int = 200) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(FederationEvent.id)
+            .where(FederationEvent.processed_at.is_(None), FederationEvent.due_at <= now)
+            .order_by(FederationEvent.id)
+            .limit(limit)
+        )
+    )
+
+
+def _permanent(status: int) -> bool:
+    """A 4xx other than timeouts and rate limits: the server refuses this for good."""
+    return 400 <= status < 500 and status not in {408, 425, 429}
+
+
+def deliver(delivery_id: int, now_of: Any = utcnow) -> DeliveryStatus | None:
+    """Sign and send one delivery. Raises DeliveryFailed for the queue to try again
+    (with backoff) until the last attempt, after which the delivery is failed for good."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return None if delivery is None else delivery.status
+    body = delivery.body.encode("utf-8")
+    now = now_of()
+    with site_context():
+        headers = signed_headers("POST", delivery.inbox, body, now)
+    error = ""
+    try:
+        status = client.post_activity(delivery.inbox, body, headers, limits())
+    except client.FetchError as failure:
+        status, error = 0, str(failure)
+    delivery.attempts += 1
+    if 200 <= status < 300:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.finished_at = now_of()
+        db.session.commit()
+        return delivery.status
+    delivery.last_error = (error or f"answered {status}")[:2000]
+    attempts = int(current_app.config.get("FEDERATION_DELIVERY_ATTEMPTS", 8))
+    if _permanent(status) or delivery.attempts >= attempts:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.finished_at = now_of()
+        db.session.commit()
+        return delivery.status
+    db.session.commit()
+    raise DeliveryFailed(f"delivery {delivery_id} to {delivery.inbox[:100]}: {delivery.last_error}")
+
+
+def forget_delivered(before: datetime) -> None:
+    """Deliveries done long ago are history nobody reads."""
+    db.session.execute(
+        delete(Delivery).where(
+            Delivery.status != DeliveryStatus.PENDING, Delivery.finished_at < before
+        )
+    )

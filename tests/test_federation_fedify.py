@@ -1,0 +1,246 @@
+"""A third-party ActivityPub implementation as the blog's follower: Fedify 1.5 (the
+framework Ghost's ActivityPub service is built on), run by Node on loopback
+(tests/federation_peer/follower.mjs).
+
+It looks the blog up as @blog@127.0.0.1:PORT by WebFinger (over HTTPS, as Fedify always
+does for a handle: the blog is served with a certificate made for the test), follows it,
+receives the Accept and then a post's Create, Update and Delete, each signed and checked
+by Fedify against the key the blog's actor publishes; its reply appears under the post
+once a moderator approves it. The delivery jobs run in a real Huey consumer.
+
+Needs Node 20+ and `npm --prefix tests/federation_peer ci`; skipped without them unless
+KMBLOG_REQUIRE_FEDIFY=1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from kmblog import jobs
+from kmblog.extensions import db
+from kmblog.manage.services import (
+    PostAction,
+    PostDraft,
+    delete_post,
+    save_post,
+    set_comment_status,
+)
+from kmblog.models import Comment, CommentPolicy, CommentStatus, Follower, Post, utcnow
+from tests.factories import BlogBuilder
+from tests.live_server import free_port
+
+PEER = Path(__file__).parent / "federation_peer"
+FEDIFY = PEER / "node_modules" / "@fedify" / "fedify"
+NODE = shutil.which("node")
+WAIT = 60.0
+
+if not (NODE and FEDIFY.is_dir()):
+    if os.environ.get("KMBLOG_REQUIRE_FEDIFY"):
+        raise RuntimeError(
+            "Fedify is required: install Node 20+ and run npm --prefix tests/federation_peer ci"
+        )
+    pytest.skip(
+        "Fedify not installed (npm --prefix tests/federation_peer ci)", allow_module_level=True
+    )
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, and its key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class Follower_:
+    """The Fedify follower process: commands in, events out (JSON lines)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.strip().startswith("{"):
+                self.events.put(json.loads(line))
+
+    def send(self, **command: Any) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, test: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        deadline = dt.datetime.now() + dt.timedelta(seconds=WAIT)
+        while dt.datetime.now() < deadline:
+            try:
+                event = self.events.get(timeout=1)
+            except queue.Empty:
+                continue
+            self.seen.append(event)
+            if event.get("event") == "error":
+                raise AssertionError(f"the follower failed: {event['error']}")
+            if test(event):
+                return event
+        raise AssertionError(f"no {what} within {WAIT}s; the follower saw {self.seen}")
+
+    def inbox(self, kind: str) -> dict[str, Any]:
+        return self.wait_for(lambda e: e["event"] == "inbox" and e["type"] == kind, kind)
+
+
+@pytest.fixture
+def served_blog(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> Iterator[tuple[Flask, str, Path]]:
+    """The blog over HTTPS on 127.0.0.1, with a job worker of its own."""
+    cert, key = _certificate(tmp_path)
+    port = free_port()
+    base = f"https://127.0.0.1:{port}"
+    app = make_app(
+        without=("SERVER_NAME",),
+        BASE_URL=base,
+        FEDERATION_ALLOW_LOOPBACK=True,
+        JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
+        FEDERATION_RETRY_SECONDS=1,
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(cert), str(key)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    consumer = jobs.start_in_process(app)
+    try:
+        yield app, base, cert
+    finally:
+        consumer.stop()
+        server.shutdown()
+
+
+@pytest.fixture
+def fedify(served_blog: tuple[Flask, str, Path]) -> Iterator[Follower_]:
+    _, _, cert = served_blog
+    process = subprocess.Popen(  # noqa: S603 - Node and our own script
+        [str(NODE), "follower.mjs"],
+        cwd=PEER,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        # Node trusts the test's certificate as it would a real one.
+        env={**os.environ, "NODE_EXTRA_CA_CERTS": str(cert)},
+    )
+    try:
+        yield Follower_(process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def test_a_fedify_follower_follows_receives_posts_and_replies(
+    served_blog: tuple[Flask, str, Path], fedify: Follower_
+) -> None:
+    app, base, _ = served_blog
+    blog = BlogBuilder(app)
+    blog.settings(comment_policy=CommentPolicy.MODERATED)
+    ready = fedify.wait_for(lambda e: e["event"] == "ready", "start")
+    handle = f"@blog@127.0.0.1:{base.rsplit(':', 1)[1]}"
+
+    fedify.send(command="follow", handle=handle)
+    found = fedify.wait_for(lambda e: e["event"] == "found", "WebFinger lookup")
+    assert found["id"] == f"{base}/ap/actor"
+    accept = fedify.inbox("Accept")
+    assert accept["actor"] == f"{base}/ap/actor"
+    assert accept["object"]["type"] == "Follow"
+    with app.app_context():
+        [follower] = db.session.scalars(select(Follower)).all()
+        assert follower.actor.uri == ready["actor"]
+        assert follower.actor.name == "Rae Reader"
+
+    post = blog.post(title="Knowledge maps", body="Who knows *what*.", published=utcnow())
+    created = fedify.inbox("Create")
+    article_id = f"{base}/ap/posts/{post.id}"
+    assert created["object"] == {
+        "type": "Article",
+        "id": article_id,
+        "name": "Knowledge maps",
+        "content": "<p>Who knows <em>what</em>.</p>",
+        "url": f"{base}{post.url}",
+    }
+
+    fedify.send(command="reply", inReplyTo=article_id, content="<p>Maps before tools!</p>")
+    fedify.wait_for(lambda e: e["event"] == "sent" and e["type"] == "Create", "reply sent")
+    with app.app_context():
+        [comment] = db.session.scalars(select(Comment)).all()
+        assert comment.status == CommentStatus.PENDING  # the blog's rules: moderated
+        assert comment.author_name == "Rae Reader"
+        set_comment_status([comment], CommentStatus.PUBLISHED)
+    page = app.test_client().get(post.url).text
+    assert "Maps before tools!" in page
+    assert "Rae Reader" in page and "via the fediverse" in page
+
+    with app.app_context():
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        save_post(stored, PostDraft(title="Knowledge maps, redrawn", body="Who knows *what*."),
+                  PostAction.PUBLISH, utcnow())  # fmt: skip
+    updated = fedify.inbox("Update")
+    assert updated["object"]["name"] == "Knowledge maps, redrawn"
+
+    with app.app_context():
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        delete_post(stored)
+    deleted = fedify.inbox("Delete")
+    assert deleted["object"]["id"] == article_id
+    # Fedify took every delivery (it answers 401 to a signature it cannot verify).
+    fedify.wait_for(
+        lambda e: e["event"] == "post" and sum(s["event"] == "post" for s in fedify.seen) == 4,
+        "the Delete's answer",
+    )
+    posts = [e for e in fedify.seen if e["event"] == "post"]
+    assert len(posts) == 4
+    assert {e["status"] for e in posts} == {202}
