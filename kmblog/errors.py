@@ -91,5 +91,18 @@ def register_error_pages(app: Flask) -> None:
             db.session.remove()
         # A page that needs nothing from the database: rendered without the context
         # processors, since Flask-Login's would load the signed-in user from it.
-        page = app.jinja_env.get_template("errors/unavailable.html").render()
+        page = app.jinja_env.get_template("errors/unavailable.html").render(
+            disk_full=_disk_full(error)
+        )
         return page, 503, {"Retry-After": "30"}
+
+
+def _disk_full(error: OperationalError) -> bool:
+    """The database refused a write for want of disk space (SQLite's SQLITE_FULL,
+    PostgreSQL's disk_full): the blog is up, but can store nothing more for now."""
+    return "database or disk is full" in str(error.orig) or getattr(
+        error.orig, "sqlstate", None
+    ) == DISK_FULL_SQLSTATE
+
+
+DISK_FULL_SQLSTATE = "53100"

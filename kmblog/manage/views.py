@@ -392,7 +392,7 @@ def _upload_into_body(post: Post | None, form: PostForm) -> Any:
         stored = store_file(file, form.image_alt.data or "", current_user)
     except MediaError as error:
         form.image.errors = [str(error)]
-        return _editor(post, form, 422)
+        return _editor(post, form, error.status)
     snippet = markdown_for(stored)
     body = (form.body.data or "").rstrip("\n")
     form.body.data = f"{body}\n\n{snippet}\n" if body else f"{snippet}\n"

@@ -49,7 +49,16 @@ ALT_MAX = 500
 
 
 class MediaError(ValueError):
-    """An upload refused; the message is for the author."""
+    """An upload refused; the message is for the author. `status`: the HTTP answer."""
+
+    status = 422
+
+
+class MediaStorageError(MediaError):
+    """The upload was fine but could not be written (a full disk, a folder the server
+    may not write): the server's trouble, not the author's, so 503."""
+
+    status = 503
 
 
 @dataclass(frozen=True)
@@ -213,18 +222,26 @@ def store_upload(
     with image:
         files, made, (width, height) = _variants(image, classic, widths)
     extension = next(name[1:] for name in files if name.startswith("."))
+    written: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for suffix, data in files.items():
             target = folder / f"{sha}{suffix}"
             # Written under a temporary name and renamed: a reader never gets half a file.
             partial = target.with_suffix(target.suffix + ".part")
+            written.append(partial)
             partial.write_bytes(data)
             partial.replace(target)
+            written.append(target)
     except OSError as error:
-        # A full disk or a folder we may not write: the author is told, not shown a 500.
-        # Files already written are left: they are named by content, so harmless.
-        raise MediaError("The image could not be stored on the server; try again later.") from error
+        # A full disk or a folder we may not write: the author is told, not shown a 500,
+        # and no file of this image is left behind (no row names them).
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise MediaStorageError(
+            "The image could not be stored: the server's disk is full or cannot be "
+            "written. Nothing was saved; please try again later."
+        ) from error
     media = Media(
         sha256=sha,
         extension=extension,

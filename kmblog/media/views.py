@@ -118,8 +118,8 @@ def upload() -> Any:
         stored = store_file(form.image.data, form.alt.data or "", current_user)
     except MediaError as error:
         if _wants_json():
-            return jsonify(error=str(error)), 422
-        return _page(form, 422, error=str(error))
+            return jsonify(error=str(error)), error.status
+        return _page(form, error.status, error=str(error))
     if _wants_json():
         return jsonify(markdown=markdown_for(stored), url=stored.url, alt=stored.alt), 201
     flash(f"Uploaded. Its Markdown: {markdown_for(stored)}")
