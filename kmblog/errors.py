@@ -100,9 +100,10 @@ def register_error_pages(app: Flask) -> None:
 def _disk_full(error: OperationalError) -> bool:
     """The database refused a write for want of disk space (SQLite's SQLITE_FULL,
     PostgreSQL's disk_full): the blog is up, but can store nothing more for now."""
-    return "database or disk is full" in str(error.orig) or getattr(
-        error.orig, "sqlstate", None
-    ) == DISK_FULL_SQLSTATE
+    return (
+        "database or disk is full" in str(error.orig)
+        or getattr(error.orig, "sqlstate", None) == DISK_FULL_SQLSTATE
+    )
 
 
 DISK_FULL_SQLSTATE = "53100"
