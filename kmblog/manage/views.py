@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
+from kmblog import autosave_web
 from kmblog.auth.services import (
     UserError,
     create_user,
@@ -32,7 +33,7 @@ from kmblog.auth.services import (
     set_password,
     set_role,
 )
-from kmblog.context import current_settings, current_zone, to_local
+from kmblog.context import current_settings, current_zone
 from kmblog.extensions import csrf
 from kmblog.mail.services import set_comment_mail
 from kmblog.manage.forms import (
@@ -90,7 +91,6 @@ from kmblog.models import (
 from kmblog.rendering import ReadingTime, reading_time, text_diff
 from kmblog.series.services import SeriesChoice, series_choices
 from kmblog.settings import update_settings
-from kmblog.timefmt import clock
 from kmblog.webmention.web import post_changed
 
 manage = Blueprint("manage", __name__, url_prefix="/manage")
@@ -477,15 +477,8 @@ def autosave_post(post_id: int) -> Any:
 
 def _autosave(post: Post | None) -> Any:
     form = AutosaveForm()
-    if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            message = (
-                "The editor has expired, so the server keeps no copy: your text is kept in "
-                "this browser. Save the post to renew it."
-            )
-            return jsonify(error=message), 400
-        problems = " ".join(str(error) for field in form for error in field.errors)
-        return jsonify(error=f"Not kept on the server: {problems}"), 422
+    if (answer := autosave_web.refused(form, "post")) is not None:
+        return answer
     text = AutosaveText(
         title=form.title.data or "",
         body=form.body.data or "",
@@ -498,21 +491,10 @@ def _autosave(post: Post | None) -> Any:
         row = store_autosave(current_user, post, text, base_version, now)
     except PostError as error:
         return jsonify(error=str(error)), 409
-    local = to_local(now if row is None else row.saved_at)
-    answer: dict[str, Any] = {
-        "kept": row is not None,
-        "saved_at": local.isoformat(),
-        "message": f"Unsaved changes kept at {clock(local)}; readers do not see them."
-        if row is not None
-        else "No unsaved changes.",
-    }
-    if post is not None and base_version and post.version != base_version:
-        saved = to_local(post.updated_at)
-        answer["stale"] = (
-            f"This post was saved at {clock(saved)} after you opened the editor (by "
-            "another author, or in another window). Saving will show you both texts."
-        )
-    return jsonify(answer)
+    stale = post is not None and bool(base_version) and post.version != base_version
+    return autosave_web.kept(
+        row.saved_at if row else None, now, post.updated_at if stale and post else None, "post"
+    )
 
 
 @manage.post("/posts/new/autosave/discard")
@@ -529,11 +511,7 @@ def discard_post_autosave(post_id: int) -> Any:
 
 
 def _discard(post: Post | None, back: str) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form had expired; please try again.")
-    discard_autosave(current_user, post)
-    flash("The unsaved text was discarded.")
-    return redirect(back, 303)
+    return autosave_web.discarded(lambda: discard_autosave(current_user, post), back)
 
 
 @manage.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from kmblog.context import current_settings, to_local
+from kmblog import autosave_web
+from kmblog.context import current_settings
 from kmblog.extensions import csrf
 from kmblog.manage.forms import ConfirmForm
 from kmblog.media.services import image_variants
@@ -31,7 +32,6 @@ from kmblog.pages.services import (
     store_page_autosave,
 )
 from kmblog.rendering import PAGE_ANCHORS, render_body, text_diff
-from kmblog.timefmt import clock
 
 pages = Blueprint("pages", __name__, url_prefix="/manage/pages")
 
@@ -216,15 +216,8 @@ def autosave(page_id: int) -> Any:
 
 def _autosave(page: Page | None) -> Any:
     form = PageAutosaveForm()
-    if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            message = (
-                "The editor has expired, so the server keeps no copy: your text is kept in "
-                "this browser. Save the page to renew it."
-            )
-            return jsonify(error=message), 400
-        problems = " ".join(str(error) for field in form for error in field.errors)
-        return jsonify(error=f"Not kept on the server: {problems}"), 422
+    if (answer := autosave_web.refused(form, "page")) is not None:
+        return answer
     base_version = form.version_number()
     now = utcnow()
     try:
@@ -233,20 +226,10 @@ def _autosave(page: Page | None) -> Any:
         )
     except PageError as error:
         return jsonify(error=str(error)), 409
-    local = to_local(now if row is None else row.saved_at)
-    answer: dict[str, Any] = {
-        "kept": row is not None,
-        "saved_at": local.isoformat(),
-        "message": f"Unsaved changes kept at {clock(local)}; readers do not see them."
-        if row is not None
-        else "No unsaved changes.",
-    }
-    if page is not None and base_version and page.version != base_version:
-        answer["stale"] = (
-            f"This page was saved at {clock(to_local(page.updated_at))} after you opened the "
-            "editor (by another author, or in another window). Saving will show you both texts."
-        )
-    return jsonify(answer)
+    stale = page is not None and bool(base_version) and page.version != base_version
+    return autosave_web.kept(
+        row.saved_at if row else None, now, page.updated_at if stale and page else None, "page"
+    )
 
 
 @pages.post("/new/autosave/discard")
@@ -263,11 +246,7 @@ def discard_autosave(page_id: int) -> Any:
 
 
 def _discard(page: Page | None, back: str) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form had expired; please try again.")
-    discard_page_autosave(current_user, page)
-    flash("The unsaved text was discarded.")
-    return redirect(back, 303)
+    return autosave_web.discarded(lambda: discard_page_autosave(current_user, page), back)
 
 
 @pages.post("/<int:page_id>/move")
