@@ -19,10 +19,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
-from kmblog import autosave_web
+from kmblog import editing
 from kmblog.auth.services import (
     UserError,
     create_user,
@@ -133,13 +132,6 @@ def parse_enum(enum_class: type[E], value: str | None, default: D) -> E | D:
         return enum_class(value)
     except ValueError:
         return default
-
-
-def _form_status(form: FlaskForm) -> int:
-    """200 for a form shown, 400 for a bad CSRF token, 422 for other errors."""
-    if request.method != "POST":
-        return 200
-    return 400 if form.csrf_token.errors else 422
 
 
 def _page_number() -> int:
@@ -286,7 +278,7 @@ def _handle_editor(post: Post | None, form: PostForm) -> Any:
     if request.form.get("action") == "upload":
         return _upload_into_body(post, form)
     if not form.validate_on_submit():
-        return _editor(post, form, _form_status(form))
+        return _editor(post, form, editing.form_status(form))
     action = request.form.get("action", PostAction.SAVE.value)
     draft = _draft_from(form)
     if action == "preview":
@@ -477,7 +469,7 @@ def autosave_post(post_id: int) -> Any:
 
 def _autosave(post: Post | None) -> Any:
     form = AutosaveForm()
-    if (answer := autosave_web.refused(form, "post")) is not None:
+    if (answer := editing.refused(form, "post")) is not None:
         return answer
     text = AutosaveText(
         title=form.title.data or "",
@@ -492,7 +484,7 @@ def _autosave(post: Post | None) -> Any:
     except PostError as error:
         return jsonify(error=str(error)), 409
     stale = post is not None and bool(base_version) and post.version != base_version
-    return autosave_web.kept(
+    return editing.kept(
         row.saved_at if row else None, now, post.updated_at if stale and post else None, "post"
     )
 
@@ -511,7 +503,7 @@ def discard_post_autosave(post_id: int) -> Any:
 
 
 def _discard(post: Post | None, back: str) -> Any:
-    return autosave_web.discarded(lambda: discard_autosave(current_user, post), back)
+    return editing.discarded(lambda: discard_autosave(current_user, post), back)
 
 
 @manage.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])
@@ -601,7 +593,7 @@ def account() -> Any:
         return redirect(url_for("manage.account"), 303)
     return render_template(
         "manage/account.html", form=form, settings=current_settings()
-    ), _form_status(form)
+    ), editing.form_status(form)
 
 
 @csrf.exempt
@@ -635,7 +627,7 @@ def settings() -> Any:
         )
         flash("Settings saved.")
         return redirect(url_for("manage.settings"), 303)
-    status = _form_status(form)
+    status = editing.form_status(form)
     return render_template("manage/settings.html", form=form, settings=row), status
 
 
@@ -660,7 +652,7 @@ def users() -> Any:
         else:
             flash(f"Created {user.role.value} {user.username}.")
             return redirect(url_for("manage.users"), 303)
-    status = _form_status(form)
+    status = editing.form_status(form)
     return render_template(
         "manage/users.html",
         form=form,

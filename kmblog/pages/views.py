@@ -6,9 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
-from kmblog import autosave_web
+from kmblog import editing
 from kmblog.context import current_settings
 from kmblog.extensions import csrf
 from kmblog.manage.forms import ConfirmForm
@@ -40,13 +39,6 @@ pages = Blueprint("pages", __name__, url_prefix="/manage/pages")
 @login_required
 def require_sign_in() -> None:
     """Pages are written by signed-in authors only."""
-
-
-def _form_status(form: FlaskForm) -> int:
-    """200 for a form shown, 400 for a bad CSRF token, 422 for other errors."""
-    if request.method != "POST":
-        return 200
-    return 400 if form.csrf_token.errors else 422
 
 
 def _own_page(page_id: int) -> Page:
@@ -112,7 +104,7 @@ def _offer_or_restore(page: Page | None, form: PageForm) -> Any:
 def _handle_editor(page: Page | None, form: PageForm) -> Any:
     """Preview, save, publish or unpublish, from the button that was pressed."""
     if not form.validate_on_submit():
-        return _editor(page, form, _form_status(form))
+        return _editor(page, form, editing.form_status(form))
     action = request.form.get("action", PageAction.SAVE.value)
     draft = PageDraft(title=form.title.data, body=form.body.data or "", slug=form.slug.data)
     if action == "preview":
@@ -216,7 +208,7 @@ def autosave(page_id: int) -> Any:
 
 def _autosave(page: Page | None) -> Any:
     form = PageAutosaveForm()
-    if (answer := autosave_web.refused(form, "page")) is not None:
+    if (answer := editing.refused(form, "page")) is not None:
         return answer
     base_version = form.version_number()
     now = utcnow()
@@ -227,7 +219,7 @@ def _autosave(page: Page | None) -> Any:
     except PageError as error:
         return jsonify(error=str(error)), 409
     stale = page is not None and bool(base_version) and page.version != base_version
-    return autosave_web.kept(
+    return editing.kept(
         row.saved_at if row else None, now, page.updated_at if stale and page else None, "page"
     )
 
@@ -246,7 +238,7 @@ def discard_autosave(page_id: int) -> Any:
 
 
 def _discard(page: Page | None, back: str) -> Any:
-    return autosave_web.discarded(lambda: discard_page_autosave(current_user, page), back)
+    return editing.discarded(lambda: discard_page_autosave(current_user, page), back)
 
 
 @pages.post("/<int:page_id>/move")

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
+from kmblog import editing
 from kmblog.context import current_settings
 from kmblog.extensions import csrf
 from kmblog.manage.forms import ConfirmForm
@@ -35,13 +35,6 @@ series = Blueprint("series", __name__, url_prefix="/manage/series")
 @login_required
 def require_sign_in() -> None:
     """Series are made by signed-in authors only."""
-
-
-def _form_status(form: FlaskForm) -> int:
-    """200 for a form shown, 400 for a bad CSRF token, 422 for other errors."""
-    if request.method != "POST":
-        return 200
-    return 400 if form.csrf_token.errors else 422
 
 
 def _own_series(series_id: int) -> Series:
@@ -99,7 +92,7 @@ def new() -> Any:
     """A new, empty series; posts join it from the post editor."""
     form = SeriesForm()
     if not form.validate_on_submit():
-        return _editor(None, form, _form_status(form))
+        return _editor(None, form, editing.form_status(form))
     try:
         made = create_series(current_user, _draft(form), utcnow())
     except SeriesError as error:
@@ -120,7 +113,7 @@ def edit(series_id: int) -> Any:
     form = SeriesForm()
     form.slug.data = ""  # its address is fixed: whatever was sent is not read
     if not form.validate_on_submit():
-        return _editor(found, form, _form_status(form))
+        return _editor(found, form, editing.form_status(form))
     try:
         update_series(found, _draft(form), utcnow())
     except SeriesError as error:

@@ -1,5 +1,6 @@
-"""The answers the editors' autosave endpoints give (posts in kmblog/manage, pages in
-kmblog/pages): one wording and one JSON shape for both, so static/js/autosave.js reads
+"""What the authoring area's editors share (posts in kmblog/manage, pages in
+kmblog/pages, series in kmblog/series): a form's status code, and the answers of the
+autosave endpoints, one wording and one JSON shape, so static/js/autosave.js reads
 either."""
 
 from __future__ import annotations
@@ -8,12 +9,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect
+from flask import abort, flash, jsonify, redirect, request
 from flask_wtf import FlaskForm
 
 from kmblog.context import to_local
 from kmblog.manage.forms import ConfirmForm
 from kmblog.timefmt import clock
+
+
+def form_status(form: FlaskForm) -> int:
+    """200 for a form shown, 400 for a bad CSRF token, 422 for other errors."""
+    if request.method != "POST":
+        return 200
+    return 400 if form.csrf_token.errors else 422
 
 
 def refused(form: FlaskForm, noun: str) -> Any | None:
