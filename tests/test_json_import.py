@@ -230,6 +230,10 @@ BROKEN: dict[str, Callable[[bytes], bytes]] = {
         a, lambda d: d["posts"][0].update(path=None)
     ),
     "a bad time zone": lambda a: _rezip(a, lambda d: d["settings"].update(timezone="Mars/Base")),
+    "a lone surrogate": lambda a: _rezip(a, lambda d: d["authors"][0].update(bio="\ud800")),
+    "a time out of range": lambda a: _rezip(
+        a, lambda d: d["posts"][0].update(created_at="0001-01-01T00:00:00+05:00")
+    ),
     "a NUL character": lambda a: _rezip(a, lambda d: d["posts"][0].update(title="a\x00b")),
     "an image that is not the one listed": _tampered_image,
     "a file that is not in the export": lambda a: _add_member(a, "../evil.sh", b"rm -rf /"),

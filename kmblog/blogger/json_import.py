@@ -17,9 +17,10 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +77,16 @@ _CONTENT = (Post, Page, Comment, Label, Series, Media)
 _KEYED = (User, Label, Post, PostRevision, Page, Comment, Series, Media)
 
 E = TypeVar("E", bound=enum.Enum)
+# What reading a damaged, encrypted or oddly compressed archive may raise.
+_ZIP_FAULTS = (
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+)
 
 
 class JsonImportError(Exception):
@@ -130,6 +141,10 @@ class _Row:
             raise self.fault(key, "is not text")
         if "\x00" in value:
             raise self.fault(key, "holds a NUL character")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise self.fault(key, "is not valid Unicode text") from None
         if limit is not None and len(value) > limit:
             raise self.fault(key, f"is longer than {limit} characters")
         return value
@@ -160,7 +175,10 @@ class _Row:
             raise self.fault(key, "is not a date and time (ISO 8601)") from None
         if moment.tzinfo is None:
             raise self.fault(key, "has no time zone")
-        return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise self.fault(key, "is out of range") from None
 
     def optional_time(self, key: str) -> datetime | None:
         return None if self._get(key) is None else self.time(key)
@@ -219,7 +237,7 @@ def _read_source(stream: IO[bytes]) -> _Source:
     try:
         archive = zipfile.ZipFile(stream)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except _ZIP_FAULTS as error:
         raise JsonImportError(f"The file is not a readable ZIP archive ({error}).") from None
     members = {info.filename: info for info in infos}
     if ARCHIVE_JSON not in members:
@@ -238,7 +256,7 @@ def _read_source(stream: IO[bytes]) -> _Source:
     try:
         with archive.open(info) as member:
             document = member.read(MAX_DOCUMENT_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    except _ZIP_FAULTS as error:
         raise JsonImportError(
             f"{ARCHIVE_JSON} cannot be read from the archive ({error})."
         ) from None
@@ -705,7 +723,7 @@ class _Importer:
                         out.write(chunk)
                 partial.replace(target)
                 written.append(target)
-        except (OSError, zipfile.BadZipFile) as error:
+        except _ZIP_FAULTS as error:
             for path in written:
                 path.unlink(missing_ok=True)
             raise JsonImportError(
@@ -732,7 +750,7 @@ def _digest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
         with archive.open(info) as member:
             while chunk := member.read(_COPY_CHUNK):
                 digest.update(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except _ZIP_FAULTS as error:
         raise JsonImportError(f"The image file {info.filename} cannot be read ({error}).") from None
     return digest.hexdigest()
 
