@@ -94,6 +94,15 @@ def counts(app: Flask) -> dict[str, int]:
         }
 
 
+def threads(app: Flask) -> dict[int, tuple[int | None, int | None, int, bool]]:
+    """Each comment's place in its thread, which the export does not hold as such."""
+    with app.app_context():
+        return {
+            c.id: (c.parent_id, c.root_id, c.depth, c.replied)
+            for c in db.session.scalars(select(Comment))
+        }
+
+
 def empty_the_blog(app: Flask, migrated: dict[str, Any], folder: Path) -> None:
     with app.app_context():
         _reset_tables(migrated)
@@ -112,6 +121,8 @@ def test_export_import_export_gives_the_same_document_and_files(
 ) -> None:
     made = rich_blog(app, blog, runner, media_folder)
     before = counts(app)
+    placed = threads(app)
+    assert {depth for _, _, depth, _ in placed.values()} >= {0, 1, 2, 3}
     on_disk = files_on_disk(media_folder)
     first, first_files = export_zip(runner, tmp_path / "first.zip")
     assert first_files == on_disk
@@ -127,6 +138,7 @@ def test_export_import_export_gives_the_same_document_and_files(
     assert result.exit_code == 0, result.output
     assert "no password" in result.output and "flask users password" in result.output
     assert counts(app) == before
+    assert threads(app) == placed
     with app.app_context():
         assert all(user.password_hash is None for user in db.session.scalars(select(User)))
 
@@ -300,6 +312,7 @@ def test_an_admin_uploads_the_archive_on_the_transfer_page(
     made = rich_blog(app, blog, runner, media_folder)
     first, first_files = export_zip(runner, tmp_path / "first.zip")
     archive = (tmp_path / "first.zip").read_bytes()
+    assert len(archive) > app.config["MAX_BODY_BYTES"]  # the route has a limit of its own
 
     def send(data: bytes) -> tuple[int, str]:
         token = hidden_field(client.get("/manage/transfer/").text, "json-csrf_token")
