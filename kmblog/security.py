@@ -103,7 +103,7 @@ def register(app: Flask) -> None:
         # reads this per request).
         if not request.path.startswith("/manage/"):
             request.max_content_length = app.config["MAX_BODY_BYTES"]
-        elif request.endpoint == "transfer.import_upload":
+        elif request.endpoint in {"transfer.import_upload", "transfer.import_json_upload"}:
             # A whole blog's export, from an administrator.
             request.max_content_length = app.config["IMPORT_MAX_BYTES"]
         elif request.endpoint in UPLOAD_ENDPOINTS:

@@ -1,4 +1,5 @@
-"""`flask import blogger FILE`, `flask export blogger FILE`, `flask export json FILE`."""
+"""`flask import blogger FILE`, `flask import json FILE`, `flask export blogger FILE`,
+`flask export json FILE`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask.cli import AppGroup
 
 from kmblog.blogger.exporter import archive_export, blogger_export, json_export
 from kmblog.blogger.importer import BloggerImportError, import_blogger
+from kmblog.blogger.json_import import JsonImportError, import_json
 from kmblog.media.web import folder
 from kmblog.models import utcnow
 
@@ -38,6 +40,21 @@ def import_blogger_command(export: Path, merge: bool) -> None:
         try:
             report = import_blogger(stream, utcnow(), progress=bar.update, merge=merge)
         except BloggerImportError as error:
+            raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)
+
+
+@import_cli.command("json")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_json_command(export: Path) -> None:
+    """Fill this empty blog from a kmblog JSON export: the .zip archive (with the images'
+    files, checked and put in the media folder) or the .json document alone. Authors
+    come without passwords: set one for each with `flask users password NAME`."""
+    with export.open("rb") as stream:
+        try:
+            report = import_json(stream, folder())
+        except JsonImportError as error:
             raise click.ClickException(str(error)) from error
     for line in report.lines():
         click.echo(line)

@@ -11,6 +11,7 @@ link, and an author on the feed and on every entry.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Callable, Iterator
@@ -530,7 +531,7 @@ def _media_json(media: Media, folder: Path) -> dict[str, object]:
     missing: list[str] = []
     for stored in stored_files(media):
         try:
-            size = (folder / stored.name).stat().st_size
+            size, digest = _file_facts(folder / stored.name)
         except FileNotFoundError:
             missing.append(stored.name)
             continue
@@ -540,6 +541,8 @@ def _media_json(media: Media, folder: Path) -> dict[str, object]:
                 "width": stored.width,
                 "content_type": stored.content_type,
                 "bytes": size,
+                # What an import checks the archive's copy against.
+                "sha256": digest,
             }
         )
     return {
@@ -558,6 +561,17 @@ def _media_json(media: Media, folder: Path) -> dict[str, object]:
         "files": files,
         "missing_files": missing,
     }
+
+
+def _file_facts(path: Path) -> tuple[int, str]:
+    """A stored file's size and SHA-256 (FileNotFoundError when it is not there)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def _series_json(series: Series) -> dict[str, object]:

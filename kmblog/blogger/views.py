@@ -25,6 +25,12 @@ from kmblog.blogger.importer import (
     ImportReport,
     import_blogger,
 )
+from kmblog.blogger.json_import import (
+    BlogNotEmpty,
+    JsonImportError,
+    JsonImportReport,
+    import_json,
+)
 from kmblog.extensions import csrf
 from kmblog.media.web import folder
 from kmblog.models import utcnow
@@ -42,6 +48,13 @@ class ImportForm(FlaskForm):
     )
 
 
+class JsonImportForm(FlaskForm):
+    export = FileField(
+        "kmblog JSON export (.zip or .json)",
+        validators=[FileRequired("Choose the export file (kmblog.zip or kmblog.json).")],
+    )
+
+
 @transfer.before_request
 @login_required
 def require_admin() -> None:
@@ -50,8 +63,19 @@ def require_admin() -> None:
         abort(403, description="Only an administrator may import or export the blog.")
 
 
-def _page(form: ImportForm, report: ImportReport | None = None, error: str = "") -> str:
-    return render_template("manage/transfer.html", form=form, report=report, error=error)
+def _page(
+    form: ImportForm | None = None,
+    report: ImportReport | JsonImportReport | None = None,
+    error: str = "",
+    json_form: JsonImportForm | None = None,
+) -> str:
+    return render_template(
+        "manage/transfer.html",
+        form=form or ImportForm(),
+        json_form=json_form or JsonImportForm(prefix="json"),
+        report=report,
+        error=error,
+    )
 
 
 @transfer.get("/")
@@ -74,6 +98,22 @@ def import_upload() -> Any:
     except BloggerImportError as error:
         return _page(form, error=str(error)), 400
     return _page(ImportForm(), report=report)
+
+
+@csrf.exempt  # as import_upload: the form checks its own token
+@transfer.post("/import-json")
+def import_json_upload() -> Any:
+    """Fill the empty blog from an uploaded kmblog JSON export and show the report."""
+    form = JsonImportForm(prefix="json")
+    if not form.validate_on_submit():
+        return _page(json_form=form), 400
+    try:
+        report = import_json(form.export.data.stream, folder())
+    except BlogNotEmpty as error:
+        return _page(json_form=form, error=str(error)), 409
+    except JsonImportError as error:
+        return _page(json_form=form, error=str(error)), 400
+    return _page(report=report)
 
 
 def _download(pieces: Any, name: str, mimetype: str) -> Response:
