@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from kmblog import jobs
 from kmblog.blog.queries import Cursor, older_than, visible
 from kmblog.extensions import db
-from kmblog.federation import client, documents, signatures
+from kmblog.federation import blocks, client, documents, signatures
 from kmblog.federation.documents import Actor
 from kmblog.mail.services import base_url
 from kmblog.models import (
@@ -417,6 +417,12 @@ def deliver(delivery_id: int, now_of: Any = utcnow) -> DeliveryStatus | None:
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return None if delivery is None else delivery.status
+    if blocks.is_blocked(delivery.inbox):
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = blocks.BLOCKED_ERROR
+        delivery.finished_at = now_of()
+        db.session.commit()
+        return delivery.status
     body = delivery.body.encode("utf-8")
     now = now_of()
     with site_context():
