@@ -8,20 +8,24 @@ third-party peer built on Fedify is in test_federation_fedify.py.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from kmblog import federation
 from kmblog.extensions import db
 from kmblog.federation import blocks, services, signatures
 from kmblog.manage.services import PostAction, PostDraft, delete_post, save_post
+from kmblog.media.services import Upload, store_upload
 from kmblog.models import (
     BlockKind,
     Comment,
@@ -229,6 +233,66 @@ def test_a_posts_address_answers_activitypub_with_its_article(
     # And ActivityPub again after the page was cached.
     assert client.get(post.url, headers={"Accept": ACTIVITY}).json["type"] == "Article"
     assert client.get(f"/ap/posts/{post.id}").json["url"] == f"http://blog.test{post.url}"
+
+
+def test_a_posts_images_go_out_as_attachments_with_their_alt_text(
+    app: Flask, client: FlaskClient, blog: BlogBuilder, tmp_path: Path, count_queries: Any
+) -> None:
+    photo = io.BytesIO()
+    PILImage.new("RGB", (1200, 900), (40, 90, 160)).save(photo, "JPEG")
+    with app.app_context():
+        media = store_upload(
+            Upload(photo.getvalue(), "harbour.jpg", "image/jpeg", "Needs & tools, mapped"),
+            None,
+            tmp_path,
+            max_bytes=10_000_000,
+            max_pixels=50_000_000,
+            widths=[480, 960],
+        )
+        uploaded = media.url
+    post = blog.post(
+        title="Pictures of knowledge",
+        body=(
+            f"A map:\n\n![Needs & tools, mapped]({uploaded})\n\n"
+            "Linked: ![A chart of who asks whom](https://images.example/chart.png) "
+            "and ![No name says its type](https://images.example/render?id=7) "
+            f"and the map again ![Needs & tools, mapped]({uploaded})."
+        ),
+    )
+    with count_queries() as queries:
+        article = client.get(f"/ap/posts/{post.id}").json
+    assert len(queries) <= 8  # the images cost no query
+    assert article["attachment"] == [
+        {
+            "type": "Image",
+            "mediaType": "image/jpeg",
+            "url": f"http://blog.test{uploaded}",
+            "name": "Needs & tools, mapped",
+            # The stored file's size: the widest variant kept (960 here), not the upload's.
+            "width": 960,
+            "height": 720,
+        },
+        {
+            "type": "Image",
+            "mediaType": "image/png",
+            "url": "https://images.example/chart.png",
+            "name": "A chart of who asks whom",
+        },
+        {
+            "type": "Image",
+            "url": "https://images.example/render?id=7",
+            "name": "No name says its type",
+        },
+    ]
+    # The content names the uploaded image by its absolute address too.
+    assert f'src="http://blog.test{uploaded}"' in article["content"]
+    assert '"/media/' not in article["content"]
+    # What followers are sent is the same Article.
+    [created] = client.get("/ap/actor/outbox?before=0").json["orderedItems"]
+    assert created["object"]["attachment"] == article["attachment"]
+    # A post without images has no attachments.
+    plain = blog.post(title="Words only")
+    assert "attachment" not in client.get(f"/ap/posts/{plain.id}").json
 
 
 @pytest.mark.parametrize("kind", ["draft", "scheduled"])
