@@ -882,7 +882,7 @@ def test_an_admin_blocks_a_server_and_it_can_no_longer_reach_the_blog(
         )
         assert answer.status_code == 303
         page = fed_client.get("/manage/fediverse").text
-        assert "2 followers removed, 1 comments hidden, 2 deliveries dropped" in page
+        assert "Follows removed: 2; comments hidden: 1; deliveries dropped: 2." in page
         assert f"<td>{_domain(bad)}</td>" in page
         assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
         shown = fed_client.get(post.url).text

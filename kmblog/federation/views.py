@@ -65,8 +65,9 @@ def block() -> Any:
         form.value.errors = [str(refusal)]
         return _manage_page(form, 400)
     flash(
-        f"Blocked {done.block.value}: {done.followers_removed} followers removed, "
-        f"{done.comments_hidden} comments hidden, {done.deliveries_dropped} deliveries dropped."
+        f"Blocked {done.block.value}. Follows removed: {done.followers_removed}; "
+        f"comments hidden: {done.comments_hidden}; deliveries dropped: "
+        f"{done.deliveries_dropped}."
     )
     return redirect(url_for("federation.manage"), 303)
 
