@@ -1011,6 +1011,25 @@ class FediverseComment(Base):
     actor: Mapped[RemoteActor] = relationship()
 
 
+class BlockKind(enum.StrEnum):
+    DOMAIN = "domain"
+    ACTOR = "actor"
+
+
+class FederationBlock(Base):
+    """A server (by its domain, and its subdomains) or one actor (by its id) the blog
+    will not hear from or send to: an admin's decision."""
+
+    __tablename__ = "federation_blocks"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_federation_blocks_kind_value"),)
+
+    id: Mapped[intpk]
+    kind: Mapped[BlockKind] = mapped_column(_str_enum(BlockKind, "block_kind"))
+    # A domain in lower case (host[:port]), or an actor's id as its server gives it.
+    value: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+
 class ReactionKind(enum.StrEnum):
     LIKE = "like"
     ANNOUNCE = "announce"

@@ -1256,3 +1256,50 @@ def first_image(body_html: str) -> str | None:
     parser.feed(body_html)
     parser.close()
     return parser.src
+
+
+@dataclass(frozen=True)
+class ShownImage:
+    """An image a post shows: its address as written in the stored HTML (relative or
+    absolute, entities decoded), its alt text, and its size when the HTML gives it."""
+
+    src: str
+    alt: str
+    width: int | None
+    height: int | None
+
+
+def _dimension(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 0 < len(value) <= 6 else None
+
+
+class _Images(HTMLParser):
+    """Every <img> with an address, in order, each address once."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, ShownImage] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "img":
+            return
+        values = dict(attrs)
+        src = values.get("src")
+        if src and src not in self.found:
+            self.found[src] = ShownImage(
+                src,
+                clean_line(values.get("alt") or ""),
+                _dimension(values.get("width")),
+                _dimension(values.get("height")),
+            )
+
+
+def shown_images(body_html: str) -> list[ShownImage]:
+    """The images in a post's stored HTML, for what shows them apart from the text (the
+    fediverse's attachments)."""
+    if "<img" not in body_html:
+        return []
+    parser = _Images()
+    parser.feed(body_html)
+    parser.close()
+    return list(parser.found.values())

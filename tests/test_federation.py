@@ -8,26 +8,32 @@ third-party peer built on Fedify is in test_federation_fedify.py.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from kmblog import federation
 from kmblog.extensions import db
-from kmblog.federation import services, signatures
+from kmblog.federation import blocks, services, signatures
 from kmblog.manage.services import PostAction, PostDraft, delete_post, save_post
+from kmblog.media.services import Upload, store_upload
 from kmblog.models import (
+    BlockKind,
     Comment,
     CommentPolicy,
     CommentStatus,
     Delivery,
     DeliveryStatus,
+    FederationBlock,
     FederationEvent,
     Follower,
     Post,
@@ -227,6 +233,66 @@ def test_a_posts_address_answers_activitypub_with_its_article(
     # And ActivityPub again after the page was cached.
     assert client.get(post.url, headers={"Accept": ACTIVITY}).json["type"] == "Article"
     assert client.get(f"/ap/posts/{post.id}").json["url"] == f"http://blog.test{post.url}"
+
+
+def test_a_posts_images_go_out_as_attachments_with_their_alt_text(
+    app: Flask, client: FlaskClient, blog: BlogBuilder, tmp_path: Path, count_queries: Any
+) -> None:
+    photo = io.BytesIO()
+    PILImage.new("RGB", (1200, 900), (40, 90, 160)).save(photo, "JPEG")
+    with app.app_context():
+        media = store_upload(
+            Upload(photo.getvalue(), "harbour.jpg", "image/jpeg", "Needs & tools, mapped"),
+            None,
+            tmp_path,
+            max_bytes=10_000_000,
+            max_pixels=50_000_000,
+            widths=[480, 960],
+        )
+        uploaded = media.url
+    post = blog.post(
+        title="Pictures of knowledge",
+        body=(
+            f"A map:\n\n![Needs & tools, mapped]({uploaded})\n\n"
+            "Linked: ![A chart of who asks whom](https://images.example/chart.png) "
+            "and ![No name says its type](https://images.example/render?id=7) "
+            f"and the map again ![Needs & tools, mapped]({uploaded})."
+        ),
+    )
+    with count_queries() as queries:
+        article = client.get(f"/ap/posts/{post.id}").json
+    assert len(queries) <= 8  # the images cost no query
+    assert article["attachment"] == [
+        {
+            "type": "Image",
+            "mediaType": "image/jpeg",
+            "url": f"http://blog.test{uploaded}",
+            "name": "Needs & tools, mapped",
+            # The stored file's size: the widest variant kept (960 here), not the upload's.
+            "width": 960,
+            "height": 720,
+        },
+        {
+            "type": "Image",
+            "mediaType": "image/png",
+            "url": "https://images.example/chart.png",
+            "name": "A chart of who asks whom",
+        },
+        {
+            "type": "Image",
+            "url": "https://images.example/render?id=7",
+            "name": "No name says its type",
+        },
+    ]
+    # The content names the uploaded image by its absolute address too.
+    assert f'src="http://blog.test{uploaded}"' in article["content"]
+    assert '"/media/' not in article["content"]
+    # What followers are sent is the same Article.
+    [created] = client.get("/ap/actor/outbox?before=0").json["orderedItems"]
+    assert created["object"]["attachment"] == article["attachment"]
+    # A post without images has no attachments.
+    plain = blog.post(title="Words only")
+    assert "attachment" not in client.get(f"/ap/posts/{plain.id}").json
 
 
 @pytest.mark.parametrize("kind", ["draft", "scheduled"])
@@ -782,3 +848,188 @@ def test_a_thousand_followers_on_fifty_servers_cost_a_publish_nothing(
         assert len(deliveries) == 50
         inboxes = db.session.scalars(select(Delivery.inbox).where(Delivery.id.in_(deliveries)))
         assert len(set(inboxes)) == 50
+
+
+# -- Blocking a server or an account ---------------------------------------------------------
+
+
+def _reply_here(client: FlaskClient, peer: Peer, post: PostRef, number: int, text: str) -> Any:
+    note = _note(peer, number, f"http://blog.test/ap/posts/{post.id}", f"<p>{text}</p>")
+    return post_to_inbox(client, peer, _create(peer, note))
+
+
+def _domain(peer: Peer) -> str:
+    return peer.base.split("://", 1)[1]
+
+
+def test_an_admin_blocks_a_server_and_it_can_no_longer_reach_the_blog(
+    fed_app: Flask, fed_client: FlaskClient, blog: BlogBuilder, admin: int
+) -> None:
+    post = blog.post(title="Lessons learned")
+    with running_peer(others=("bob",)) as bad, running_peer(username="cy") as good:
+        for number, someone in enumerate((bad, bad.as_user("bob"), good)):
+            assert follow(fed_client, someone, number).status_code == 202
+        assert _reply_here(fed_client, bad, post, 1, "Buy my course").status_code == 202
+        assert _reply_here(fed_client, good, post, 2, "A fair point").status_code == 202
+        assert "Buy my course" in fed_client.get(post.url).text
+        # The Accepts are not sent yet when the admin blocks: the bad server's is dropped.
+        auth = AuthActions(fed_client)
+        auth.login("admin")
+        answer = auth.post_form(
+            "/manage/fediverse/blocks",
+            {"kind": "domain", "value": f"HTTP://{_domain(bad).upper()}/@ada"},
+            form_page="/manage/fediverse",
+        )
+        assert answer.status_code == 303
+        page = fed_client.get("/manage/fediverse").text
+        assert "Follows removed: 2; comments hidden: 1; deliveries dropped: 2." in page
+        assert f"<td>{_domain(bad)}</td>" in page
+        assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
+        shown = fed_client.get(post.url).text
+        assert "Buy my course" not in shown and "A fair point" in shown
+        # Cy's Accept, and the first post to cy's server: nothing to the blocked one.
+        assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED] * 2
+        assert bad.received == []
+
+        # Whatever it sends now is refused and changes nothing.
+        before = (count(fed_app, Follower), count(fed_app, Comment), count(fed_app, Delivery))
+        assert follow(fed_client, bad, 7).status_code == 403
+        assert follow(fed_client, bad.as_user("bob"), 8).status_code == 403
+        assert _reply_here(fed_client, bad, post, 3, "Still here").status_code == 403
+        like = {"id": f"{bad.actor_id}/likes/1", "type": "Like", "actor": bad.actor_id,
+                "object": f"http://blog.test/ap/posts/{post.id}"}  # fmt: skip
+        assert post_to_inbox(fed_client, bad, like).status_code == 403
+        assert (count(fed_app, Follower), count(fed_app, Comment), count(fed_app, Delivery)) == (
+            before
+        )
+        assert count(fed_app, Reaction) == 0
+        # Its followers are gone, so a new post reaches only the other server.
+        blog.post(title="After the block", published=utcnow())
+        assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED]
+        assert bad.received == []
+        assert [r.activity["type"] for r in good.received] == ["Accept", "Create", "Create"]
+
+        # Unblocked: it may follow again (its hidden comment stays hidden).
+        with fed_app.app_context():
+            [block_id] = db.session.scalars(select(FederationBlock.id)).all()
+        answer = auth.post_form(
+            f"/manage/fediverse/blocks/{block_id}/delete", {}, form_page="/manage/fediverse"
+        )
+        assert answer.status_code == 303
+        assert "No server or account is blocked." in fed_client.get("/manage/fediverse").text
+        assert follow(fed_client, bad, 9).status_code == 202
+        assert "Buy my course" not in fed_client.get(post.url).text
+
+
+def test_a_blocked_account_is_refused_and_its_server_neighbours_are_not(
+    fed_app: Flask, fed_client: FlaskClient, blog: BlogBuilder, admin: int
+) -> None:
+    post = blog.post()
+    with running_peer(others=("bob",)) as server:
+        bob = server.as_user("bob")
+        assert follow(fed_client, server, 1).status_code == 202
+        assert follow(fed_client, bob, 2).status_code == 202
+        deliver_all(fed_app)
+        auth = AuthActions(fed_client)
+        auth.login("admin")
+        auth.post_form(
+            "/manage/fediverse/blocks",
+            {"kind": "actor", "value": server.actor_id},
+            form_page="/manage/fediverse",
+        )
+        assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
+        assert _reply_here(fed_client, server, post, 1, "From Ada").status_code == 403
+        assert _reply_here(fed_client, bob, post, 2, "From Bob").status_code == 202
+        page = fed_client.get(post.url).text
+        assert "From Bob" in page and "From Ada" not in page
+        # The server's shared inbox still gets posts, for Bob.
+        server.received.clear()
+        blog.post(title="For Bob", published=utcnow())
+        assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED]
+        assert [r.path for r in server.received] == ["/inbox"]
+
+
+def test_a_delivery_waiting_for_a_server_blocked_since_is_not_sent(
+    fed_app: Flask, fed_client: FlaskClient, blog: BlogBuilder
+) -> None:
+    with running_peer() as peer:
+        follow(fed_client, peer)
+        with fed_app.app_context():
+            db.session.add(FederationBlock(kind=BlockKind.DOMAIN, value=_domain(peer)))
+            db.session.commit()
+            assert blocks.is_blocked(peer.actor_id)
+        assert deliver_all(fed_app) == [DeliveryStatus.FAILED]
+        assert peer.received == []
+
+
+def test_only_an_admin_may_block_and_only_with_the_forms_token(
+    fed_app: Flask, fed_client: FlaskClient, writer: int
+) -> None:
+    auth = AuthActions(fed_client)
+    auth.login("writer")
+    page = fed_client.get("/manage/fediverse")
+    assert page.status_code == 200 and "Blocked servers" not in page.text
+    refused = auth.post_form(
+        "/manage/fediverse/blocks", {"kind": "domain", "value": "spam.example"}, "/manage/"
+    )
+    assert refused.status_code == 403
+    assert fed_client.post("/manage/fediverse/blocks/1/delete").status_code == 403
+    auth.logout()
+    auth.login("admin")
+    no_token = fed_client.post(
+        "/manage/fediverse/blocks", data={"kind": "domain", "value": "spam.example"}
+    )
+    assert no_token.status_code == 400 and "had expired" in no_token.text
+    assert fed_client.post("/manage/fediverse/blocks/1/delete").status_code == 400
+    assert count(fed_app, FederationBlock) == 0
+    assert (
+        auth.post_form(
+            "/manage/fediverse/blocks/999/delete", {}, form_page="/manage/fediverse"
+        ).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("domain", "not a domain"),
+        ("domain", "@"),
+        ("domain", "x" * 3000),
+        ("domain", "\x00"),
+        ("actor", "spam.example/users/x"),
+        ("actor", "javascript:alert(1)"),
+        ("actor", "https://spam.example/users/a b"),
+        ("nothing", "spam.example"),
+    ],
+)
+def test_a_block_that_names_nothing_is_explained_never_a_500(
+    fed_app: Flask, fed_client: FlaskClient, admin: int, kind: str, value: str
+) -> None:
+    auth = AuthActions(fed_client)
+    auth.login("admin")
+    answer = auth.post_form(
+        "/manage/fediverse/blocks", {"kind": kind, "value": value}, form_page="/manage/fediverse"
+    )
+    assert answer.status_code == 400
+    assert 'class="form-error"' in answer.text
+    assert count(fed_app, FederationBlock) == 0
+
+
+@pytest.mark.parametrize(
+    ("blocked", "address", "expected"),
+    [
+        ("spam.example", "https://spam.example/users/a", True),
+        ("spam.example", "https://eu.spam.example/users/a", True),
+        ("spam.example", "https://notspam.example/users/a", False),
+        ("spam.example", "https://spam.example.org/users/a", False),
+        ("spam.example:8443", "https://spam.example:8443/inbox", True),
+        ("spam.example:8443", "https://spam.example/inbox", False),
+    ],
+)
+def test_a_domain_blocks_itself_and_its_subdomains(
+    app: Flask, blocked: str, address: str, expected: bool
+) -> None:
+    with app.app_context():
+        blocks.block(BlockKind.DOMAIN, blocked, utcnow())
+        assert blocks.is_blocked(address) is expected

@@ -322,6 +322,16 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages.add(client, "account", "/manage/account")
     pages.add(client, "users", "/manage/users")
     pages.add(client, "import/export", "/manage/transfer/")
+    pages.add(client, "fediverse, nothing blocked", "/manage/fediverse")
+    blocked = auth.post_form(
+        "/manage/fediverse/blocks", {"kind": "domain", "value": "spam.example"}, "/manage/fediverse"
+    )
+    assert blocked.status_code == 303
+    pages.add(client, "fediverse, a server blocked", "/manage/fediverse")
+    refused_block = auth.post_form(
+        "/manage/fediverse/blocks", {"kind": "domain", "value": "not a domain"}, "/manage/fediverse"
+    )
+    pages.add_response("fediverse: block refused", refused_block, 400)
     pages.add(client, "post as its author sees it", talk.url)
 
     # The authoring of issue 18: an uploaded image and a video in a post, a public

@@ -79,17 +79,45 @@ def hashtag_name(label: str) -> str:
     return "#" + _NOT_IN_A_HASHTAG.sub("", label)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """An image of a post, for servers that show images beside the text (Mastodon
+    keeps no <img> of the content): its absolute address, type (when known), alt text
+    and size (when known)."""
+
+    url: str
+    media_type: str | None
+    name: str
+    width: int | None = None
+    height: int | None = None
+
+    def document(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"type": "Image", "url": self.url, "name": self.name}
+        if self.media_type:
+            found["mediaType"] = self.media_type
+        if self.width and self.height:
+            found["width"], found["height"] = self.width, self.height
+        return found
+
+
 def article(
-    post: Post, article_id: str, url: str, actor: Actor, label_urls: dict[str, str]
+    post: Post,
+    article_id: str,
+    url: str,
+    actor: Actor,
+    label_urls: dict[str, str],
+    content: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> dict[str, Any]:
-    """A post as an Article: its stored, sanitised HTML is the content."""
+    """A post as an Article: its stored, sanitised HTML is the content (`content`: that
+    HTML with its addresses made absolute), its images the attachments."""
     published = post.published_at or post.created_at
     document: dict[str, Any] = {
         "id": article_id,
         "type": "Article",
         "attributedTo": actor.id,
         "name": post.title,
-        "content": post.body_html,
+        "content": post.body_html if content is None else content,
         "url": url,
         "published": iso(published),
         "to": [PUBLIC],
@@ -100,6 +128,8 @@ def article(
             if hashtag_name(name) != "#"
         ],
     }
+    if attachments:
+        document["attachment"] = [attachment.document() for attachment in attachments]
     if post.summary:
         document["summary"] = f"<p>{escape(post.summary)}</p>"
     if post.revised_at is not None:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from kmblog.extensions import db
-from kmblog.federation import client, documents, replies, services, signatures
+from kmblog.federation import blocks, client, documents, replies, services, signatures
 from kmblog.models import (
     Follower,
     Reaction,
@@ -229,9 +229,14 @@ def receive(inbound: Inbound, now: datetime) -> int:
         raise InboxRefusal(400, "the body is not an activity")
     with services.site_context():
         try:
+            if blocks.is_blocked(_id_of(activity.get("actor"))):
+                # Before any fetch: a blocked server is not even asked for its key.
+                raise InboxRefusal(403, blocks.BLOCKED_ERROR)
             actor, signature = _verified_actor(inbound, now)
             if _id_of(activity.get("actor")) != actor.uri:
                 raise InboxRefusal(401, "the activity's actor did not sign it")
+            if blocks.is_blocked(actor.uri, actor.key_id, actor.inbox, actor.shared_inbox or ""):
+                raise InboxRefusal(403, blocks.BLOCKED_ERROR)
             if not _remember("sig:" + signature, now):
                 raise InboxRefusal(401, "this signed request was received before")
             activity_id = _id_of(activity.get("id"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from flask import current_app, url_for
 from sqlalchemy import delete, func, select, update
@@ -28,7 +29,7 @@ from sqlalchemy.orm import joinedload
 from kmblog import jobs
 from kmblog.blog.queries import Cursor, older_than, visible
 from kmblog.extensions import db
-from kmblog.federation import client, documents, signatures
+from kmblog.federation import blocks, client, documents, signatures
 from kmblog.federation.documents import Actor
 from kmblog.mail.services import base_url
 from kmblog.models import (
@@ -42,6 +43,7 @@ from kmblog.models import (
     RemoteActor,
     utcnow,
 )
+from kmblog.rendering import absolute_media, shown_images
 from kmblog.settings import get_settings
 from kmblog.urls import label_url, post_url
 
@@ -169,6 +171,29 @@ def webfinger(resource: str) -> dict[str, Any] | None:
     }
 
 
+def _media_type(address: str) -> str | None:
+    """An image's type by its name (an uploaded image's is ours: its format's); None
+    when the name does not say."""
+    guessed = mimetypes.guess_type(urlsplit(address).path)[0]
+    return guessed if guessed and guessed.startswith("image/") else None
+
+
+def attachments_of(post: Post) -> tuple[documents.Attachment, ...]:
+    """The post's images (uploaded or linked), by absolute address, with their alt
+    text. No query: the stored HTML has what it takes."""
+    found = []
+    for image in shown_images(post.body_html):
+        address = urljoin(base_url() + "/", image.src)
+        if urlsplit(address).scheme not in {"http", "https"}:
+            continue
+        found.append(
+            documents.Attachment(
+                address, _media_type(address), image.alt, image.width, image.height
+            )
+        )
+    return tuple(found)
+
+
 def article_of(post: Post) -> dict[str, Any]:
     """A visible post as an Article."""
     return documents.article(
@@ -177,6 +202,8 @@ def article_of(post: Post) -> dict[str, Any]:
         absolute(post_url(post)),
         blog_actor(),
         {label.name: absolute(label_url(label.name)) for label in post.labels},
+        content=absolute_media(post.body_html, base_url()),
+        attachments=attachments_of(post),
     )
 
 
@@ -417,6 +444,12 @@ def deliver(delivery_id: int, now_of: Any = utcnow) -> DeliveryStatus | None:
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return None if delivery is None else delivery.status
+    if blocks.is_blocked(delivery.inbox):
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = blocks.BLOCKED_ERROR
+        delivery.finished_at = now_of()
+        db.session.commit()
+        return delivery.status
     body = delivery.body.encode("utf-8")
     now = now_of()
     with site_context():

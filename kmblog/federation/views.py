@@ -5,15 +5,18 @@ client that asks for ActivityStreams: see kmblog.blog.views.post)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_login import login_required
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
 
 from kmblog.context import current_settings
 from kmblog.extensions import csrf, limiter
-from kmblog.federation import inbox, services
+from kmblog.federation import blocks, inbox, services
+from kmblog.federation.forms import BlockForm, UnblockForm
 from kmblog.federation.responses import JRD, article_response, as_json
-from kmblog.models import MAX_ID, utcnow
+from kmblog.models import MAX_ID, BlockKind, utcnow
 
 federation = Blueprint("federation", __name__)
 csrf.exempt(federation)  # servers post here, signed with HTTP Signatures, not forms
@@ -23,11 +26,64 @@ NODEINFO_PROFILE = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 
 @federation.get("/manage/fediverse")
 @login_required
-def manage() -> str:
+def manage() -> Any:
     """The authoring area's view of the fediverse: the handle, followers, deliveries."""
-    return render_template(
-        "federation/manage.html", overview=services.overview(), settings=current_settings()
+    return _manage_page(BlockForm())
+
+
+def _manage_page(form: BlockForm, status: int = 200) -> Any:
+    admin = current_user.is_admin
+    return (
+        render_template(
+            "federation/manage.html",
+            overview=services.overview(),
+            settings=current_settings(),
+            block_form=form if admin else None,
+            blocks=blocks.all_blocks() if admin else [],
+        ),
+        status,
     )
+
+
+def _admin_only() -> None:
+    if not current_user.is_admin:
+        abort(403, description="Only an administrator may block or unblock.")
+
+
+@federation.post("/manage/fediverse/blocks")
+@login_required
+def block() -> Any:
+    """Block a server or an account: its activities refused, its follows and comments
+    gone from here, nothing more sent to it."""
+    _admin_only()
+    form = BlockForm()
+    if not form.validate_on_submit():
+        return _manage_page(form, 400)
+    try:
+        done = blocks.block(BlockKind(form.kind.data), form.value.data or "", utcnow())
+    except blocks.BlockRefusal as refusal:
+        form.value.errors = [str(refusal)]
+        return _manage_page(form, 400)
+    flash(
+        f"Blocked {done.block.value}. Follows removed: {done.followers_removed}; "
+        f"comments hidden: {done.comments_hidden}; deliveries dropped: "
+        f"{done.deliveries_dropped}."
+    )
+    return redirect(url_for("federation.manage"), 303)
+
+
+@federation.post("/manage/fediverse/blocks/<int:block_id>/delete")
+@login_required
+def unblock(block_id: int) -> BaseResponse:
+    """Hear from a server or an account again."""
+    _admin_only()
+    if not UnblockForm().validate_on_submit():
+        abort(400, description="The form expired; please try again.")
+    found = blocks.unblock(block_id) if block_id <= MAX_ID else None
+    if found is None:
+        abort(404, description="There is no such block.")
+    flash(f"Unblocked {found.value}.")
+    return redirect(url_for("federation.manage"), 303)
 
 
 @federation.get("/.well-known/webfinger")
