@@ -366,8 +366,13 @@ def test_pages_use_only_assets_served_by_the_app(client, blog):
             if src.startswith("http"):
                 # Only links a reader follows (none here are assets) may leave the site.
                 assert "stylesheet" not in src
-        # The canonical link names the page's own absolute address; it loads nothing.
-        loaded = re.sub(r'<link rel="canonical" href="http://blog\.test/[^"]*">', "", html)
+        # The canonical link names the page's own absolute address, the Webmention and
+        # Pingback links the blog's own endpoints: none of them loads anything.
+        loaded = re.sub(
+            r'<link rel="(?:canonical|webmention|pingback)" href="http://blog\.test/[^"]*">',
+            "",
+            html,
+        )
         assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', loaded)
     with client.get("/static/css/kmblog.css") as css:
         assert css.status_code == 200

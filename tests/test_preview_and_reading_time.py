@@ -157,7 +157,10 @@ def test_the_preview_costs_the_same_few_queries_however_many_images(
 def test_the_editor_has_a_live_preview_pane_for_its_script(client, blog, signed_in):
     page = parse_html(client.get(NEW).text)
     pane = page.one("section", class_="live-preview")
-    assert pane.has("hidden")  # shown by the script; without it, the Preview button
+    # There from the first paint (nothing moves when the script starts); without the
+    # script it says to press Preview.
+    assert not pane.has("hidden")
+    assert "without JavaScript, press Preview" in pane.text()
     assert pane.get("data-preview-url") == PREVIEW_NEW
     scripts = [s.get("src", "") for s in page.find_all("script")]
     assert any("/js/live-preview." in src for src in scripts)

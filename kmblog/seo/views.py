@@ -29,7 +29,22 @@ TEXT = "text/plain; charset=utf-8"
 
 # Where no crawler has business: the authoring area and sign-in, a commenter's own
 # edit and delete forms and page timer, and the links in a subscriber's mail.
-PRIVATE_PREFIXES = ("/manage/", "/login", "/logout", "/comments/", "/mail/", "/healthz")
+PRIVATE_PREFIXES = (
+    "/manage/",
+    "/login",
+    "/logout",
+    "/comments/",
+    "/mail/",
+    "/healthz",
+    # Machines' endpoints (Webmention, Pingback, ActivityPub, WebFinger, NodeInfo): they
+    # answer other servers, and have nothing for a search result.
+    "/webmention",
+    "/xmlrpc",
+    "/ap/",
+    "/.well-known/webfinger",
+    "/.well-known/nodeinfo",
+    "/nodeinfo/",
+)
 
 
 def _urls_per_file() -> int:

@@ -1,4 +1,4 @@
-// The editor's live preview. Without this script the pane stays hidden and the Preview
+// The editor's live preview. Without this script the pane keeps its note and the Preview
 // button sends the whole form back for a preview above it. With it, the pane beside
 // the text shows the body as readers will see it, a moment after the author stops
 // typing: the body goes to the preview address (with the editor's CSRF token), which
@@ -65,7 +65,6 @@ document.addEventListener("DOMContentLoaded", () => {
   // A preview the server made (the Preview button) is on the page already, with the
   // same ids as this pane would have: the pane takes over once the text changes.
   const served = document.querySelector("section.preview");
-  pane.hidden = false;
   if (served) {
     say("The preview above shows the text as it was sent; this pane follows your typing.");
   } else {
