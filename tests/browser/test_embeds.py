@@ -44,7 +44,7 @@ def imported(browser: Any, server: str, author_state: str, tmp_path_factory: Any
     page = context.new_page()
     page.goto("/manage/transfer/")
     page.get_by_label("Blogger export file (.xml)").set_input_files(str(path))
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import the Blogger export").click()
     report = page.locator(".import-report").text_content() or ""
     context.close()
     return report
