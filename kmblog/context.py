@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from flask import g, render_template
@@ -14,6 +15,8 @@ from kmblog.models import Settings
 from kmblog.pagecache import current_content_version, version_memo
 from kmblog.settings import get_settings
 from kmblog.timefmt import blog_zone
+
+T = TypeVar("T")
 
 
 def current_settings() -> Settings:
@@ -39,6 +42,12 @@ def current_sidebar(now: datetime) -> Sidebar:
     """Blog Archive and Labels, built once per page version in this process."""
     version = current_content_version(now)
     return version_memo().get(version, "sidebar", lambda: load_sidebar(now))
+
+
+def per_version(now: datetime, name: str, build: Callable[[], T]) -> T:
+    """A value that holds for a whole page version (a feed's total count, say), built
+    once per version in this process, as the sidebar is."""
+    return version_memo().get(current_content_version(now), name, build)
 
 
 def current_sidebar_html(now: datetime) -> Markup:
