@@ -243,3 +243,23 @@ def test_a_fediverse_server_gets_the_article_and_readers_the_page(front, blog): 
     page, headers = cached(front, post.url)
     assert b"<html" in page
     assert headers["Content-Type"].startswith("text/html")
+
+
+def test_a_refreshed_entry_is_served_from_its_new_file(front, blog):  # type: ignore[no-untyped-def]
+    """nginx keeps cache files open between hits (open_file_cache): once the entry's five
+    seconds are up and the app gave a new page, readers get the new one, not the file
+    that was open."""
+    post = blog.post(title="Refreshed behind the front")
+    page, _ = cached(front, post.url)
+    assert b"A later thought." not in page
+    blog.comment(post, body="A later thought.")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        page, headers = cached(front, post.url)
+        if b"A later thought." in page:
+            break
+        time.sleep(0.5)
+    assert b"A later thought." in page, "nginx kept answering the old page"
+    for _ in range(3):  # and every hit after that
+        page, headers = cached(front, post.url)
+        assert b"A later thought." in page
