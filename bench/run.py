@@ -804,9 +804,16 @@ class Runner:
         """nginx serving the saved pages as files, conditional GETs with its own ETags."""
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = f"    server {{ listen 127.0.0.1:{port}; root {self.out / 'pages'}; }}"
+        # The same open_file_cache as nginx.conf's front (a fair ceiling: without it the
+        # static files are opened and closed on every request, the front's are not).
+        server = (
+            f"    server {{ listen 127.0.0.1:{port}; root {self.out / 'pages'};"
+            f" {STATIC_OPEN_FILE_CACHE} }}"
+        )
         stack.enter_context(nginx(self.out / "nginx-static", server))
-        self.settings["nginx-static"] = "nginx, worker_processes 2, the saved pages as files"
+        self.settings["nginx-static"] = (
+            "nginx, worker_processes 2, the saved pages as files, open_file_cache as the front"
+        )
         self.say(f"nginx-static: {self.settings['nginx-static']}")
         urls = []
         for url in self.plain:
@@ -878,6 +885,9 @@ class Runner:
         }
         (self.out / "results.json").write_text(json.dumps(summary, indent=1))
         self.say(f"written to {self.out}")
+
+
+STATIC_OPEN_FILE_CACHE = "open_file_cache max=1000 inactive=20s;"
 
 
 def front_config(port: int, app_base: str, out: Path) -> str:
