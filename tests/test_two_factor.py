@@ -128,6 +128,17 @@ def test_the_right_code_signs_in_and_a_replayed_one_is_refused(app, client, auth
     assert not signed_in(client)
 
 
+def test_keep_me_signed_in_is_kept_through_the_second_step(client, auth, enrolled):
+    secret, _ = enrolled
+    password_step = auth.login("writer", remember=True)
+    assert password_step.headers["Location"] == SECOND_FACTOR
+    assert "remember_token=" not in " ".join(password_step.headers.getlist("Set-Cookie"))
+    done = send_code(client, next_code(secret))
+    assert done.status_code == 303
+    cookies = done.headers.getlist("Set-Cookie")
+    assert any(c.startswith("remember_token=") and "Expires=" in c for c in cookies), cookies
+
+
 def test_a_wrong_code_is_refused_with_nothing_more_said(client, auth, enrolled):
     secret, _ = enrolled
     auth.login("writer")
@@ -334,15 +345,16 @@ def test_the_sign_in_does_not_tell_which_names_exist(make_app, enrolled):
         message = re.search(r'class="form-error" role="alert">([^<]+)<', response.text)
         return response.status_code, message.group(1) if message else "", took
 
-    known = [attempt("known") for _ in range(3)]
+    known = [attempt("known") for _ in range(5)]
     with_app = [attempt("writer") for _ in range(3)]  # the one with two-factor sign-in
-    unknown = [attempt("nobody-here") for _ in range(3)]
+    unknown = [attempt("nobody-here") for _ in range(5)]
     answers = {(status, message) for status, message, _ in known + with_app + unknown}
     assert answers == {(401, "That username and password do not match an active account.")}
     known_time = statistics.median(took for *_, took in known)
     unknown_time = statistics.median(took for *_, took in unknown)
-    # The dummy hash for an unknown name costs what a real check does.
-    assert unknown_time > 0.5 * known_time, (known_time, unknown_time)
+    # The dummy hash for an unknown name costs what a real check does (without it an
+    # unknown name is answered some ten times sooner; the bound leaves room for a busy machine).
+    assert unknown_time > 0.3 * known_time, (known_time, unknown_time)
 
 
 # --- mail ------------------------------------------------------------------------------
@@ -450,3 +462,34 @@ def test_every_change_to_how_an_author_signs_in_is_mailed_to_them(mail_app, blog
     time.sleep(1)
     assert len(mails()) == 7
     assert {m["To"] for m in smtp.inbox.messages} == {"mailed@blog.test"}
+
+
+def test_the_pages_of_two_factor_sign_in_cost_a_few_queries(
+    app, client, auth, blog, enrolled, count_queries
+):
+    """The second step and the security page cost a fixed handful of statements, and
+    checking the admins' requirement costs a dashboard nothing it did not read anyway."""
+    secret, codes = enrolled
+    auth.login("writer")
+    client.get(SECOND_FACTOR)
+    with count_queries() as queries:
+        assert client.get(SECOND_FACTOR).status_code == 200
+    second_step = len(queries)
+    send_code(client, codes[0], field="recovery_code")
+    with count_queries() as queries:
+        assert client.get(SECURITY).status_code == 200
+    security = len(queries)
+    with count_queries() as queries:
+        assert client.get("/manage/").status_code == 200
+    dashboard = len(queries)
+    assert (second_step, security) == (1, 2)
+
+    # An author without a second factor: the requirement is read with the settings the
+    # page reads anyway.
+    blog.author("plain", password=PASSWORD)
+    other = app.test_client()
+    AuthActions(other).login("plain")
+    other.get("/manage/")
+    with count_queries() as queries:
+        assert other.get("/manage/").status_code == 200
+    assert len(queries) == dashboard

@@ -40,7 +40,7 @@ def second_factor_required(user: User) -> bool:
 
 def must_enrol(user: User) -> bool:
     """Every author must use a second factor and `user` has none yet."""
-    return not has_second_factor(user) and current_settings().require_second_factor
+    return not has_second_factor(user) and second_factor_required(user)
 
 
 @dataclass(frozen=True)
