@@ -493,3 +493,17 @@ def test_the_pages_of_two_factor_sign_in_cost_a_few_queries(
     with count_queries() as queries:
         assert other.get("/manage/").status_code == 200
     assert len(queries) == dashboard
+
+
+def test_an_author_without_a_password_still_cannot_sign_in(app, client, auth, blog, admin):
+    """An author imported from Blogger has no password: the requirement of a second
+    factor changes nothing for them, and the answer is the one for any wrong name."""
+    blog.author("imported")  # no password, as the Blogger import makes them
+    with app.app_context():
+        db.session.get(Settings, 1).require_second_factor = True  # type: ignore[union-attr]
+        db.session.commit()
+    refused = auth.login("imported", "anything at all")
+    assert refused.status_code == 401
+    assert "That username and password do not match an active account." in refused.text
+    assert client.get(SECOND_FACTOR).headers["Location"] == "/login"
+    assert not signed_in(client)
