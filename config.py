@@ -137,6 +137,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_DAYS = 30
+    # After a right password, an author with a second factor has this long to give it.
+    SECOND_FACTOR_SECONDS = 300
     # OWASP's minimum for PBKDF2-HMAC-SHA256 (Password Storage Cheat Sheet).
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105 - a method name, not a secret
 

@@ -27,6 +27,7 @@ from kmblog import (
     security,
     webmention,
 )
+from kmblog.auth import notices as auth_notices
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -127,6 +128,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     Image.MAX_IMAGE_PIXELS = app.config["MEDIA_MAX_PIXELS"]
     jobs.init_app(app)
     mail.init_app(app)
+    auth_notices.init_app(app)
     backup.register(app)
     webmention.init_app(app)
     federation.init_app(app)

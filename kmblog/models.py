@@ -185,6 +185,12 @@ class User(UserMixin, Base):
     # Their fediverse account as "@name@host" (None: not given), credited on their posts'
     # pages in <meta name="fediverse:creator"> and shown nowhere else.
     fediverse_creator: Mapped[str | None] = mapped_column(String(320))
+    # Two-factor sign-in with an authenticator app (kmblog/auth/twofactor.py): the TOTP
+    # secret (base32), kept from the moment enrolment starts; enabled only once a code
+    # from it was confirmed. The last time step accepted: no code is taken twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None]
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
@@ -543,6 +549,8 @@ class Settings(Base):
     atom_id: Mapped[str] = mapped_column(String(200))
     # The Blogger blog this one was imported from; a Blogger export reuses it.
     blogger_blog_id: Mapped[str | None] = mapped_column(String(32))
+    # Every author must use a second factor: one without is sent to enrol one.
+    require_second_factor: Mapped[bool] = mapped_column(default=False)
 
 
 class Page(Base):
@@ -1048,3 +1056,16 @@ class Reaction(Base):
     activity_uri: Mapped[str] = mapped_column(String(2000), unique=True)
     actor_uri: Mapped[str] = mapped_column(String(2000))
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for an author's authenticator app, kept only as
+    a salted hash ("salt$sha256 hex"); used_at is set when it signs in."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

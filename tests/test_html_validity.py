@@ -24,6 +24,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -39,7 +40,7 @@ from kmblog.models import Post, PostKind, Subscriber, User
 from tests.blogger_files import sample
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BASE_TIME
-from tests.forms import comment_form_fields
+from tests.forms import comment_form_fields, hidden_field
 from tests.security.payloads import PAYLOADS
 from tests.test_comments import post_comment
 from tests.test_editor import edit, editor_form, new_post, url_of
@@ -359,6 +360,32 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages.add(client, "page editor: edit", f"/manage/pages/{about}/edit")
     pages.add(client, "page delete", f"/manage/pages/{about}/delete")
     pages.add(visitor, "standalone page (written here)", "/p/about.html")
+
+    # Two-factor sign-in (issue 20): the security page before, while and after an app is
+    # set up, the recovery codes, and the second step of signing in.
+    blog.author("guarded", password=PASSWORD)
+    guarded = app.test_client()
+    guard = AuthActions(guarded)
+    guard.login("guarded")
+    security = "/manage/account/security"
+    pages.add(guarded, "security: no app", security)
+    guard.post_form(f"{security}/totp/start", {}, security)
+    enrolling = pages.add(guarded, "security: setting up an app", security)
+    secret = re.search(r'id="totp-secret" class="totp-secret">([A-Z2-7]+)<', enrolling)
+    assert secret
+    shown = guard.post_form(
+        f"{security}/totp/confirm", {"code": pyotp.TOTP(secret.group(1)).now()}, security
+    )
+    pages.add_response("recovery codes", shown, 200)
+    pages.add(guarded, "security: app on", security)
+    guard.logout()
+    guard.login("guarded")
+    step = pages.add(guarded, "second step of signing in", "/login/second-factor")
+    wrong = guarded.post(
+        "/login/second-factor",
+        data={"csrf_token": hidden_field(step, "csrf_token"), "code": "000000"},
+    )
+    pages.add_response("second step: a wrong code", wrong, 401)
 
     messages = check_pages(java, pages.html, tmp_path)
     errors = [m for m in messages if m["type"] in {"error", "non-document-error"}]

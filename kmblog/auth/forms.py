@@ -16,3 +16,24 @@ class LoginForm(FlaskForm):
     )
     remember = BooleanField("Keep me signed in on this device")
     next = HiddenField()
+
+
+class TotpCodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        filters=[lambda value: "".join(value.split()) if value else value],
+        validators=[
+            DataRequired(message="Enter the 6-digit code your app shows."),
+            Length(max=16, message="A code from your app has 6 digits."),
+        ],
+    )
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField(
+        "Recovery code",
+        validators=[
+            DataRequired(message="Enter one of your recovery codes."),
+            Length(max=64, message="A recovery code has 10 letters and digits."),
+        ],
+    )

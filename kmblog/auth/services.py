@@ -98,6 +98,11 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def password_is_right(user: User, password: str) -> bool:
+    """Whether `password` is `user`'s (asked again before a change to how they sign in)."""
+    return bool(user.password_hash) and check_password_hash(user.password_hash or "", password)
+
+
 def set_password(user: User, password: str) -> None:
     """Give `user` a new password (at least 8 characters)."""
     if len(password) < MIN_PASSWORD_LENGTH:

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     Email,
+    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -225,6 +226,11 @@ class SettingsForm(FlaskForm):
         "Mark as spam comments that contain (one word or phrase a line)",
         validators=[Length(max=20_000)],
     )
+    require_second_factor = BooleanField(
+        "Every author must use a second factor",
+        description="Authors without one (an authenticator app or a passkey) are sent to "
+        "set one up before they can use the authoring area.",
+    )
     hold_first_comment = BooleanField(
         "Hold the first comment of a commenter never approved before",
         description="A commenter is known again by the same name and web address as an "
@@ -320,3 +326,53 @@ class AccountMailForm(FlaskForm):
         except UserError as error:
             raise ValidationError(str(error).capitalize() + ".") from None
         field.data = handle or ""
+
+
+class TotpConfirmForm(FlaskForm):
+    """The first code from a newly added authenticator app."""
+
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[
+            DataRequired(message="Enter the 6-digit code your app shows."),
+            Length(max=16, message="A code from your app has 6 digits."),
+        ],
+    )
+
+
+def _password_check(label: str = "Your password") -> PasswordField:
+    """The author's password, asked again before a change to how they sign in."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(message="Enter your password."),
+            Length(max=1024, message="A password is at most 1024 characters."),
+        ],
+    )
+
+
+class NewRecoveryCodesForm(FlaskForm):
+    codes_password = _password_check()
+
+
+class DisableTotpForm(FlaskForm):
+    disable_password = _password_check()
+
+
+class OwnPasswordForm(FlaskForm):
+    current_password = _password_check("Current password")
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(message="A password needs at least 8 characters."),
+            Length(min=8, message="A password needs at least 8 characters."),
+            Length(max=1024, message="A password is at most 1024 characters."),
+        ],
+    )
+    new_password_again = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired(message="Type the new password a second time."),
+            EqualTo("new_password", message="The two new passwords are not the same."),
+        ],
+    )

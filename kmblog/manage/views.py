@@ -11,22 +11,27 @@ from typing import Any, TypeVar, cast
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from wtforms import SelectChoice
 
 from kmblog import editing
+from kmblog.auth import totp
+from kmblog.auth.notices import mail_security_change
 from kmblog.auth.services import (
     UserError,
     create_user,
     find_user,
     list_users,
+    password_is_right,
     set_active,
     set_fediverse_creator,
     set_password,
@@ -40,10 +45,14 @@ from kmblog.manage.forms import (
     AccountMailForm,
     AutosaveForm,
     ConfirmForm,
+    DisableTotpForm,
+    NewRecoveryCodesForm,
+    OwnPasswordForm,
     PasswordForm,
     PostForm,
     RoleForm,
     SettingsForm,
+    TotpConfirmForm,
     UserForm,
 )
 from kmblog.manage.post_templates import TEMPLATES
@@ -621,6 +630,7 @@ def settings() -> Any:
                 "moderation_words": form.moderation_words.data or "",
                 "blocked_words": form.blocked_words.data or "",
                 "hold_first_comment": form.hold_first_comment.data,
+                "require_second_factor": form.require_second_factor.data,
                 "edit_window_minutes": form.edit_window_minutes.data,
                 "thread_depth": form.thread_depth.data,
             },
@@ -686,6 +696,9 @@ def reset_password(user_id: int) -> Any:
     except UserError as error:
         flash(str(error).capitalize() + ".")
     else:
+        mail_security_change(
+            user, f"An administrator ({current_user.username}) set a new password for you."
+        )
         flash(f"New password set for {user.username}.")
     return redirect(url_for("manage.users"), 303)
 
@@ -723,3 +736,154 @@ def toggle_active(user_id: int) -> Any:
     else:
         flash(f"{user.username} is now {'enabled' if user.active else 'disabled'}.")
     return redirect(url_for("manage.users"), 303)
+
+
+# -- How an author signs in: two-factor sign-in and their password --------------------
+
+
+def _security_page(status: int = 200, **forms: Any) -> Any:
+    """The security page, with the forms given (filled, with their errors) or fresh."""
+    user = current_user._get_current_object()
+    enrolling = not totp.totp_enabled(user) and user.totp_secret is not None
+    uri = None
+    if enrolling:
+        uri = totp.provisioning_uri(user, user.totp_secret, current_settings().title)
+    page_forms = {
+        "start_form": ConfirmForm(),
+        "confirm_form": TotpConfirmForm(),
+        "codes_form": NewRecoveryCodesForm(),
+        "disable_form": DisableTotpForm(),
+        "password_form": OwnPasswordForm(),
+        **forms,
+    }
+    return render_template(
+        "manage/security.html",
+        totp_enabled=totp.totp_enabled(user),
+        enrolling=enrolling,
+        secret=user.totp_secret if enrolling else None,
+        otpauth_uri=uri,
+        qr_code=totp.qr_code_data_uri(uri) if uri else None,
+        codes_left=totp.recovery_codes_left(user) if totp.totp_enabled(user) else 0,
+        **page_forms,
+    ), status
+
+
+def _recovery_codes_page(codes: list[str], first: bool) -> Any:
+    """The recovery codes, shown this once and never stored by the browser."""
+    response = make_response(
+        render_template("manage/recovery_codes.html", codes=codes, first=first)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@manage.get("/account/security")
+def security() -> Any:
+    """How the author signs in: their authenticator app, recovery codes, passkeys and
+    password."""
+    return _security_page()
+
+
+@manage.post("/account/security/totp/start")
+def security_totp_start() -> Any:
+    """Begin adding an authenticator app: a new secret, shown until a code confirms it."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("The form had expired; please try again.")
+        return redirect(url_for("manage.security"), 303)
+    try:
+        totp.start_enrolment(current_user)
+    except totp.TotpError as error:
+        flash(str(error).capitalize() + ".")
+    return redirect(url_for("manage.security") + "#app", 303)
+
+
+@csrf.exempt  # the form checks its own token and says so
+@manage.post("/account/security/totp/confirm")
+def security_totp_confirm() -> Any:
+    """Turn the app on once a code from it is right; show the recovery codes once."""
+    form = TotpConfirmForm()
+    if not form.validate_on_submit():
+        return _security_page(400, confirm_form=form)
+    try:
+        codes = totp.confirm_enrolment(current_user, form.code.data, utcnow())
+    except totp.TotpError as error:
+        flash(str(error).capitalize() + ".")
+        return redirect(url_for("manage.security"), 303)
+    if codes is None:
+        form.code.errors.append(
+            "That code is not right. Check that the app shows this blog's entry and that "
+            "your phone's clock is right, then type the code it shows now."
+        )
+        return _security_page(400, confirm_form=form)
+    mail_security_change(
+        current_user, "Two-factor sign-in with an authenticator app was turned on."
+    )
+    return _recovery_codes_page(codes, first=True)
+
+
+@csrf.exempt
+@manage.post("/account/security/recovery-codes")
+def security_recovery_codes() -> Any:
+    """New recovery codes (the password asked again); the old ones stop working."""
+    form = NewRecoveryCodesForm()
+    if not form.validate_on_submit():
+        return _security_page(400, codes_form=form)
+    if not password_is_right(current_user, form.codes_password.data):
+        form.codes_password.errors.append("That is not your password; nothing was changed.")
+        return _security_page(400, codes_form=form)
+    try:
+        codes = totp.new_recovery_codes(current_user, utcnow())
+    except totp.TotpError as error:
+        flash(str(error).capitalize() + ".")
+        return redirect(url_for("manage.security"), 303)
+    mail_security_change(
+        current_user, "New recovery codes were made for your account; the old ones no longer work."
+    )
+    return _recovery_codes_page(codes, first=False)
+
+
+@csrf.exempt
+@manage.post("/account/security/totp/disable")
+def security_totp_disable() -> Any:
+    """Turn two-factor sign-in with the app off (the password asked again)."""
+    form = DisableTotpForm()
+    if not form.validate_on_submit():
+        return _security_page(400, disable_form=form)
+    if not password_is_right(current_user, form.disable_password.data):
+        form.disable_password.errors.append("That is not your password; nothing was changed.")
+        return _security_page(400, disable_form=form)
+    was_on = totp.totp_enabled(current_user)
+    totp.disable(current_user)
+    if was_on:
+        mail_security_change(
+            current_user,
+            "Two-factor sign-in with an authenticator app was turned off; your recovery "
+            "codes no longer work.",
+        )
+        flash("Two-factor sign-in with an app is off.")
+    return redirect(url_for("manage.security"), 303)
+
+
+@csrf.exempt
+@manage.post("/account/security/password")
+def security_password() -> Any:
+    """Change one's own password (the current one asked); other sessions end."""
+    form = OwnPasswordForm()
+    if not form.validate_on_submit():
+        return _security_page(400, password_form=form)
+    user = current_user._get_current_object()
+    if not password_is_right(user, form.current_password.data):
+        form.current_password.errors.append("That is not your password; nothing was changed.")
+        return _security_page(400, password_form=form)
+    try:
+        set_password(user, form.new_password.data)
+    except UserError as error:
+        form.new_password.errors.append(str(error).capitalize() + ".")
+        return _security_page(400, password_form=form)
+    # Every other session ended with the old password; this browser stays signed in.
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    login_user(user, remember=remember_cookie in request.cookies)
+    mail_security_change(user, "Your password was changed.")
+    flash("Your password is changed; you are signed out everywhere else.")
+    return redirect(url_for("manage.security"), 303)

@@ -40,6 +40,7 @@ AUTHOR_PAGES = {
     "settings": "/manage/settings",
     "authors": "/manage/users",
     "account": "/manage/account",
+    "how you sign in": "/manage/account/security",
     "media library": "/manage/media/",
     "pages": "/manage/pages/",
     "page editor": "/manage/pages/new",
