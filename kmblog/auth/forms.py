@@ -16,3 +16,19 @@ class LoginForm(FlaskForm):
     )
     remember = BooleanField("Keep me signed in on this device")
     next = HiddenField()
+
+
+class PasskeyNameForm(FlaskForm):
+    """A passkey's name, as the author calls it (the device it is on)."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the passkey a name, such as the device it is on."),
+            Length(max=100, message="A passkey's name is at most 100 characters."),
+        ],
+    )
+
+
+class PasskeyRemoveForm(FlaskForm):
+    """Asks before a passkey is removed (the CSRF token is all it holds)."""

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
 
 from kmblog.auth.forms import LoginForm
 from kmblog.auth.services import authenticate, end_sessions, find_session_user
+from kmblog.auth.twofactor import PENDING_KEY, PENDING_SECONDS, has_second_factor
 from kmblog.extensions import csrf, limiter, login_manager
 from kmblog.models import User
 
@@ -68,22 +80,67 @@ def login() -> Any:
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            response = redirect(safe_next(form.next.data), 303)
-            # Tells a front cache to pass this browser to the app (no secret in it).
-            days = current_app.config["REMEMBER_DAYS"]
-            response.set_cookie(
-                AUTHOR_COOKIE,
-                "1",
-                max_age=days * 86400 if form.remember.data else None,
-                httponly=True,
-                samesite="Lax",
-            )
-            return response
+            remember = bool(form.remember.data)
+            next_path = safe_next(form.next.data)
+            if has_second_factor(user):
+                # The password was right; the sign-in waits for the second factor.
+                session[PENDING_KEY] = {
+                    "user": user.get_id(),
+                    "remember": remember,
+                    "next": next_path,
+                    "at": int(time.time()),
+                }
+                return redirect(url_for("auth.second_factor"), 303)
+            return finish_sign_in(user, remember, next_path)
         form.password.errors.append("That username and password do not match an active account.")
         return render_template("auth/login.html", form=form), 401
     status = 200 if request.method == "GET" else 400
     return render_template("auth/login.html", form=form), status
+
+
+def finish_sign_in(user: User, remember: bool, next_path: str) -> Response:
+    """Sign `user` in (every factor checked) and send them to `next_path`, a local path."""
+    session.pop(PENDING_KEY, None)
+    login_user(user, remember=remember)
+    response = redirect(next_path, 303)
+    # Tells a front cache to pass this browser to the app (no secret in it).
+    days = current_app.config["REMEMBER_DAYS"]
+    response.set_cookie(
+        AUTHOR_COOKIE,
+        "1",
+        max_age=days * 86400 if remember else None,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def pending_sign_in() -> tuple[User, dict[str, Any]] | None:
+    """The author whose password was right and who now owes the second factor, with the
+    pending state; None when there is none, it is older than PENDING_SECONDS, or the
+    account changed since (signed out everywhere, disabled)."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    at = pending.get("at")
+    if not isinstance(at, int | float) or not 0 <= time.time() - at <= PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = find_session_user(str(pending.get("user", "")))
+    if user is None:
+        session.pop(PENDING_KEY, None)
+        return None
+    return user, pending
+
+
+@auth.get("/login/second-factor")
+def second_factor() -> Any:
+    """The second step of signing in, after a correct password."""
+    found = pending_sign_in()
+    if found is None:
+        flash("Sign in with your username and password first.")
+        return redirect(url_for("auth.login"), 303)
+    return render_template("auth/second_factor.html", user=found[0])
 
 
 @auth.post("/logout")

@@ -596,6 +596,13 @@ def account() -> Any:
     ), editing.form_status(form)
 
 
+@manage.get("/account/security")
+def security() -> str:
+    """How the author signs in: their passkeys (templates/manage/_passkeys.html) and
+    other second factors."""
+    return render_template("manage/security.html", settings=current_settings())
+
+
 @csrf.exempt
 @manage.route("/settings", methods=["GET", "POST"])
 @admin_required
