@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from werkzeug.wrappers import Response
 from kmblog.auth.forms import PasskeyNameForm, PasskeyRemoveForm
 from kmblog.auth.notices import mail_security_change
 from kmblog.auth.passkeys import (
+    Challenge,
     PasskeyError,
     Relying,
     add_passkey,
@@ -64,24 +66,42 @@ def _relying() -> Relying:
     return Relying(rp_id=rp_id, origin=origin, name=current_settings().title)
 
 
-def _keep_challenge(challenge: bytes, purpose: str, user_id: int | None = None) -> None:
+def _encode(data: bytes | None) -> str:
+    return base64.urlsafe_b64encode(data or b"").decode()
+
+
+def _keep_challenge(made: Challenge, purpose: str, user_id: int | None = None) -> None:
     session[CHALLENGE_KEY] = {
-        "challenge": base64.urlsafe_b64encode(challenge).decode(),
+        "challenge": _encode(made.challenge),
+        "handle": _encode(made.user_handle),
         "purpose": purpose,
         "user": user_id,
         "at": time.time(),
     }
 
 
-def _take_challenge(purpose: str, user_id: int | None = None) -> tuple[bytes, float] | None:
+@dataclass(frozen=True)
+class Kept:
+    """A challenge taken out of the session, with when it was made."""
+
+    challenge: bytes
+    user_handle: bytes
+    issued_at: float
+
+
+def _take_challenge(purpose: str, user_id: int | None = None) -> Kept | None:
     """The challenge kept for `purpose` (and user), taken out of the session: one use."""
     kept = session.pop(CHALLENGE_KEY, None)
     if not isinstance(kept, dict) or kept.get("purpose") != purpose:
         return None
-    if kept.get("user") != user_id or not isinstance(kept.get("at"), float):
+    if kept.get("user") != user_id or not isinstance(kept.get("at"), int | float):
         return None
     try:
-        return base64.urlsafe_b64decode(str(kept["challenge"])), kept["at"]
+        return Kept(
+            base64.urlsafe_b64decode(str(kept["challenge"])),
+            base64.urlsafe_b64decode(str(kept["handle"])),
+            float(kept["at"]),
+        )
     except (ValueError, KeyError):
         return None
 
@@ -132,7 +152,7 @@ def registration_start() -> Any:
         made = registration_options(current_user, _relying())
     except PasskeyError as error:
         return _problem(str(error), 409)
-    _keep_challenge(made.challenge, REGISTER, current_user.id)
+    _keep_challenge(made, REGISTER, current_user.id)
     return _options(made.options_json)
 
 
@@ -148,7 +168,14 @@ def registration_finish() -> Any:
         return _problem("That passkey could not be added. Reload the page and try again.")
     try:
         passkey = add_passkey(
-            current_user, credential, kept[0], kept[1], _relying(), name, utcnow()
+            current_user,
+            credential,
+            kept.challenge,
+            kept.user_handle,
+            kept.issued_at,
+            _relying(),
+            name,
+            utcnow(),
         )
     except PasskeyError as error:
         return _problem(str(error))
@@ -217,10 +244,10 @@ def sign_in_start() -> Any:
         if found is None:
             return _problem("Sign in with your username and password first.", 409)
         made = authentication_options(_relying(), found[0])
-        _keep_challenge(made.challenge, SECOND_FACTOR, found[0].id)
+        _keep_challenge(made, SECOND_FACTOR, found[0].id)
     elif purpose == SIGN_IN:
         made = authentication_options(_relying())
-        _keep_challenge(made.challenge, SIGN_IN)
+        _keep_challenge(made, SIGN_IN)
     else:
         return _problem("Unknown kind of sign-in.")
     return _options(made.options_json)
@@ -249,7 +276,9 @@ def sign_in_finish() -> Any:
         session.pop(CHALLENGE_KEY, None)
         return _problem("That took too long, or the page is old. Try again.")
     try:
-        signed_in = verify_passkey(credential, kept[0], kept[1], _relying(), utcnow(), user)
+        signed_in = verify_passkey(
+            credential, kept.challenge, kept.issued_at, _relying(), utcnow(), user
+        )
     except PasskeyError as error:
         return _problem(str(error), 401)
     return _as_json(finish_sign_in(signed_in, remember, next_path))

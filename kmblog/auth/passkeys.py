@@ -67,10 +67,12 @@ class Relying:
 
 @dataclass(frozen=True)
 class Challenge:
-    """Options for the browser (JSON) and the challenge inside them, to keep."""
+    """Options for the browser (JSON) and the challenge inside them, to keep; for a
+    registration, also the user handle they give the new passkey."""
 
     options_json: str
     challenge: bytes
+    user_handle: bytes | None = None
 
 
 def passkeys_of(user: User) -> list[Passkey]:
@@ -103,11 +105,12 @@ def registration_options(user: User, relying: Relying) -> Challenge:
     if len(existing) >= MAX_PASSKEYS:
         raise PasskeyError(f"You have {MAX_PASSKEYS} passkeys; remove one to add another.")
     challenge = secrets.token_bytes(32)
+    handle = _user_handle(existing)
     options = generate_registration_options(
         rp_id=relying.rp_id,
         rp_name=relying.name,
         user_name=user.username,
-        user_id=_user_handle(existing),
+        user_id=handle,
         user_display_name=user.display_name,
         challenge=challenge,
         timeout=TIMEOUT_MS,
@@ -117,7 +120,7 @@ def registration_options(user: User, relying: Relying) -> Challenge:
         ),
         exclude_credentials=_descriptors(existing),
     )
-    return Challenge(options_to_json(options), challenge)
+    return Challenge(options_to_json(options), challenge, handle)
 
 
 def _user_handle(existing: list[Passkey]) -> bytes:
@@ -144,12 +147,14 @@ def add_passkey(
     user: User,
     credential: dict[str, Any],
     challenge: bytes,
+    user_handle: bytes,
     issued_at: float,
     relying: Relying,
     name: str,
     now: datetime,
 ) -> Passkey:
-    """Check the browser's answer to registration_options and keep the new passkey."""
+    """Check the browser's answer to registration_options (which gave the passkey
+    `user_handle`) and keep the new passkey."""
     name = clean_name(name)
     if not _fresh(issued_at, now):
         raise PasskeyError("That took too long. Try adding the passkey again.")
@@ -178,7 +183,8 @@ def add_passkey(
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
         transports=" ".join(dict.fromkeys(known)),
-        user_handle=_user_handle(existing),
+        # Their other passkeys' handle, if one was added meanwhile from another tab.
+        user_handle=existing[0].user_handle if existing else user_handle,
         name=name,
         created_at=now,
     )
