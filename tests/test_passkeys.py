@@ -562,3 +562,22 @@ def test_a_pending_sign_in_lasts_five_minutes(app, client, browser, holder):
     assert set(pending) == {"user", "remember", "next", "at"}
     assert pending["next"] == "/manage/" and pending["remember"] is False
     assert abs(pending["at"] - time.time()) < timedelta(seconds=30).total_seconds()
+
+
+def test_the_second_step_is_also_limited_per_author(make_app, blog, writer):
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="100 per minute",
+        LOGIN_USERNAME_RATE_LIMIT="2 per minute",
+    )
+    client = app.test_client()
+    browser = Browser(client, AuthActions(client))
+    browser.auth.login("writer")
+    assert browser.register(SoftAuthenticator()).status_code == 200
+    browser.auth.logout()
+    assert browser.auth.login("writer").headers["Location"] == "/login/second-factor"
+    codes = [browser.sign_in({"rawId": "AAAA"}).status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    # Someone else signing in with a passkey alone is not held up by it.
+    other = app.test_client()
+    assert Browser(other, AuthActions(other)).sign_in({"rawId": "AAAA"}).status_code == 400

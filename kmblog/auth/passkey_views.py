@@ -20,6 +20,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -45,6 +46,7 @@ from kmblog.auth.passkeys import (
     rename_passkey,
     verify_passkey,
 )
+from kmblog.auth.twofactor import PENDING_KEY
 from kmblog.auth.views import finish_sign_in, pending_sign_in, safe_next
 from kmblog.context import current_settings
 from kmblog.extensions import limiter
@@ -136,7 +138,9 @@ def _as_json(response: Response) -> Response:
 def security_page_passkeys() -> dict[str, Any]:
     """What templates/manage/_passkeys.html lists, on the security page only (whichever
     view renders that page)."""
-    if request.endpoint != "manage.security" or not current_user.is_authenticated:
+    if not has_request_context() or request.endpoint != "manage.security":
+        return {}
+    if not current_user.is_authenticated:
         return {}
     return {"passkey_list": passkeys_of(current_user), "passkey_form": PasskeyNameForm()}
 
@@ -253,8 +257,25 @@ def sign_in_start() -> Any:
     return _options(made.options_json)
 
 
+def _pending_author_key() -> str:
+    """The second step's attempts are also limited per author, from wherever they come."""
+    pending = session.get(PENDING_KEY)
+    user = pending.get("user") if isinstance(pending, dict) else None
+    return "passkey-author:" + str(user).partition(":")[0]
+
+
+def _no_pending_sign_in() -> bool:
+    return not isinstance(session.get(PENDING_KEY), dict)
+
+
 @passkeys.post("/login/passkey")
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_USERNAME_RATE_LIMIT"],
+    key_func=_pending_author_key,
+    exempt_when=_no_pending_sign_in,
+    scope="passkey-author",
+)
 def sign_in_finish() -> Any:
     """Check the browser's answer and sign the author in (JSON: where to go next)."""
     credential = _credential()
