@@ -17,6 +17,7 @@ import email.policy
 import hashlib
 import json
 import os
+import shutil
 import time
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from kmblog.auth.notices import send_security_mail
 from kmblog.extensions import db
 from kmblog.jobs import queue_of
 from kmblog.models import Passkey, User
+from tests import test_html_validity as html_validity
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BlogBuilder
 from tests.forms import hidden_field
@@ -581,3 +583,28 @@ def test_the_second_step_is_also_limited_per_author(make_app, blog, writer):
     # Someone else signing in with a passkey alone is not held up by it.
     other = app.test_client()
     assert Browser(other, AuthActions(other)).sign_in({"rawId": "AAAA"}).status_code == 400
+
+
+@pytest.fixture
+def java() -> str:
+    """The system's Java for the Nu HTML Checker (as tests/test_html_validity.py)."""
+    reason = html_validity._missing()
+    if reason is not None:
+        if os.environ.get("KMBLOG_REQUIRE_VNU") == "1":
+            pytest.fail(f"KMBLOG_REQUIRE_VNU=1: {reason}")
+        pytest.skip(reason)
+    return str(shutil.which("java"))
+
+
+def test_the_passkey_pages_are_valid_html(app, client, browser, holder, java, tmp_path):
+    pages = {"sign-in with the passkey button": client.get("/login").text}
+    browser.auth.login("writer")
+    pages["second step"] = client.get("/login/second-factor").text
+    browser.sign_in(holder.get(browser.challenge("second-factor")))
+    pages["security, with a passkey"] = client.get("/manage/account/security").text
+    with app.app_context():
+        passkey_id = db.session.scalars(select(Passkey.id)).one()
+    pages["remove a passkey"] = client.get(f"/manage/account/passkeys/{passkey_id}/remove").text
+    messages = html_validity.check_pages(java, pages, tmp_path)
+    errors = [m for m in messages if m["type"] in {"error", "non-document-error"}]
+    assert not errors, "\n".join(f"{m['page']}: {m['message']}" for m in errors)
