@@ -40,6 +40,7 @@ from kmblog.auth.passkeys import (
     add_passkey,
     authentication_options,
     find_own_passkey,
+    has_passkey,
     passkeys_of,
     registration_options,
     remove_passkey,
@@ -135,14 +136,18 @@ def _as_json(response: Response) -> Response:
 
 
 @passkeys.app_context_processor
-def security_page_passkeys() -> dict[str, Any]:
-    """What templates/manage/_passkeys.html lists, on the security page only (whichever
-    view renders that page)."""
-    if not has_request_context() or request.endpoint != "manage.security":
+def passkey_partials() -> dict[str, Any]:
+    """What the passkey partials need, on the pages that include them whichever view
+    renders those: the author's passkeys on the security page (_passkeys.html), and on
+    the second step whether the author has one (_passkey_second_factor.html)."""
+    if not has_request_context():
         return {}
-    if not current_user.is_authenticated:
-        return {}
-    return {"passkey_list": passkeys_of(current_user), "passkey_form": PasskeyNameForm()}
+    if request.endpoint == "manage.security" and current_user.is_authenticated:
+        return {"passkey_list": passkeys_of(current_user), "passkey_form": PasskeyNameForm()}
+    if request.endpoint == "auth.second_factor":
+        found = pending_sign_in()
+        return {"pending_has_passkey": found is not None and has_passkey(found[0])}
+    return {}
 
 
 # ---- registering, renaming and removing (signed in) ----
