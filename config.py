@@ -139,6 +139,13 @@ class Config:
     REMEMBER_DAYS = 30
     # After a right password, an author with a second factor has this long to give it.
     SECOND_FACTOR_SECONDS = 300
+    # Passkeys (WebAuthn) are bound to the blog's host name and the address browsers see.
+    # Both come from the request (PROXY_COUNT makes that right behind a proxy); set them
+    # where it cannot: WEBAUTHN_RP_ID="blog.example.org",
+    # WEBAUTHN_ORIGIN="https://blog.example.org". Changing the host name later makes
+    # the passkeys registered so far unusable.
+    WEBAUTHN_RP_ID: str | None = None
+    WEBAUTHN_ORIGIN: str | None = None
     # OWASP's minimum for PBKDF2-HMAC-SHA256 (Password Storage Cheat Sheet).
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105 - a method name, not a secret
 

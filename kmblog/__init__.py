@@ -28,6 +28,7 @@ from kmblog import (
     webmention,
 )
 from kmblog.auth import notices as auth_notices
+from kmblog.auth.passkey_views import passkeys as passkeys_blueprint
 from kmblog.auth.views import auth as auth_blueprint
 from kmblog.blog.views import blog as blog_blueprint
 from kmblog.blogger.views import transfer as transfer_blueprint
@@ -113,6 +114,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(comments_blueprint)
     app.register_blueprint(feeds_blueprint)
     app.register_blueprint(auth_blueprint)
+    app.register_blueprint(passkeys_blueprint)
     app.register_blueprint(manage_blueprint)
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(series_blueprint)

@@ -11,11 +11,13 @@ from typing import Annotated
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Enum,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -1069,3 +1071,28 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Passkey(Base):
+    """A WebAuthn credential an author registered (a passkey): signing in with it proves
+    both what they have and, through the device's own check, who they are."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The authenticator's id for it (at most 1023 bytes, WebAuthn Level 3).
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
+    # The COSE public key as the authenticator gave it.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(2048))
+    # The authenticator's counter (unsigned 32 bits): it must grow, or stay 0 for the
+    # synced passkeys that keep none.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How the browser may reach it ("internal", "usb", "hybrid"...), space-separated.
+    transports: Mapped[str] = mapped_column(String(200), default="")
+    # The random user id the authenticator keeps with a discoverable passkey, the same
+    # for all of one author's passkeys (never the database id: it is no one's business).
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary(64))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

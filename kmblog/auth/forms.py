@@ -37,3 +37,19 @@ class RecoveryCodeForm(FlaskForm):
             Length(max=64, message="A recovery code has 10 letters and digits."),
         ],
     )
+
+
+class PasskeyNameForm(FlaskForm):
+    """A passkey's name, as the author calls it (the device it is on)."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the passkey a name, such as the device it is on."),
+            Length(max=100, message="A passkey's name is at most 100 characters."),
+        ],
+    )
+
+
+class PasskeyRemoveForm(FlaskForm):
+    """Asks before a passkey is removed (the CSRF token is all it holds)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from flask import current_app, session
 
+from kmblog.auth.passkeys import has_passkey
 from kmblog.auth.services import find_session_user
 from kmblog.auth.totp import totp_enabled
 from kmblog.context import current_settings
@@ -29,8 +30,9 @@ ENROLMENT_PATH = "/manage/account/security"
 
 
 def has_second_factor(user: User) -> bool:
-    """Whether `user` has a second factor to sign in with."""
-    return totp_enabled(user)
+    """Whether `user` has a second factor to sign in with: an authenticator app, or a
+    passkey (which, used after the password, stands as one)."""
+    return totp_enabled(user) or has_passkey(user)
 
 
 def second_factor_required(user: User) -> bool:

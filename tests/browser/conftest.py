@@ -251,7 +251,7 @@ def sign_in(page: Any, username: str = AUTHOR, password: str = AUTHOR_PASSWORD) 
     page.goto("/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(re.compile(r"/manage/$"))
 
 

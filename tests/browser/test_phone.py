@@ -75,7 +75,7 @@ def test_signing_in_and_searching_work_on_a_phone(new_context):
     navigate(page, page.get_by_role("link", name="Sign in").click)
     page.get_by_label("Username").fill("editor")
     page.get_by_label("Password").fill("a long browser password")
-    navigate(page, page.get_by_role("button", name="Sign in").click)
+    navigate(page, page.get_by_role("button", name="Sign in", exact=True).click)
     page.wait_for_url(re.compile(r"/manage/$"))
     assert scroll_width(page) <= PHONE["width"]
 
