@@ -30,7 +30,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kmblog.auth.notices import send_security_mail
+from kmblog.auth.notices import send_security_mail_job
 from kmblog.extensions import db
 from kmblog.jobs import queue_of
 from kmblog.models import Passkey, User
@@ -238,7 +238,7 @@ def test_adding_a_passkey_queues_a_mail_to_its_author(make_app, tmp_path, blog, 
     queued = queue_of(app).huey.pending()
     assert [task.name for task in queued] == ["auth.security_mail"]
     with app.app_context():
-        send_security_mail(*queued[0].args)
+        send_security_mail_job(*queued[0].args)
     message = email.message_from_bytes(
         next(outbox.glob("*.eml")).read_bytes(), policy=email.policy.default
     )

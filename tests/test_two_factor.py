@@ -482,7 +482,9 @@ def test_the_pages_of_two_factor_sign_in_cost_a_few_queries(
     with count_queries() as queries:
         assert client.get("/manage/").status_code == 200
     dashboard = len(queries)
-    assert (second_step, security) == (1, 2)
+    # The second step: the pending author, and whether they have a passkey to offer;
+    # the security page: the author, the settings and the author's passkeys.
+    assert (second_step, security) == (2, 3)
 
     # An author without a second factor: the requirement is read with the settings the
     # page reads anyway.

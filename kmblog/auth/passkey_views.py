@@ -142,7 +142,8 @@ def passkey_partials() -> dict[str, Any]:
     the second step whether the author has one (_passkey_second_factor.html)."""
     if not has_request_context():
         return {}
-    if request.endpoint == "manage.security" and current_user.is_authenticated:
+    # The security page, also as the answer to its own forms (manage.security_*).
+    if (request.endpoint or "").startswith("manage.security") and current_user.is_authenticated:
         return {"passkey_list": passkeys_of(current_user), "passkey_form": PasskeyNameForm()}
     if request.endpoint == "auth.second_factor":
         found = pending_sign_in()

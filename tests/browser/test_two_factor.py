@@ -33,7 +33,7 @@ def _password_step(page: Any) -> None:
     page.goto("/login")
     page.get_by_label("Username").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
-    navigate(page, lambda: page.get_by_role("button", name="Sign in").click())
+    navigate(page, lambda: page.get_by_role("button", name="Sign in", exact=True).click())
 
 
 def _code_after(secret: str, used: set[str]) -> str:
@@ -151,7 +151,7 @@ def test_the_security_pages_and_the_second_step_pass_axe(new_context, author_sta
     form.get_by_label("Role").select_option("author")
     form.get_by_label("Password").fill(PASSWORD)
     navigate(admin, lambda: form.get_by_role("button", name="Create author").click())
-    navigate(writer, lambda: writer.get_by_role("button", name="Sign in").click())
+    navigate(writer, lambda: writer.get_by_role("button", name="Sign in", exact=True).click())
     writer.goto("/manage/account/security")
     navigate(
         writer, lambda: writer.get_by_role("button", name="Set up an authenticator app").click()
