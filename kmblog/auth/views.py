@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from kmblog.audit.services import record_sign_in
 from kmblog.auth.forms import LoginForm
 from kmblog.auth.services import authenticate, end_sessions, find_session_user
 from kmblog.extensions import csrf, limiter, login_manager
@@ -67,6 +68,7 @@ def login() -> Any:
             return redirect(safe_next(form.next.data))
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
+        record_sign_in(user, form.username.data, request.remote_addr or "")
         if user is not None:
             login_user(user, remember=form.remember.data)
             response = redirect(safe_next(form.next.data), 303)
