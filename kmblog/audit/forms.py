@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from wtforms import DateField, Form, IntegerField, SelectField, StringField
+from wtforms import DateField, Form, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from kmblog.audit.services import ACTION_GROUPS, ACTIONS, SUBJECT_TYPES, AuditFilter
@@ -20,16 +20,21 @@ def _strip(value: str | None) -> str:
 class AuditFilterForm(Form):
     action = SelectField(
         "What",
-        choices=[("", "Everything")]
-        + [(group, f"{label} (all)") for group, label in ACTION_GROUPS.items()]
-        + list(ACTIONS.items()),
+        choices=[SelectChoice("", "Everything")]
+        + [SelectChoice(group, f"{label} (all)") for group, label in ACTION_GROUPS.items()]
+        + [SelectChoice(action, label) for action, label in ACTIONS.items()],
         validate_choice=True,
         default="",
     )
     person = StringField("Who (username)", filters=[_strip], validators=[Length(max=64)])
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
-    subject_type = SelectField("Subject", choices=[("", "Any"), *SUBJECT_TYPES.items()], default="")
+    subject_type = SelectField(
+        "Subject",
+        choices=[SelectChoice("", "Any")]
+        + [SelectChoice(kind, label) for kind, label in SUBJECT_TYPES.items()],
+        default="",
+    )
     subject_id = IntegerField(
         "Its number",
         validators=[Optional(), NumberRange(min=1, max=MAX_ID, message="Give a number above 0.")],
