@@ -522,6 +522,14 @@ def test_a_bad_filter_is_explained_and_lists_nothing(app, admin, admin_client, q
     assert 'class="form-error"' in page.text
 
 
+def test_a_date_that_is_no_date_is_named_in_the_message(app, admin, admin_client):
+    page = admin_client.get("/manage/audit/?since=someday&action=comment")
+    assert page.status_code == 400
+    assert "“someday” is not a date" in page.text
+    assert 'value="someday"' not in page.text  # a date input holds dates only
+    assert '<option selected value="comment">' in page.text  # the rest of the filter stays
+
+
 def test_the_cli_filters_by_user_since_and_limit(app, runner):
     seed(
         app,

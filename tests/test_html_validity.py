@@ -338,7 +338,7 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     pages.add(client, "post as its author sees it", talk.url)
     # The audit trail: the sign-in, the imports, the block, the comments the rules held
     # (their links to moderation), filtered, and a filter refused.
-    assert auth.login("nobody", "wrong password").status_code == 401
+    assert AuthActions(app.test_client()).login("nobody", "wrong password").status_code == 401
     pages.add(client, "audit trail", "/manage/audit/")
     pages.add(client, "audit trail: comments held", "/manage/audit/?action=comment")
     pages.add(client, "audit trail: bad filter", "/manage/audit/?since=someday", 400)

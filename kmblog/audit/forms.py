@@ -4,6 +4,7 @@ changes nothing)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from wtforms import DateField, Form, IntegerField, SelectChoice, SelectField, StringField
@@ -39,6 +40,16 @@ class AuditFilterForm(Form):
         "Its number",
         validators=[Optional(), NumberRange(min=1, max=MAX_ID, message="Give a number above 0.")],
     )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        for field in (self.since, self.until):
+            if field.errors and field.data is None and field.raw_data:
+                # A date input may hold only a date: the text typed goes in the message.
+                typed = field.raw_data[0][:40]
+                field.errors = [f"\u201c{typed}\u201d is not a date; pick one, as 2026-12-07."]
+                field.raw_data = []
+        return valid
 
     def validate_until(self, field: DateField) -> None:
         if field.data and self.since.data and field.data < self.since.data:

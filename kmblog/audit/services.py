@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, select
 
 from kmblog.extensions import db
 from kmblog.models import AuditEvent, Comment, CommentStatus, User, utcnow
+from kmblog.rendering import clean_line
 
 if TYPE_CHECKING:  # the rules use the settings, which record here: no import at run time
     from kmblog.comments.spam import Decision
@@ -119,7 +120,7 @@ def record_sign_in(user: User | None, typed_name: str, ip: str) -> None:
     if user is not None:
         record_now("auth.sign_in", f"{user.username} signed in", actor=user, ip=ip)
         return
-    name = typed_name.replace("\x00", "")[:64]
+    name = clean_line(typed_name)[:64]
     record_now(
         "auth.sign_in_failed",
         f"A sign-in as \u201c{name}\u201d failed",
