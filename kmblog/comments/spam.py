@@ -90,13 +90,15 @@ def mentions(words: tuple[str, ...], *texts: str) -> bool:
 
 def first_mention(words: tuple[str, ...], commenter: Commenter, body: str) -> str:
     """Where the first of `words` found is, for a moderator: "'casino' in its text"
-    (its name, its web address); "" when none is."""
+    (its name, its web address); a phrase that only `mentions` finds, across two of
+    them, is named without a place."""
     for place, text in (("text", body), ("name", commenter.name), ("web address", commenter.url)):
         folded = text.casefold()
         for word in words:
             if word in folded:
                 return f"“{word}” in its {place}"
-    return ""
+    joined = " ".join((body, commenter.name, commenter.url)).casefold()
+    return next((f"“{word}”" for word in words if word in joined), "")
 
 
 def is_known_commenter(commenter: Commenter) -> bool:
