@@ -50,6 +50,9 @@ class Config:
     BACKUP_DIR: str | None = None
     BACKUP_EVERY_HOURS: float = 0
     BACKUP_KEEP = 7
+    # The audit trail (kmblog/audit): events older than this many days are forgotten by a
+    # job on the queue; 0 keeps them for ever.
+    AUDIT_KEEP_DAYS = 365
     # Widths stored (never larger than the original), each as WebP and as JPEG or PNG.
     MEDIA_WIDTHS = [480, 960, 1600]
 

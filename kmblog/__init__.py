@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import CONFIGS
 from kmblog import (
     assets,
+    audit,
     backup,
     cli,
     errors,
@@ -27,6 +28,7 @@ from kmblog import (
     security,
     webmention,
 )
+from kmblog.audit.views import audit as audit_blueprint
 from kmblog.auth import notices as auth_notices
 from kmblog.auth.passkey_views import passkeys as passkeys_blueprint
 from kmblog.auth.views import auth as auth_blueprint
@@ -125,10 +127,12 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(media_library_blueprint)
     app.register_blueprint(webmention_blueprint)
     app.register_blueprint(federation_blueprint)
+    app.register_blueprint(audit_blueprint)
     # Pillow refuses to decode more pixels than this (our check of the header comes
     # first; this holds for any other path into Pillow too).
     Image.MAX_IMAGE_PIXELS = app.config["MEDIA_MAX_PIXELS"]
     jobs.init_app(app)
+    audit.init_app(app)
     mail.init_app(app)
     auth_notices.init_app(app)
     backup.register(app)

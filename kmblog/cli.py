@@ -11,6 +11,8 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
+from kmblog.audit.cli import audit_cli
+from kmblog.audit.services import COMMAND_LINE
 from kmblog.auth.services import (
     UserError,
     create_user,
@@ -59,7 +61,13 @@ def create_user_command(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     with _refused_as_click_errors():
         user = create_user(
-            username, password, Role(role), utcnow(), display_name=display_name, email=email
+            username,
+            password,
+            Role(role),
+            utcnow(),
+            display_name=display_name,
+            email=email,
+            by=COMMAND_LINE,
         )
     click.echo(f"Created {user.role.value} {user.username!r}.")
 
@@ -95,7 +103,7 @@ def set_role_command(username: str, role: str) -> None:
     """Make an author an admin or the reverse (the last active admin stays one)."""
     user = _author(username)
     with _refused_as_click_errors():
-        set_role(user, Role(role))
+        set_role(user, Role(role), by=COMMAND_LINE)
     click.echo(f"{user.username} is now {user.role.value}.")
 
 
@@ -105,7 +113,7 @@ def disable_command(username: str) -> None:
     """Stop an author from signing in and end their sessions (not the last admin)."""
     user = _author(username)
     with _refused_as_click_errors():
-        set_active(user, False)
+        set_active(user, False, by=COMMAND_LINE)
     click.echo(f"{user.username} is now disabled.")
 
 
@@ -114,7 +122,7 @@ def disable_command(username: str) -> None:
 def enable_command(username: str) -> None:
     """Let a disabled author sign in again."""
     user = _author(username)
-    set_active(user, True)
+    set_active(user, True, by=COMMAND_LINE)
     click.echo(f"{user.username} is now enabled.")
 
 
@@ -125,7 +133,7 @@ def password_command(username: str) -> None:
     session of the old one)."""
     user = _author(username)
     with _refused_as_click_errors():
-        set_password(user, sys.stdin.readline().rstrip("\r\n"))
+        set_password(user, sys.stdin.readline().rstrip("\r\n"), by=COMMAND_LINE)
     click.echo(f"New password set for {user.username}.")
 
 
@@ -189,3 +197,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(audit_cli)

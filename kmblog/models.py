@@ -6,6 +6,7 @@ Models hold columns, invariants and small derived properties; queries live in se
 from __future__ import annotations
 
 import enum
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -1096,3 +1097,53 @@ class Passkey(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# The audit trail (kmblog/audit): who did what, and which rule decided what, for admins.
+
+
+class AuditEvent(Base):
+    """One thing done to the blog, by a person or by the blog itself (a comment rule, a
+    scheduled job), written in the same transaction as the change it tells of.
+
+    Who did it is kept as text too (`actor_name`), so the trail still names an author
+    after their account is gone; `actor_id` is None for the blog itself, for the command
+    line, and for a failed sign-in (whose name is only what was typed, never looked up).
+    `detail` is a small JSON object (a rule and its reason, settings changed from what
+    to what), never a password or a secret."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        # The page and `flask audit list`: newest first, whole or by action, person or
+        # subject.
+        Index("ix_audit_events_created_at_id", "created_at", "id"),
+        Index("ix_audit_events_action_created_at", "action", "created_at"),
+        Index("ix_audit_events_actor_name_created_at", "actor_name", "created_at"),
+        Index("ix_audit_events_subject_type_subject_id", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[intpk]
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # A username; "" for the blog itself (a rule, a job); "command line" for flask's.
+    actor_name: Mapped[str] = mapped_column(String(64), default="")
+    # A short dotted name: comment.held, auth.sign_in_failed, settings.changed ...
+    action: Mapped[str] = mapped_column(String(64))
+    # What it was done to ("comment" 12, "user" 3, "settings"...); "" for nothing one.
+    subject_type: Mapped[str] = mapped_column(String(32), default="")
+    subject_id: Mapped[int | None]
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    # The client's address, for sign-ins ("" elsewhere).
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    @property
+    def details(self) -> dict[str, object]:
+        """`detail` read back (an empty dict for anything that is not a JSON object)."""
+        try:
+            found = json.loads(self.detail or "{}")
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, select, text
 from kmblog.backup import scheduled_backup_job
 from kmblog.backup.archive import backup_name
 from kmblog.extensions import db
-from kmblog.models import Comment, CommentStatus, utcnow
+from kmblog.models import AuditEvent, Comment, CommentStatus, utcnow
 from kmblog.rendering import render_comment
 from tests.conftest import POSTGRES_URL
 from tests.live_server import ROOT, Browser, gunicorn
@@ -237,6 +237,14 @@ def test_a_restored_blog_has_every_row_image_and_its_key_and_takes_new_writes(
     assert (
         after.pop("settings")[0]["content_version"] > before.pop("settings")[0]["content_version"]
     )
+    # The audit trail came along; the source's ends with the backup it made (after the
+    # archive was whole), the restored one with the restore.
+    trail_before, trail_after = before.pop("audit_events"), after.pop("audit_events")
+    assert trail_before[-1]["action"] == "backup.made"
+    assert trail_before[-1]["actor_name"] == "command line"
+    assert trail_after[-1]["action"] == "backup.restored"
+    assert trail_after[:-1] == trail_before[:-1]
+    assert any(event["action"] == "auth.sign_in" for event in trail_after)
     assert after == before
     assert before["media"] and before["comments"] and before["pages"] and before["series_posts"]
     assert (empty.folder / "secret_key").read_bytes() == key
@@ -269,8 +277,16 @@ def test_a_sqlite_backup_restores_on_postgresql_and_back(written, demo, tmp_path
 
 
 def _without_version(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows to compare between a blog and its restored copy: without the page cache's
+    version, and without the audit trail's records of the backup and of the restore
+    (one is only in the source, the other only in the copy)."""
     for row in rows["settings"]:
         row.pop("content_version")
+    rows["audit_events"] = [
+        event
+        for event in rows["audit_events"]
+        if event["action"] not in {"backup.made", "backup.restored"}
+    ]
     return rows
 
 
@@ -346,3 +362,10 @@ def test_scheduled_backups_run_when_due_and_keep_the_newest(app, blog, tmp_path)
         assert kept[1].stat().st_size > 1000  # a real archive, just written
         scheduled_backup_job()  # not due again for 24 hours
         assert sorted(folder.glob("kmblog-backup-*.tar.gz")) == kept
+        # The audit trail has the one backup, taken by the blog itself.
+        made = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "backup.made")
+        ).all()
+        assert [(event.actor_id, event.actor_name) for event in made] == [(None, "")]
+        assert made[0].details["file"] == str(kept[1])
+        assert made[0].details["old_backups_removed"] == 2

@@ -203,6 +203,9 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
         reader.post(talk.url, data={**reply_fields, "body": "<b>And</b> **who** asks.", "name": ""})
     )
     pages.add_response("comment refused (empty)", post_comment(reader, talk.url, body=""), 422)
+    # Held by a rule (more links than allowed): the audit trail says which and why.
+    many_links = "See https://a.example/1, https://a.example/2 & <https://a.example/3>."
+    assert post_comment(app.test_client(), talk.url, body=many_links).status_code == 303
     pages.add(reader, "post with comments (the commenter's own, editable)", talk.url)
     pages.add(reader, "reply form", f"{talk.url}?reply={first}")
     pages.add(reader, "comment edit", f"/comments/{second}/edit")
@@ -334,6 +337,13 @@ def test_every_kind_of_page_is_valid_html(app, blog, client, admin, runner, java
     )
     pages.add_response("fediverse: block refused", refused_block, 400)
     pages.add(client, "post as its author sees it", talk.url)
+    # The audit trail: the sign-in, the imports, the block, the comments the rules held
+    # (their links to moderation), filtered, and a filter refused.
+    assert AuthActions(app.test_client()).login("nobody", "wrong password").status_code == 401
+    pages.add(client, "audit trail", "/manage/audit/")
+    pages.add(client, "audit trail: comments held", "/manage/audit/?action=comment")
+    pages.add(client, "audit trail: bad filter", "/manage/audit/?since=someday", 400)
+    pages.add(client, "comments: one comment", f"/manage/comments?status=published&comment={first}")
 
     # The authoring of issue 18: an uploaded image and a video in a post, a public
     # revision history, a standalone page written in the editor.

@@ -31,6 +31,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from kmblog.audit.services import record_second_factor_refused
 from kmblog.auth.forms import PasskeyNameForm, PasskeyRemoveForm
 from kmblog.auth.notices import mail_security_change
 from kmblog.auth.passkeys import (
@@ -307,5 +308,8 @@ def sign_in_finish() -> Any:
             credential, kept.challenge, kept.issued_at, _relying(), utcnow(), user
         )
     except PasskeyError as error:
+        if user is not None:
+            record_second_factor_refused(user, "passkey", request.remote_addr or "")
         return _problem(str(error), 401)
-    return _as_json(finish_sign_in(signed_in, remember, next_path))
+    how = "password and a passkey" if user is not None else "a passkey"
+    return _as_json(finish_sign_in(signed_in, remember, next_path, how))

@@ -10,6 +10,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kmblog.audit.services import Actor, record
 from kmblog.extensions import db
 from kmblog.models import MAX_ID, Role, User
 from kmblog.rendering import clean_line
@@ -42,9 +43,20 @@ def create_user(
     display_name: str = "",
     email: str | None = None,
     bio: str = "",
+    by: Actor = None,
 ) -> User:
-    """A new author. Without a password the account cannot sign in."""
+    """A new author (made by `by`: see kmblog.audit). Without a password the account
+    cannot sign in."""
     user = add_user(username, password, role, now, display_name, email, bio)
+    db.session.flush()
+    record(
+        "user.created",
+        f"Created {role.value} {user.username}",
+        actor=by,
+        subject=("user", user.id),
+        detail={"username": user.username, "role": role.value, "password": bool(password)},
+        now=now,
+    )
     db.session.commit()
     return user
 
@@ -103,12 +115,20 @@ def password_is_right(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash or "", password)
 
 
-def set_password(user: User, password: str) -> None:
-    """Give `user` a new password (at least 8 characters)."""
+def set_password(user: User, password: str, by: Actor = None) -> None:
+    """Give `user` a new password (at least 8 characters), set by `by`."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
     user.session_version += 1  # every session of the old password ends
+    # That it was set, and by whom; never the password.
+    record(
+        "user.password_set",
+        f"New password set for {user.username}",
+        actor=by,
+        subject=("user", user.id),
+        detail={"username": user.username},
+    )
     db.session.commit()
 
 
@@ -120,21 +140,38 @@ def _is_last_admin(user: User) -> bool:
     return db.session.scalars(others.limit(1)).first() is None
 
 
-def set_role(user: User, role: Role) -> None:
-    """Make `user` an admin or an author; the last active admin stays one."""
+def set_role(user: User, role: Role, by: Actor = None) -> None:
+    """Make `user` an admin or an author (asked by `by`); the last active admin stays one."""
     if role != Role.ADMIN and _is_last_admin(user):
         raise UserError(LAST_ADMIN)
+    if user.role != role:
+        record(
+            "user.role_changed",
+            f"{user.username}: {user.role.value} \u2192 {role.value}",
+            actor=by,
+            subject=("user", user.id),
+            detail={"username": user.username, "from": user.role.value, "to": role.value},
+        )
     user.role = role
     db.session.commit()
 
 
-def set_active(user: User, active: bool, by: User | None = None) -> None:
-    """Enable or disable `user` (asked by `by`, when someone signed in asks). Disabling
-    ends their sessions; nobody disables themselves or the last active admin."""
-    if not active and by is not None and by.id == user.id:
+def set_active(user: User, active: bool, by: Actor = None) -> None:
+    """Enable or disable `user` (asked by `by`: see kmblog.audit). Disabling ends their
+    sessions; nobody disables themselves or the last active admin."""
+    if not active and isinstance(by, User) and by.id == user.id:
         raise UserError("you cannot disable yourself")
     if not active and _is_last_admin(user):
         raise UserError(LAST_ADMIN)
+    if user.active != active:
+        done = "enabled" if active else "disabled"
+        record(
+            f"user.{done}",
+            f"{user.username} {done}",
+            actor=by,
+            subject=("user", user.id),
+            detail={"username": user.username},
+        )
     user.active = active
     if not active:
         user.session_version += 1

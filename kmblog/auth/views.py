@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from kmblog.audit.services import record_second_factor_refused, record_sign_in
 from kmblog.auth import twofactor
 from kmblog.auth.forms import LoginForm, RecoveryCodeForm, TotpCodeForm
 from kmblog.auth.notices import mail_security_change
@@ -71,7 +72,9 @@ def login() -> Any:
             return redirect(safe_next(form.next.data))
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
-        if user is not None:
+        if user is None:
+            record_sign_in(None, form.username.data, request.remote_addr or "")
+        else:
             next_path = safe_next(form.next.data)
             if twofactor.has_second_factor(user):
                 # Not signed in yet: the second factor finishes it.
@@ -84,10 +87,12 @@ def login() -> Any:
     return render_template("auth/login.html", form=form), status
 
 
-def finish_sign_in(user: User, remember: bool, next_path: str) -> Response:
+def finish_sign_in(user: User, remember: bool, next_path: str, how: str = "password") -> Response:
     """Sign `user` in (their password, and their second factor if they have one, were
-    right) and go to `next_path` (a local path only)."""
+    right: `how`, as the audit trail tells it) and go to `next_path` (a local path
+    only)."""
     twofactor.end_pending()
+    record_sign_in(user, user.username, request.remote_addr or "", how)
     login_user(user, remember=remember)
     response = redirect(safe_next(next_path), 303)
     # Tells a front cache to pass this browser to the app (no secret in it).
@@ -140,14 +145,20 @@ def second_factor() -> Any:
                         f"Signed in with a recovery code; {left} left. Make new ones on "
                         "the security page if you are running short."
                     )
-                    return finish_sign_in(user, pending.remember, pending.next)
+                    return finish_sign_in(
+                        user, pending.remember, pending.next, "password and a recovery code"
+                    )
+                record_second_factor_refused(user, "recovery code", request.remote_addr or "")
                 recovery_form.recovery_code.errors.append(WRONG_CODE)
                 status = 401
             else:
                 status = 400
         elif code_form.validate_on_submit():
             if check_code(user, code_form.code.data, now):
-                return finish_sign_in(user, pending.remember, pending.next)
+                return finish_sign_in(
+                    user, pending.remember, pending.next, "password and an authenticator code"
+                )
+            record_second_factor_refused(user, "authenticator code", request.remote_addr or "")
             code_form.code.errors.append(WRONG_CODE)
             status = 401
         else:

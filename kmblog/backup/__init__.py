@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from kmblog.backup.archive import backup_name, prune, write_backup
+from kmblog.backup.recording import record_backup
 from kmblog.jobs import queue_of
 from kmblog.media.services import media_dir
 from kmblog.models import utcnow
@@ -41,13 +42,14 @@ def scheduled_backup_job() -> None:
         if not _due(folder, now, timedelta(hours=float(config["BACKUP_EVERY_HOURS"]))):
             return
         out = folder / backup_name(now)
-        write_backup(
+        manifest = write_backup(
             out,
             media_dir(config.get("MEDIA_DIR"), current_app.instance_path),
             Path(current_app.instance_path),
             now,
         )
         removed = prune(folder, int(config.get("BACKUP_KEEP") or 7))
+        record_backup(out, manifest, None, removed=len(removed))
         log.info("backup written to %s; %d old ones removed", out, len(removed))
 
 

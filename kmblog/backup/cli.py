@@ -8,7 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from kmblog.audit.services import COMMAND_LINE
 from kmblog.backup.archive import BackupError, backup_name, restore, write_backup
+from kmblog.backup.recording import record_backup, record_restore
 from kmblog.media.services import media_dir
 from kmblog.models import utcnow
 
@@ -32,6 +34,7 @@ def backup_command(out: Path) -> None:
         raise click.ClickException(str(error)) from error
     rows = sum(manifest.tables.values())
     images = sum(1 for name in manifest.members if name.startswith("media/"))
+    record_backup(out, manifest, COMMAND_LINE)
     click.echo(
         f"Backed up {rows} rows in {len(manifest.tables)} tables and {images} image files to {out}."
     )
@@ -51,6 +54,7 @@ def restore_command(archive: Path, replace: bool) -> None:
         manifest = restore(archive, _media_folder(), Path(current_app.instance_path), replace)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
+    record_restore(archive, manifest, COMMAND_LINE)
     click.echo(
         f"Restored {sum(manifest.tables.values())} rows from a {manifest.dialect} backup of"
         f" {manifest.created_at} (migration {manifest.revision})."

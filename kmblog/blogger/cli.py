@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from kmblog.audit.services import COMMAND_LINE, record_now
 from kmblog.blogger.exporter import archive_export, blogger_export, json_export
 from kmblog.blogger.importer import BloggerImportError, import_blogger
 from kmblog.blogger.json_import import JsonImportError, import_json
@@ -38,7 +39,9 @@ def import_blogger_command(export: Path, merge: bool) -> None:
         click.progressbar(length=size, label="Importing", show_pos=True, width=30) as bar,
     ):
         try:
-            report = import_blogger(stream, utcnow(), progress=bar.update, merge=merge)
+            report = import_blogger(
+                stream, utcnow(), progress=bar.update, merge=merge, by=COMMAND_LINE
+            )
         except BloggerImportError as error:
             raise click.ClickException(str(error)) from error
     for line in report.lines():
@@ -53,7 +56,7 @@ def import_json_command(export: Path) -> None:
     come without passwords: set one for each with `flask users password NAME`."""
     with export.open("rb") as stream:
         try:
-            report = import_json(stream, folder())
+            report = import_json(stream, folder(), by=COMMAND_LINE)
         except JsonImportError as error:
             raise click.ClickException(str(error)) from error
     for line in report.lines():
@@ -71,6 +74,11 @@ def _write(pieces: Iterator[str], out: Path) -> None:
             stream.write(piece)
 
 
+def _exported(action: str, summary: str) -> None:
+    """The audit trail's record of an export written (after it was whole)."""
+    record_now(action, summary, actor=COMMAND_LINE)
+
+
 def _base_url(base_url: str | None) -> str:
     if base_url:
         return base_url
@@ -85,6 +93,7 @@ def _base_url(base_url: str | None) -> str:
 def export_blogger_command(out: Path, base_url: str | None) -> None:
     """Write the whole blog as a Blogger export (Atom XML)."""
     _write(blogger_export(utcnow(), _base_url(base_url)), out)
+    _exported("export.blogger", f"Wrote the Blogger export to {out}")
     click.echo(f"Wrote the Blogger export to {out}.")
 
 
@@ -99,8 +108,10 @@ def export_json_command(out: Path) -> None:
         with out.open("wb") as stream:
             for piece in archive_export(now, folder()):
                 stream.write(piece)
+        _exported("export.json", f"Wrote the JSON export with the images' files to {out}")
         click.echo(f"Wrote the JSON export with the images' files to {out}.")
         return
     _write(json_export(now, folder()), out)
+    _exported("export.json", f"Wrote the JSON export to {out}")
     click.echo(f"Wrote the JSON export to {out}.")
     click.echo("The images' files are not in it: name the file .zip to include them.")

@@ -27,6 +27,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from sqlalchemy import func, select
 
+from kmblog.audit.services import Actor, record
 from kmblog.auth.services import UserError, add_user
 from kmblog.blogger import (
     APP,
@@ -744,13 +745,15 @@ def import_blogger(
     now: datetime,
     progress: Callable[[int], None] | None = None,
     merge: bool = False,
+    by: Actor = None,
 ) -> ImportReport:
     """Import a Blogger export from a binary stream, as one transaction.
 
     `progress` is called with the number of bytes read so far at each step. Raises
     BloggerImportError, with nothing written, for a file that is not a Blogger export,
     or that is another Blogger blog's than the one this blog came from, unless `merge`
-    asks to add it (keeping this blog's settings and ids).
+    asks to add it (keeping this blog's settings and ids). The audit trail records it,
+    as done `by`, in the same transaction.
     """
     reader = _RepairingReader(stream, progress)
     importer = _Importer(now, merge)
@@ -805,4 +808,20 @@ def import_blogger(
                 f"the file uses the prefix '{declared_ns[namespace]}:' without declaring it "
                 f"(not well-formed XML); it was read as {namespace}"
             )
+        report = importer.report
+        record(
+            "import.blogger",
+            f"Imported from Blogger: {report.posts} posts, {report.comments} comments"
+            + (" (merged)" if report.merged else ""),
+            actor=by,
+            detail={
+                "blog_title": report.blog_title,
+                "posts": report.posts,
+                "drafts": report.drafts,
+                "pages": report.pages,
+                "comments": report.comments,
+                "merged": report.merged is not None,
+            },
+            now=now,
+        )
     return importer.report

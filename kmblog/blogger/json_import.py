@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from kmblog.audit.services import Actor, record
 from kmblog.auth.services import UserError, add_user
 from kmblog.blogger.exporter import ARCHIVE_JSON, JSON_FORMAT, JSON_VERSION, MEDIA_PREFIX
 from kmblog.extensions import db
@@ -778,10 +779,11 @@ def _move_sequences() -> None:
         )
 
 
-def import_json(stream: IO[bytes], media_folder: Path) -> JsonImportReport:
+def import_json(stream: IO[bytes], media_folder: Path, by: Actor = None) -> JsonImportReport:
     """Import a kmblog JSON export (the document, or the ZIP archive with the images'
-    files) into this empty blog, as one transaction. JsonImportError (BlogNotEmpty for a
-    blog with content), with nothing written, when it cannot be imported."""
+    files) into this empty blog, as one transaction (the audit trail's record of it, as
+    done `by`, too). JsonImportError (BlogNotEmpty for a blog with content), with nothing
+    written, when it cannot be imported."""
     written: list[Path] = []
     try:
         source = _read_source(stream)
@@ -789,7 +791,15 @@ def import_json(stream: IO[bytes], media_folder: Path) -> JsonImportReport:
         written = importer.written
         with unit_of_work():
             _refuse_unless_empty()
-            return importer.run()
+            report = importer.run()
+            done = ", ".join(f"{number} {name}" for name, number in report.counts.items())
+            record(
+                "import.json",
+                f"Imported a kmblog JSON export: {done}",
+                actor=by,
+                detail={"counts": report.counts, "media_files": report.media_files},
+            )
+            return report
     except SQLAlchemyError as error:
         _remove(written)
         raise JsonImportError(

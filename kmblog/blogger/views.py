@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField
 
+from kmblog.audit.services import record_now
 from kmblog.blogger.exporter import archive_export, blogger_export, json_export
 from kmblog.blogger.importer import (
     AnotherBloggerBlog,
@@ -33,7 +34,7 @@ from kmblog.blogger.json_import import (
 )
 from kmblog.extensions import csrf
 from kmblog.media.web import folder
-from kmblog.models import utcnow
+from kmblog.models import User, utcnow
 
 transfer = Blueprint("transfer", __name__, url_prefix="/manage/transfer")
 
@@ -61,6 +62,12 @@ def require_admin() -> None:
     """Only an administrator moves the whole blog in or out."""
     if not current_user.is_admin:
         abort(403, description="Only an administrator may import or export the blog.")
+
+
+def _admin() -> User:
+    """The signed-in admin, as the audit trail names them."""
+    admin: User = current_user._get_current_object()
+    return admin
 
 
 def _page(
@@ -92,7 +99,9 @@ def import_upload() -> Any:
     if not form.validate_on_submit():
         return _page(form), 400
     try:
-        report = import_blogger(form.export.data.stream, utcnow(), merge=form.merge.data)
+        report = import_blogger(
+            form.export.data.stream, utcnow(), merge=form.merge.data, by=_admin()
+        )
     except AnotherBloggerBlog as error:
         return _page(form, error=str(error)), 409  # a conflict with the blog as it is
     except BloggerImportError as error:
@@ -108,7 +117,7 @@ def import_json_upload() -> Any:
     if not form.validate_on_submit():
         return _page(json_form=form), 400
     try:
-        report = import_json(form.export.data.stream, folder())
+        report = import_json(form.export.data.stream, folder(), by=_admin())
     except BlogNotEmpty as error:
         return _page(json_form=form, error=str(error)), 409
     except JsonImportError as error:
@@ -126,6 +135,7 @@ def _download(pieces: Any, name: str, mimetype: str) -> Response:
 def export_blogger() -> Response:
     """The whole blog as a Blogger export."""
     stamp = utcnow()
+    record_now("export.blogger", "Downloaded the Blogger export", actor=_admin(), now=stamp)
     self_url = url_for("transfer.export_blogger", _external=True)
     pieces = (piece.encode() for piece in blogger_export(stamp, request.url_root, self_url))
     return _download(pieces, f"blog-{stamp:%Y-%m-%d}.xml", "application/atom+xml")
@@ -135,6 +145,7 @@ def export_blogger() -> Response:
 def export_json() -> Response:
     """The whole blog as JSON; the images described, their files not included."""
     stamp = utcnow()
+    record_now("export.json", "Downloaded the JSON export", actor=_admin(), now=stamp)
     pieces = (piece.encode() for piece in json_export(stamp, folder()))
     return _download(pieces, f"blog-{stamp:%Y-%m-%d}.json", "application/json")
 
@@ -143,6 +154,8 @@ def export_json() -> Response:
 def export_archive() -> Response:
     """The whole blog as JSON with the images' files: a ZIP archive, sent as it is made."""
     stamp = utcnow()
+    summary = "Downloaded the JSON export with the images' files"
+    record_now("export.json", summary, actor=_admin(), detail={"archive": True}, now=stamp)
     return _download(
         archive_export(stamp, folder()), f"blog-{stamp:%Y-%m-%d}.zip", "application/zip"
     )

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
+from kmblog.audit.services import record_rule_decision
+from kmblog.comments.spam import Commenter, CommentRules, judge, judge_edit
 from kmblog.extensions import db
 from kmblog.mail.services import event_for, fan_out_later, record_event, subscribe
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, SubscriptionKind, User
@@ -130,6 +131,7 @@ def add_comment(
     )
     body_html = render_comment(cleaned.body)
     commenter = Commenter(cleaned.name, cleaned.url, user, mail.email if mail else "")
+    decision = judge(post, cleaned.body, body_html, commenter, rules, now, bot_suspected)
     stored = Comment(
         post=post,
         author_name=cleaned.name,
@@ -137,13 +139,15 @@ def add_comment(
         body_source=cleaned.body,
         body_html=body_html,
         created_at=now,
-        status=decide_status(post, cleaned.body, body_html, commenter, rules, now, bot_suspected),
+        status=decision.status,
         ip_hash=ip_hash,
         user=user,
     )
     place_reply(stored, parent, rules.thread_depth)
     db.session.add(stored)
     db.session.flush()
+    # Which rule held it, or made it spam, and why: in the audit trail, with it.
+    record_rule_decision(stored, decision)
     event = event_for(stored.status)
     events = []
     if event is not None:  # spam: neither its address is kept nor anything sent
@@ -235,7 +239,9 @@ def edit_comment(comment: Comment, body: str, rules: CommentRules, now: datetime
     source = clean_text(body).strip()
     body_html = render_comment(source)
     commenter = Commenter(comment.author_name, comment.author_url, comment.user)
-    comment.status = decide_edited_status(comment.status, source, body_html, commenter, rules)
+    decision = judge_edit(comment.status, source, body_html, commenter, rules)
+    record_rule_decision(comment, decision, edited=True)
+    comment.status = decision.status
     comment.body_source = source
     comment.body_html = body_html
     comment.edited_at = now

@@ -8,6 +8,7 @@ two word lists and "hold a first comment".
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,6 +88,19 @@ def mentions(words: tuple[str, ...], *texts: str) -> bool:
     return any(word in text for word in words)
 
 
+def first_mention(words: tuple[str, ...], commenter: Commenter, body: str) -> str:
+    """Where the first of `words` found is, for a moderator: "'casino' in its text"
+    (its name, its web address); a phrase that only `mentions` finds, across two of
+    them, is named without a place."""
+    for place, text in (("text", body), ("name", commenter.name), ("web address", commenter.url)):
+        folded = text.casefold()
+        for word in words:
+            if word in folded:
+                return f"“{word}” in its {place}"
+    joined = " ".join((body, commenter.name, commenter.url)).casefold()
+    return next((f"“{word}”" for word in words if word in joined), "")
+
+
 def is_known_commenter(commenter: Commenter) -> bool:
     """Has this commenter had a comment approved before, by something a returning reader
     really has: a signed-in author is known; a reader is known by a confirmed e-mail
@@ -134,19 +148,106 @@ def _confirmed_with_a_published_comment(email: str) -> bool:
     return found is not None
 
 
+class Rule(enum.StrEnum):
+    """Which of the rules decided a comment's fate (shown in the audit trail)."""
+
+    FORM_TIMER = "form-timer"
+    BLOCKED_WORD = "blocked-word"
+    MODERATED = "moderated-policy"
+    LINKS = "links"
+    MODERATION_WORD = "moderation-word"
+    OLD_POST = "old-post"
+    FIRST_COMMENT = "first-comment"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A comment's fate and, when a rule held it or made it spam, which rule and why
+    ("3 links, the limit is 2"), for the moderators and the audit trail."""
+
+    status: CommentStatus
+    rule: Rule | None = None
+    reason: str = ""
+
+
+PUBLISH = Decision(CommentStatus.PUBLISHED)
+
+
 def is_blocked(rules: CommentRules, body: str, commenter: Commenter) -> bool:
     """A word of the block list, in the text, the name or the web address: spam."""
     return mentions(rules.blocked_words, body, commenter.name, commenter.url)
 
 
+def _blocked(rules: CommentRules, body: str, commenter: Commenter) -> Decision | None:
+    if not is_blocked(rules, body, commenter):
+        return None
+    where = first_mention(rules.blocked_words, commenter, body)
+    return Decision(CommentStatus.SPAM, Rule.BLOCKED_WORD, f"a blocked word, {where}")
+
+
 def held_for_content(rules: CommentRules, body: str, body_html: str, commenter: Commenter) -> bool:
     """The rules on what a comment says: the moderated policy, more links than the
     limit (the limit itself is allowed), a word of the moderation list."""
-    return (
-        rules.policy == CommentPolicy.MODERATED
-        or count_links(body_html) > rules.moderation_links
-        or mentions(rules.moderation_words, body, commenter.name, commenter.url)
+    return _held_for_content(rules, body, body_html, commenter) is not None
+
+
+def _held_for_content(
+    rules: CommentRules, body: str, body_html: str, commenter: Commenter
+) -> Decision | None:
+    if rules.policy == CommentPolicy.MODERATED:
+        return Decision(
+            CommentStatus.PENDING, Rule.MODERATED, "every comment waits for a moderator"
+        )
+    links = count_links(body_html)
+    if links > rules.moderation_links:
+        return Decision(
+            CommentStatus.PENDING,
+            Rule.LINKS,
+            f"{links} links, the limit is {rules.moderation_links}",
+        )
+    if mentions(rules.moderation_words, body, commenter.name, commenter.url):
+        where = first_mention(rules.moderation_words, commenter, body)
+        return Decision(CommentStatus.PENDING, Rule.MODERATION_WORD, f"a moderation word, {where}")
+    return None
+
+
+def judge(
+    post: Post,
+    body: str,
+    body_html: str,
+    commenter: Commenter,
+    rules: CommentRules,
+    now: datetime,
+    bot_suspected: bool = False,
+) -> Decision:
+    """A new comment: spam, held for a moderator, or published at once; with the rule
+    that decided, and why, when it is not published."""
+    if bot_suspected:
+        return Decision(
+            CommentStatus.SPAM,
+            Rule.FORM_TIMER,
+            "sent sooner than a person could write it, or with the hidden field filled",
+        )
+    decided = _blocked(rules, body, commenter) or _held_for_content(
+        rules, body, body_html, commenter
     )
+    if decided is not None:
+        return decided
+    days = rules.moderate_after_days
+    if (
+        days is not None
+        and post.published_at is not None
+        and post.published_at < now - timedelta(days=days)
+    ):
+        plural = "" if days == 1 else "s"
+        return Decision(
+            CommentStatus.PENDING, Rule.OLD_POST, f"the post is older than {days} day{plural}"
+        )
+    if rules.hold_first_comment and not is_known_commenter(commenter):
+        return Decision(
+            CommentStatus.PENDING, Rule.FIRST_COMMENT, "the first comment of this commenter"
+        )
+    return PUBLISH
 
 
 def decide_status(
@@ -159,29 +260,27 @@ def decide_status(
     bot_suspected: bool = False,
 ) -> CommentStatus:
     """A new comment: spam, held for a moderator, or published at once."""
-    if bot_suspected or is_blocked(rules, body, commenter):
-        return CommentStatus.SPAM
-    held = (
-        held_for_content(rules, body, body_html, commenter)
-        or (
-            rules.moderate_after_days is not None
-            and post.published_at is not None
-            and post.published_at < now - timedelta(days=rules.moderate_after_days)
-        )
-        or (rules.hold_first_comment and not is_known_commenter(commenter))
+    return judge(post, body, body_html, commenter, rules, now, bot_suspected).status
+
+
+def judge_edit(
+    current: CommentStatus, body: str, body_html: str, commenter: Commenter, rules: CommentRules
+) -> Decision:
+    """A comment its commenter has just edited: the rules on what it says apply again
+    (a word of the block list makes it spam; one that now trips a rule goes to the
+    moderation queue); who wrote it and when were judged when it was posted. A held
+    comment stays held until a moderator approves it. The decision names a rule only
+    when the edit changed the comment's status."""
+    decided = _blocked(rules, body, commenter) or _held_for_content(
+        rules, body, body_html, commenter
     )
-    return CommentStatus.PENDING if held else CommentStatus.PUBLISHED
+    if decided is None or decided.status == current:
+        return Decision(current)
+    return decided
 
 
 def decide_edited_status(
     current: CommentStatus, body: str, body_html: str, commenter: Commenter, rules: CommentRules
 ) -> CommentStatus:
-    """A comment its commenter has just edited: the rules on what it says apply again
-    (a word of the block list makes it spam; one that now trips a rule goes to the
-    moderation queue); who wrote it and when were judged when it was posted. A held
-    comment stays held until a moderator approves it."""
-    if is_blocked(rules, body, commenter):
-        return CommentStatus.SPAM
-    if held_for_content(rules, body, body_html, commenter):
-        return CommentStatus.PENDING
-    return current
+    """A comment its commenter has just edited: see judge_edit."""
+    return judge_edit(current, body, body_html, commenter, rules).status

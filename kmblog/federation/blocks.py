@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, exists, or_, select
 
+from kmblog.audit.services import Actor, record
 from kmblog.extensions import db
 from kmblog.models import (
     BlockKind,
@@ -131,8 +132,9 @@ class Blocked:
     deliveries_dropped: int
 
 
-def block(kind: BlockKind, text: str, now: datetime) -> Blocked:
-    """Block a domain or an actor (again: nothing new) and undo what they had here."""
+def block(kind: BlockKind, text: str, now: datetime, by: Actor = None) -> Blocked:
+    """Block a domain or an actor (again: nothing new) and undo what they had here;
+    recorded in the audit trail as done `by`."""
     value = normal_domain(text) if kind == BlockKind.DOMAIN else normal_actor(text)
     found = db.session.scalar(
         select(FederationBlock).where(FederationBlock.kind == kind, FederationBlock.value == value)
@@ -170,6 +172,20 @@ def block(kind: BlockKind, text: str, now: datetime) -> Blocked:
         if found.kind == BlockKind.ACTOR or _matches(found, delivery.inbox):
             _drop(delivery, now)
             dropped += 1
+    record(
+        "federation.blocked",
+        f"Blocked the {found.kind.value} {found.value}",
+        actor=by,
+        subject=("federation_block", found.id),
+        detail={
+            "kind": found.kind.value,
+            "value": found.value,
+            "followers_removed": removed,
+            "comments_hidden": hidden,
+            "deliveries_dropped": dropped,
+        },
+        now=now,
+    )
     db.session.commit()
     return Blocked(found, removed, hidden, dropped)
 
@@ -180,10 +196,17 @@ def _drop(delivery: Delivery, now: datetime) -> None:
     delivery.finished_at = now
 
 
-def unblock(block_id: int) -> FederationBlock | None:
+def unblock(block_id: int, by: Actor = None) -> FederationBlock | None:
     """Hear from them again (what was removed stays removed: they may follow anew)."""
     found = db.session.get(FederationBlock, block_id)
     if found is not None:
+        record(
+            "federation.unblocked",
+            f"Unblocked the {found.kind.value} {found.value}",
+            actor=by,
+            subject=("federation_block", found.id),
+            detail={"kind": found.kind.value, "value": found.value},
+        )
         db.session.delete(found)
         db.session.commit()
     return found

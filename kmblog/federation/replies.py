@@ -14,9 +14,10 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from kmblog.audit.services import record_rule_decision
 from kmblog.blog.services import find_post
 from kmblog.comments.services import comments_open, place_reply
-from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
+from kmblog.comments.spam import Commenter, CommentRules, judge, judge_edit
 from kmblog.extensions import db
 from kmblog.federation import services
 from kmblog.mail.services import event_for, fan_out_later, record_event
@@ -115,6 +116,7 @@ def create_reply(note: Any, actor: RemoteActor, now: datetime, after: AfterCommi
         parent = None  # an answer to a held or removed comment answers the post
     source, html = _content(note)
     commenter = _commenter(actor)
+    decision = judge(post, source, html, commenter, rules, now)
     comment = Comment(
         post=post,
         author_name=commenter.name,
@@ -122,12 +124,13 @@ def create_reply(note: Any, actor: RemoteActor, now: datetime, after: AfterCommi
         body_source=source,
         body_html=html,
         created_at=now,
-        status=decide_status(post, source, html, commenter, rules, now),
+        status=decision.status,
     )
     place_reply(comment, parent, rules.thread_depth)
     db.session.add(comment)
     db.session.flush()
     db.session.add(FediverseComment(comment_id=comment.id, note_uri=note_id, actor_id=actor.id))
+    record_rule_decision(comment, decision)
     event = event_for(comment.status)
     if event is not None:
         recorded = record_event(comment, event, now)
@@ -153,9 +156,10 @@ def update_reply(note: dict[str, Any], actor: RemoteActor, now: datetime) -> Non
     source, html = _content(note)
     rules = CommentRules.from_settings(get_settings())
     comment.body_source, comment.body_html = source, html
-    comment.status = decide_edited_status(
-        comment.status, source, html, Commenter(comment.author_name, comment.author_url), rules
-    )
+    commenter = Commenter(comment.author_name, comment.author_url)
+    decision = judge_edit(comment.status, source, html, commenter, rules)
+    record_rule_decision(comment, decision, edited=True)
+    comment.status = decision.status
     comment.edited_at = now
 
 

@@ -60,7 +60,12 @@ def block() -> Any:
     if not form.validate_on_submit():
         return _manage_page(form, 400)
     try:
-        done = blocks.block(BlockKind(form.kind.data), form.value.data or "", utcnow())
+        done = blocks.block(
+            BlockKind(form.kind.data),
+            form.value.data or "",
+            utcnow(),
+            by=current_user._get_current_object(),
+        )
     except blocks.BlockRefusal as refusal:
         form.value.errors = [str(refusal)]
         return _manage_page(form, 400)
@@ -79,7 +84,8 @@ def unblock(block_id: int) -> BaseResponse:
     _admin_only()
     if not UnblockForm().validate_on_submit():
         abort(400, description="The form expired; please try again.")
-    found = blocks.unblock(block_id) if block_id <= MAX_ID else None
+    by = current_user._get_current_object()
+    found = blocks.unblock(block_id, by=by) if block_id <= MAX_ID else None
     if found is None:
         abort(404, description="There is no such block.")
     flash(f"Unblocked {found.value}.")

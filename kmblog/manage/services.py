@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from kmblog.audit.services import Actor, record_moderation
 from kmblog.extensions import db
 from kmblog.federation import services as federation
 from kmblog.mail.services import fan_out_later, record_event
@@ -577,9 +578,10 @@ def comment_counts_by_status(post_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 def moderation_list(
-    moderator: User, status: CommentStatus, page: int, per_page: int = 50
+    moderator: User, status: CommentStatus, page: int, per_page: int = 50, only: int | None = None
 ) -> Pagination:
-    """Comments in one state that `moderator` may act on; pending ones oldest first."""
+    """Comments in one state that `moderator` may act on; pending ones oldest first;
+    with `only`, just that comment (when it is in that state)."""
     query = (
         select(Comment)
         .join(Post, Post.id == Comment.post_id)
@@ -589,6 +591,8 @@ def moderation_list(
     )
     if not moderator.is_admin:
         query = query.where(Post.author_id == moderator.id)
+    if only is not None:
+        query = query.where(Comment.id == only)
     if status == CommentStatus.PENDING:
         query = query.order_by(Comment.created_at.asc(), Comment.id.asc())
     else:
@@ -608,14 +612,21 @@ def moderatable_comments(moderator: User, ids: list[int]) -> tuple[list[Comment]
 
 
 def set_comment_status(
-    comments: list[Comment], status: CommentStatus, now: datetime | None = None
+    comments: list[Comment],
+    status: CommentStatus,
+    now: datetime | None = None,
+    by: Actor = None,
 ) -> int:
-    """Approve, mark as spam or delete comments; returns how many changed. A held
-    comment approved now causes its mail (kmblog/mail), in the same transaction."""
+    """Approve, mark as spam or delete comments (`by` a moderator: each decision goes in
+    the audit trail); returns how many changed. A held comment approved now causes its
+    mail (kmblog/mail), in the same transaction."""
+    now = now or utcnow()
     events = []
     for comment in comments:
         if status == CommentStatus.PUBLISHED and comment.status == CommentStatus.PENDING:
-            events.append(record_event(comment, CommentEvent.APPROVED, now or utcnow()))
+            events.append(record_event(comment, CommentEvent.APPROVED, now))
+        if comment.status != status:
+            record_moderation(comment, comment.status, status, by, now)
         comment.status = status
     db.session.flush()
     event_ids = [event.id for event in events]

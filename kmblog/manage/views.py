@@ -538,13 +538,17 @@ def delete_post_view(post_id: int) -> Any:
 
 @manage.get("/comments")
 def comments() -> str:
-    """The moderation queue (pending, oldest first), or published or spam comments."""
+    """The moderation queue (pending, oldest first), or published or spam comments;
+    or one comment of them (?comment=N)."""
     status_name = request.args.get("status", CommentStatus.PENDING.value)
     shown = {CommentStatus.PENDING, CommentStatus.PUBLISHED, CommentStatus.SPAM}
     status = parse_enum(CommentStatus, status_name, CommentStatus.PENDING)
     if status not in shown:
         status = CommentStatus.PENDING
-    page = moderation_list(current_user, status, _page_number())
+    # ?comment=N: that comment alone (the audit trail links to it so).
+    only = request.args.get("comment", type=int)
+    only = only if only is not None and 0 < only <= MAX_ID else None
+    page = moderation_list(current_user, status, _page_number(), only=only)
     return render_template(
         "manage/comments.html",
         page=page,
@@ -577,7 +581,7 @@ def moderate() -> Any:
     found, allowed = moderatable_comments(current_user, ids)
     if not allowed:
         abort(403, description="Some of those comments are on another author's posts.")
-    changed = set_comment_status(found, status)
+    changed = set_comment_status(found, status, by=current_user._get_current_object())
     done = {"approve": "approved", "spam": "marked as spam", "delete": "deleted"}[action]
     flash(f"{changed} comment{'s' if changed != 1 else ''} {done}.")
     return redirect(back, 303)
@@ -634,6 +638,7 @@ def settings() -> Any:
                 "edit_window_minutes": form.edit_window_minutes.data,
                 "thread_depth": form.thread_depth.data,
             },
+            by=current_user._get_current_object(),
         )
         flash("Settings saved.")
         return redirect(url_for("manage.settings"), 303)
@@ -656,6 +661,7 @@ def users() -> Any:
                 utcnow(),
                 display_name=form.display_name.data or "",
                 email=form.email.data or None,
+                by=current_user._get_current_object(),
             )
         except UserError as error:
             form.username.errors = [*form.username.errors, str(error).capitalize() + "."]
@@ -692,7 +698,7 @@ def reset_password(user_id: int) -> Any:
         flash(" ".join(problems) or "The form had expired; please try again.")
         return redirect(url_for("manage.users"), 303)
     try:
-        set_password(user, form.password.data)
+        set_password(user, form.password.data, by=current_user._get_current_object())
     except UserError as error:
         flash(str(error).capitalize() + ".")
     else:
@@ -713,7 +719,7 @@ def change_role(user_id: int) -> Any:
         abort(400, description="Unknown role.")
     role = Role(form.role.data)
     try:
-        set_role(user, role)
+        set_role(user, role, by=current_user._get_current_object())
     except UserError as error:
         flash(str(error).capitalize() + ".")
     else:
@@ -730,7 +736,7 @@ def toggle_active(user_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400, description="The form had expired; please try again.")
     try:
-        set_active(user, not user.active, by=current_user)
+        set_active(user, not user.active, by=current_user._get_current_object())
     except UserError as error:
         flash(str(error).capitalize() + ".")
     else:

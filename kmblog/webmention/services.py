@@ -28,8 +28,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from kmblog import jobs
+from kmblog.audit.services import record_rule_decision
 from kmblog.blog.services import find_moved_post, find_post
-from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
+from kmblog.comments.spam import (
+    Commenter,
+    CommentRules,
+    decide_edited_status,
+    decide_status,
+    judge,
+    judge_edit,
+)
 from kmblog.extensions import db
 from kmblog.mail.services import base_url, event_for, fan_out_later, record_event
 from kmblog.models import (
@@ -319,7 +327,8 @@ def _apply(mention: Webmention, reading: Reading, now: datetime) -> None:
         body_html = render_imported_comment(body_source)[0]
         comment = mention.comment
         if comment is None or comment.status == CommentStatus.DELETED:
-            status = decide_status(post, html_text(body_html), body_html, commenter, rules, now)
+            decision = judge(post, html_text(body_html), body_html, commenter, rules, now)
+            status = decision.status
             comment = Comment(
                 post=post,
                 author_name=commenter.name,
@@ -334,14 +343,15 @@ def _apply(mention: Webmention, reading: Reading, now: datetime) -> None:
             db.session.add(comment)
             mention.comment = comment
             db.session.flush()
+            record_rule_decision(comment, decision)
             event = event_for(status)
             if event is not None:
                 event_ids.append(record_event(comment, event, now).id)
                 db.session.flush()
         elif comment.body_source != body_source:
-            comment.status = decide_edited_status(
-                comment.status, html_text(body_html), body_html, commenter, rules
-            )
+            edit = judge_edit(comment.status, html_text(body_html), body_html, commenter, rules)
+            record_rule_decision(comment, edit, edited=True)
+            comment.status = edit.status
             comment.body_source, comment.body_html = body_source, body_html
             comment.author_name, comment.author_url = commenter.name, commenter.url
             comment.edited_at = now

@@ -3,7 +3,7 @@ step accepted; their single-use recovery codes (hashed); and the admins' setting
 every author must use a second factor.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from kmblog.models import UTCDateTime
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
