@@ -18,7 +18,7 @@ from sqlalchemy import select
 from kmblog.auth.services import create_user, set_password
 from kmblog.extensions import db
 from kmblog.jobs import start_in_process
-from kmblog.models import RecoveryCode, Role, Settings, User, utcnow
+from kmblog.models import AuditEvent, RecoveryCode, Role, Settings, User, utcnow
 from tests.conftest import PASSWORD, AuthActions
 from tests.forms import hidden_field
 from tests.mail_server import MailServer, body_of, wait_until
@@ -509,3 +509,37 @@ def test_an_author_without_a_password_still_cannot_sign_in(app, client, auth, bl
     assert "That username and password do not match an active account." in refused.text
     assert client.get(SECOND_FACTOR).headers["Location"] == "/login"
     assert not signed_in(client)
+
+
+def test_the_audit_trail_tells_how_each_sign_in_was_made_and_what_changed(
+    app, client, auth, enrolled
+):
+    """An admin reading the trail sees the app set up, a refused code after a right
+    password (the author named), and the sign-in with its second factor; a right password
+    alone is no sign-in yet."""
+    secret, _ = enrolled
+    auth.login("writer")
+    send_code(client, "000000" if next_code(secret) != "000000" else "111111")
+    send_code(client, next_code(secret))
+    assert signed_in(client)
+    with app.app_context():
+        trail = [
+            (event.action, event.actor_name, event.summary)
+            for event in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action.like("auth.%")).order_by(AuditEvent.id)
+            )
+        ]
+    assert trail == [
+        ("auth.sign_in", "writer", "writer signed in with password"),
+        (
+            "auth.security_changed",
+            "writer",
+            "Two-factor sign-in with an authenticator app was turned on.",
+        ),
+        (
+            "auth.sign_in_failed",
+            "writer",
+            "writer's authenticator code was refused after a right password",
+        ),
+        ("auth.sign_in", "writer", "writer signed in with password and an authenticator code"),
+    ]

@@ -149,6 +149,13 @@ def record_second_factor_refused(user: User, how: str, ip: str) -> None:
     )
 
 
+def record_security_change(user: User, change: str) -> None:
+    """A change to how `user` signs in, made by themselves (an authenticator app set up
+    or turned off, new recovery codes, a passkey added or removed): the sentence their
+    mail tells them, kept in the trail too."""
+    record_now("auth.security_changed", change, actor=user, subject=("user", user.id))
+
+
 def record_rule_decision(comment: Comment, decision: Decision, edited: bool = False) -> None:
     """A comment a rule held or made spam (nothing for one published): which rule and
     why. The comment must have its id (flushed)."""

@@ -31,7 +31,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from kmblog.audit.services import record_second_factor_refused
+from kmblog.audit.services import record_second_factor_refused, record_security_change
 from kmblog.auth.forms import PasskeyNameForm, PasskeyRemoveForm
 from kmblog.auth.notices import mail_security_change
 from kmblog.auth.passkeys import (
@@ -190,9 +190,9 @@ def registration_finish() -> Any:
         )
     except PasskeyError as error:
         return _problem(str(error))
-    mail_security_change(
-        current_user, f"A passkey named \u201c{passkey.name}\u201d was added to your account."
-    )
+    added = f"A passkey named \u201c{passkey.name}\u201d was added to your account."
+    record_security_change(current_user, added)
+    mail_security_change(current_user, added)
     flash(f"The passkey \u201c{passkey.name}\u201d is added: use it when you sign in.")
     return jsonify(next=url_for("manage.security"))
 
@@ -231,9 +231,9 @@ def remove(passkey_id: int) -> Any:
     if form.validate_on_submit():
         name = passkey.name
         remove_passkey(passkey)
-        mail_security_change(
-            current_user, f"The passkey named \u201c{name}\u201d was removed from your account."
-        )
+        removed = f"The passkey named \u201c{name}\u201d was removed from your account."
+        record_security_change(current_user, removed)
+        mail_security_change(current_user, removed)
         flash(f"The passkey \u201c{name}\u201d is removed: it no longer signs you in.")
         return redirect(url_for("manage.security"), 303)
     status = 400 if request.method == "POST" else 200

@@ -24,6 +24,7 @@ from flask_login import current_user, login_required, login_user
 from wtforms import SelectChoice
 
 from kmblog import editing
+from kmblog.audit.services import record_security_change
 from kmblog.auth import totp
 from kmblog.auth.notices import mail_security_change
 from kmblog.auth.services import (
@@ -822,9 +823,9 @@ def security_totp_confirm() -> Any:
             "your phone's clock is right, then type the code it shows now."
         )
         return _security_page(400, confirm_form=form)
-    mail_security_change(
-        current_user, "Two-factor sign-in with an authenticator app was turned on."
-    )
+    on = "Two-factor sign-in with an authenticator app was turned on."
+    record_security_change(current_user, on)
+    mail_security_change(current_user, on)
     return _recovery_codes_page(codes, first=True)
 
 
@@ -843,9 +844,9 @@ def security_recovery_codes() -> Any:
     except totp.TotpError as error:
         flash(str(error).capitalize() + ".")
         return redirect(url_for("manage.security"), 303)
-    mail_security_change(
-        current_user, "New recovery codes were made for your account; the old ones no longer work."
-    )
+    made = "New recovery codes were made for your account; the old ones no longer work."
+    record_security_change(current_user, made)
+    mail_security_change(current_user, made)
     return _recovery_codes_page(codes, first=False)
 
 
@@ -862,11 +863,12 @@ def security_totp_disable() -> Any:
     was_on = totp.totp_enabled(current_user)
     totp.disable(current_user)
     if was_on:
-        mail_security_change(
-            current_user,
+        off = (
             "Two-factor sign-in with an authenticator app was turned off; your recovery "
-            "codes no longer work.",
+            "codes no longer work."
         )
+        record_security_change(current_user, off)
+        mail_security_change(current_user, off)
         flash("Two-factor sign-in with an app is off.")
     return redirect(url_for("manage.security"), 303)
 
@@ -883,7 +885,7 @@ def security_password() -> Any:
         form.current_password.errors.append("That is not your password; nothing was changed.")
         return _security_page(400, password_form=form)
     try:
-        set_password(user, form.new_password.data)
+        set_password(user, form.new_password.data, by=user)
     except UserError as error:
         form.new_password.errors.append(str(error).capitalize() + ".")
         return _security_page(400, password_form=form)
