@@ -180,6 +180,13 @@ def set_fediverse_creator(user: User, handle: str | None) -> None:
     db.session.commit()
 
 
+def set_fediverse_actor(user: User, on: bool) -> None:
+    """Turn `user`'s own ActivityPub actor on or off. Off, it is not found and takes no
+    follows; its followers are kept for when it is turned on again."""
+    user.fediverse_actor = on
+    db.session.commit()
+
+
 def find_session_user(session_id: str) -> User | None:
     """The active user a cookie's "id:version" names, if the version is still current."""
     user_id, _, version = session_id.partition(":")
