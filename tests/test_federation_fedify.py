@@ -36,6 +36,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from kmblog import jobs
+from kmblog.auth.services import set_fediverse_actor
 from kmblog.extensions import db
 from kmblog.manage.services import (
     PostAction,
@@ -44,7 +45,7 @@ from kmblog.manage.services import (
     save_post,
     set_comment_status,
 )
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Follower, Post, utcnow
+from kmblog.models import Comment, CommentPolicy, CommentStatus, Follower, Post, User, utcnow
 from tests.factories import BlogBuilder
 from tests.live_server import free_port
 
@@ -209,6 +210,7 @@ def test_a_fedify_follower_follows_receives_posts_and_replies(
         "name": "Knowledge maps",
         "content": "<p>Who knows <em>what</em>.</p>",
         "url": f"{base}{post.url}",
+        "attributedTo": f"{base}/ap/actor",  # the author's own actor is off
     }
 
     fedify.send(command="reply", inReplyTo=article_id, content="<p>Maps before tools!</p>")
@@ -244,3 +246,66 @@ def test_a_fedify_follower_follows_receives_posts_and_replies(
     posts = [e for e in fedify.seen if e["event"] == "post"]
     assert len(posts) == 4
     assert {e["status"] for e in posts} == {202}
+
+
+def test_a_fedify_follower_follows_an_author_and_gets_their_posts_signed_by_them(
+    served_blog: tuple[Flask, str, Path], fedify: Follower_
+) -> None:
+    app, base, _ = served_blog
+    blog = BlogBuilder(app)
+    port = base.rsplit(":", 1)[1]
+    author_id = blog.author("dana", display_name="Dana Writer", bio="Maps & <tools>.")
+    other_id = blog.author("olek")
+    fedify.wait_for(lambda e: e["event"] == "ready", "start")
+
+    # Off by default: the author's handle is not found.
+    fedify.send(command="follow", handle=f"@dana@127.0.0.1:{port}")
+    with pytest.raises(AssertionError, match="not found"):
+        fedify.wait_for(lambda e: e["event"] == "found", "WebFinger lookup")
+    with app.app_context():
+        author = db.session.get(User, author_id)
+        assert author is not None
+        set_fediverse_actor(author, True)
+    actor_id = f"{base}/ap/users/{author_id}"
+    document = app.test_client().get(f"/ap/users/{author_id}").json
+    assert document["name"] == "Dana Writer"
+    assert document["summary"] == "<p>Maps &amp; &lt;tools&gt;.</p>"
+    assert document["publicKey"]["owner"] == actor_id
+    blog_key = app.test_client().get("/ap/actor").json["publicKey"]["publicKeyPem"]
+    assert document["publicKey"]["publicKeyPem"] != blog_key  # a key pair of their own
+
+    fedify.send(command="follow", handle=f"@dana@127.0.0.1:{port}")
+    found = fedify.wait_for(lambda e: e["event"] == "found", "WebFinger lookup")
+    assert found["id"] == actor_id
+    accept = fedify.inbox("Accept")  # Fedify checked it against the author's key
+    assert accept["actor"] == actor_id
+    with app.app_context():
+        [follower] = db.session.scalars(select(Follower)).all()
+        assert follower.local_actor == f"user:{author_id}"
+    assert app.test_client().get(f"/ap/users/{author_id}/followers").json["totalItems"] == 1
+    assert app.test_client().get("/ap/actor/followers").json["totalItems"] == 0
+
+    # Another author's post goes to the blog's followers only: nobody here.
+    blog.post(title="Not Dana's", author_id=other_id, published=utcnow())
+    post = blog.post(title="Dana's map", author_id=author_id, published=utcnow())
+    created = fedify.inbox("Create")
+    assert created["actor"] == actor_id
+    assert created["object"]["name"] == "Dana's map"
+    assert created["object"]["attributedTo"] == actor_id
+    outbox = app.test_client().get(f"/ap/users/{author_id}/outbox?before=0").json
+    assert [item["object"]["name"] for item in outbox["orderedItems"]] == ["Dana's map"]
+
+    # Following the blog too: the next post comes once from each actor, in one inbox.
+    fedify.send(command="follow", handle=f"@blog@127.0.0.1:{port}")
+    assert fedify.inbox("Accept")["actor"] == f"{base}/ap/actor"
+    blog.post(title="Dana again", author_id=author_id, published=utcnow())
+    first, second = fedify.inbox("Create"), fedify.inbox("Create")
+    assert {first["actor"], second["actor"]} == {actor_id, f"{base}/ap/actor"}
+    assert first["object"]["name"] == second["object"]["name"] == "Dana again"
+    # Two Accepts and three Creates reached it, each signature verified by Fedify.
+    fedify.wait_for(
+        lambda e: e["event"] == "post" and sum(s["event"] == "post" for s in fedify.seen) == 5,
+        "the last Create's answer",
+    )
+    assert [e["status"] for e in fedify.seen if e["event"] == "post"] == [202] * 5
+    assert post.id != 0
