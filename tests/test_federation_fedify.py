@@ -38,16 +38,21 @@ from werkzeug.serving import make_server
 from kmblog import jobs
 from kmblog.auth.services import set_fediverse_actor
 from kmblog.extensions import db
+from kmblog.federation import sweep_job as federation_sweep
 from kmblog.manage.services import (
     PostAction,
     PostDraft,
+    create_post,
     delete_post,
     save_post,
     set_comment_status,
 )
 from kmblog.models import Comment, CommentPolicy, CommentStatus, Follower, Post, User, utcnow
+from kmblog.webmention import sweep_job as webmention_sweep
+from kmblog.webmention.web import post_changed
 from tests.factories import BlogBuilder
 from tests.live_server import free_port
+from tests.web_peer import Page, WebPeer, web_peer
 
 PEER = Path(__file__).parent / "federation_peer"
 FEDIFY = PEER / "node_modules" / "@fedify" / "fedify"
@@ -135,8 +140,16 @@ class Follower_:
 
 
 @pytest.fixture
+def site() -> Iterator[WebPeer]:
+    """Another site on loopback: the WebSub hub, and a page the posts may link to."""
+    with web_peer() as peer:
+        peer.page("/hub", Page(204))
+        yield peer
+
+
+@pytest.fixture
 def served_blog(
-    make_app: Callable[..., Flask], tmp_path: Path
+    make_app: Callable[..., Flask], tmp_path: Path, site: WebPeer
 ) -> Iterator[tuple[Flask, str, Path]]:
     """The blog over HTTPS on 127.0.0.1, with a job worker of its own."""
     cert, key = _certificate(tmp_path)
@@ -148,6 +161,8 @@ def served_blog(
         FEDERATION_ALLOW_LOOPBACK=True,
         JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
         FEDERATION_RETRY_SECONDS=1,
+        FETCH_ALLOW_LOOPBACK=True,
+        WEBSUB_HUB=site.url("/hub"),
     )
     server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(cert), str(key)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -309,3 +324,54 @@ def test_a_fedify_follower_follows_an_author_and_gets_their_posts_signed_by_them
     )
     assert [e["status"] for e in fedify.seen if e["event"] == "post"] == [202] * 5
     assert post.id != 0
+
+
+def test_a_scheduled_post_goes_out_once_when_its_time_comes(
+    served_blog: tuple[Flask, str, Path], fedify: Follower_, site: WebPeer
+) -> None:
+    app, base, _ = served_blog
+    blog = BlogBuilder(app)
+    author_id = blog.author()
+    linked = site.page("/linked", Page(headers=[("Link", "</linked/wm>; rel=webmention")]))
+    site.page("/linked/wm", Page(202))
+    fedify.wait_for(lambda e: e["event"] == "ready", "start")
+    fedify.send(command="follow", handle=f"@blog@127.0.0.1:{base.rsplit(':', 1)[1]}")
+    fedify.inbox("Accept")
+
+    due = utcnow() + dt.timedelta(seconds=3)
+    with app.test_request_context("/", base_url=base):
+        author = db.session.get(User, author_id)
+        assert author is not None
+        post = create_post(
+            author, PostDraft(title="Later", body=f"See [this]({linked})."), utcnow(), due
+        )
+        post_changed(post)  # what the editor's view does after saving
+        post_id = post.id
+    feed = f"{base}/feeds/posts/default"
+    # Saved, not yet live: nobody is told anything.
+    with app.app_context():
+        federation_sweep()
+        webmention_sweep()
+    assert not [r for r in site.received if r.method == "POST"]
+    assert not [e for e in fedify.seen if e.get("type") == "Create"]
+
+    created = fedify.inbox("Create")  # the worker's job, at the post's time
+    assert utcnow() >= due
+    assert created["object"]["id"] == f"{base}/ap/posts/{post_id}"
+    deadline = dt.datetime.now() + dt.timedelta(seconds=WAIT)
+    while dt.datetime.now() < deadline and not (
+        site.posts_to("/hub") and site.posts_to("/linked/wm")
+    ):
+        threading.Event().wait(0.2)
+    # The sweeps that run after find nothing more to do.
+    with app.app_context():
+        federation_sweep()
+        webmention_sweep()
+    threading.Event().wait(2)
+    pings = [r.form["hub.url"][0] for r in site.posts_to("/hub")]
+    assert pings.count(feed) == 1
+    assert len(pings) == len(set(pings))  # each feed once
+    mentions = site.posts_to("/linked/wm")
+    assert len(mentions) == 1
+    assert mentions[0].form["target"] == [linked]
+    assert sum(e.get("type") == "Create" for e in fedify.seen) == 1

@@ -47,6 +47,7 @@ from kmblog.models import (
 from kmblog.rendering import absolute_media, shown_images
 from kmblog.settings import get_settings
 from kmblog.urls import label_url, post_url
+from kmblog.webmention import web as social_web
 
 log = logging.getLogger(__name__)
 
@@ -515,13 +516,23 @@ def fan_out(event_id: int, now: datetime) -> list[int]:
             db.session.rollback()
             return []
         deliveries: list[Delivery] = []
+        went_live = False
         for owner, actor, suffix in _senders(event):
             activity = _activity_for(event, actor, suffix, now)
             if activity is None:
                 break  # nothing to send, from anyone
+            went_live = activity["type"] == "Create" and event.due_at > event.created_at
             inboxes = follower_inboxes(owner)
             deliveries += queue_deliveries(activity, inboxes, now, signer=owner)
+        topics = []
+        if went_live:
+            # A scheduled post's time came: its first Create goes out once (the event
+            # is claimed once), and the WebSub hub hears of it then, not when it was
+            # saved (its Webmentions are due at the same time: kmblog.webmention).
+            post = find_visible_post(event.post_id, now)
+            topics = social_web.feed_topics(post) if post is not None else []
         db.session.commit()
+        social_web.ping_later(topics)
         return [delivery.id for delivery in deliveries]
 
 
