@@ -375,3 +375,32 @@ def test_a_scheduled_post_goes_out_once_when_its_time_comes(
     assert len(mentions) == 1
     assert mentions[0].form["target"] == [linked]
     assert sum(e.get("type") == "Create" for e in fedify.seen) == 1
+
+
+def test_a_fedify_reply_to_a_comments_address_joins_its_thread(
+    served_blog: tuple[Flask, str, Path], fedify: Follower_
+) -> None:
+    app, base, _ = served_blog
+    blog = BlogBuilder(app)
+    fedify.wait_for(lambda e: e["event"] == "ready", "start")
+    fedify.send(command="follow", handle=f"@blog@127.0.0.1:{base.rsplit(':', 1)[1]}")
+    fedify.inbox("Accept")
+    post = blog.post(title="Knowledge maps", published=utcnow())
+    fedify.inbox("Create")
+    local = blog.comment(post, "Maps first, from the comment form.")
+
+    fedify.send(
+        command="reply",
+        inReplyTo=f"{base}{post.url}?showComment={local.millis}#c{local.id}",
+        content="<p>Agreed with the comment.</p>",
+    )
+    sent = fedify.wait_for(lambda e: e["event"] == "sent" and e["type"] == "Create", "reply")
+    with app.app_context():
+        reply = db.session.scalars(select(Comment).where(Comment.id != local.id)).one()
+        assert (reply.parent_id, reply.depth) == (local.id, 1)
+    # And a reply to that fediverse reply's Note goes under it in turn.
+    fedify.send(command="reply", inReplyTo=sent["note"], content="<p>And to myself.</p>")
+    fedify.wait_for(lambda e: e["event"] == "sent" and e.get("note") != sent["note"], "reply")
+    with app.app_context():
+        deeper = db.session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+        assert deeper is not None and deeper.parent_id == reply.id and deeper.depth == 2

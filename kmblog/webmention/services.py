@@ -29,6 +29,7 @@ from sqlalchemy.orm import contains_eager
 
 from kmblog import jobs
 from kmblog.blog.services import find_moved_post, find_post
+from kmblog.comments.services import comment_at, place_reply
 from kmblog.comments.spam import Commenter, CommentRules, decide_edited_status, decide_status
 from kmblog.extensions import db
 from kmblog.mail.services import base_url, event_for, fan_out_later, record_event
@@ -159,6 +160,8 @@ class Reading:
     excerpt: str = ""
     content_html: str = ""  # a reply's text as the source wrote it (sanitised later)
     url: str = ""  # the reply's own address, when it gives one
+    # The addresses of the post it answers (in-reply-to), a comment's among them.
+    in_reply_to: tuple[str, ...] = ()
     author: dict[str, str] = field(default_factory=dict)
 
 
@@ -200,6 +203,9 @@ def read_source(fetched: Fetched, targets: set[str]) -> Reading | None:
     parsed = mf2py.parse(doc=document, url=fetched.url)
     found = mf2util.interpret_comment(parsed, fetched.url, list(targets)) or {}
     types = found.get("comment_type") or []
+    answered = _answered(parsed, targets)
+    if answered and "reply" not in types:
+        types = [*types, "reply"]  # an answer to a comment on the post
     kind = (
         MentionKind.REPLY
         if "reply" in types
@@ -218,10 +224,36 @@ def read_source(fetched: Fetched, targets: set[str]) -> Reading | None:
         excerpt=_excerpt(plain),
         content_html=found.get("content") or "",
         url=_first(found.get("url")),
+        in_reply_to=answered,
         author={
             key: clean_line(_first(author.get(key)))[:2000] for key in ("name", "url", "photo")
         },
     )
+
+
+def _answered(parsed: dict[str, Any], targets: set[str]) -> tuple[str, ...]:
+    """The h-entry's in-reply-to addresses that are the post's, whatever their anchor
+    or query (a comment's address is its post's with #c<number>): mf2util matches
+    only the post's address itself."""
+    entry = mf2util.find_first_entry(parsed, ["h-entry"]) or {}
+    posts = {_bare(target) for target in targets}
+    found = []
+    for value in (entry.get("properties") or {}).get("in-reply-to", []):
+        address = _first(value)
+        if not address and isinstance(value, dict):  # an h-cite without a plain value
+            address = _first((value.get("properties", {}).get("url") or [""])[0])
+        if address and len(address) <= MAX_URL_LENGTH and _bare(address) in posts:
+            found.append(address)
+    return tuple(found)
+
+
+def _bare(address: str) -> str:
+    """An address without its query and fragment."""
+    try:
+        parts = urlsplit(address)
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}"
 
 
 def _excerpt(text: str) -> str:
@@ -330,6 +362,10 @@ def _apply(mention: Webmention, reading: Reading, now: datetime) -> None:
                 status=status,
                 origin=CommentOrigin.WEBMENTION,
                 origin_url=reading.url or mention.source,
+            )
+            parents = (comment_at(post, address) for address in reading.in_reply_to)
+            place_reply(
+                comment, next((p for p in parents if p is not None), None), rules.thread_depth
             )
             db.session.add(comment)
             mention.comment = comment
