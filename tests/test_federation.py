@@ -52,7 +52,7 @@ AS_LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 @pytest.fixture
 def fed_app(make_app: Callable[..., Flask]) -> Flask:
     """The blog, allowed to reach the peer on loopback (as only tests are)."""
-    return make_app(FEDERATION_ALLOW_LOOPBACK=True)
+    return make_app(FETCH_ALLOW_LOOPBACK=True)
 
 
 @pytest.fixture
@@ -590,7 +590,7 @@ def test_a_scheduled_post_goes_out_at_its_time(
 def test_a_failing_server_is_retried_then_given_up_and_holds_back_no_one(
     make_app: Callable[..., Flask], blog: BlogBuilder
 ) -> None:
-    app = make_app(FEDERATION_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=3)
+    app = make_app(FETCH_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=3)
     client = app.test_client()
     with running_peer(inbox_status=500) as broken, running_peer(username="ok") as healthy:
         follow(client, broken)
@@ -805,6 +805,7 @@ def test_authors_see_followers_and_failed_deliveries(
     count_queries: Any,
 ) -> None:
     assert client.get("/manage/fediverse").status_code == 302  # to sign in
+    # The allowance's old ActivityPub name still works.
     app = make_app(FEDERATION_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=1)
     with running_peer(inbox_status=500) as broken:
         follow(app.test_client(), broken)

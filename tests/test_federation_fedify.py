@@ -158,7 +158,6 @@ def served_blog(
     app = make_app(
         without=("SERVER_NAME",),
         BASE_URL=base,
-        FEDERATION_ALLOW_LOOPBACK=True,
         JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
         FEDERATION_RETRY_SECONDS=1,
         FETCH_ALLOW_LOOPBACK=True,

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from kmblog import jobs
+from kmblog import jobs, outbound
 from kmblog.blog.queries import Cursor, older_than, visible
 from kmblog.extensions import db
 from kmblog.federation import blocks, client, documents, signatures
@@ -145,12 +145,13 @@ def site_context() -> Iterator[None]:
         yield
 
 
-def limits() -> client.Limits:
+def limits() -> outbound.Limits:
     config = current_app.config
-    return client.Limits(
-        allow_loopback=bool(config.get("FEDERATION_ALLOW_LOOPBACK", False)),
-        timeout=float(config.get("FEDERATION_TIMEOUT", 10)),
+    return outbound.Limits(
+        allow_loopback=outbound.loopback_allowed(config),
+        seconds=float(config.get("FEDERATION_TIMEOUT", 10)),
         max_bytes=int(config.get("FEDERATION_MAX_BYTES", 1_000_000)),
+        user_agent=client.USER_AGENT,
     )
 
 

@@ -1,7 +1,7 @@
 """Mentions received from other sites (W3C Webmention, and Pingback, its older form).
 
 A mention is stored at once (the request that brings it is answered 202) and verified
-by a job: the source page is fetched (kmblog.webmention.fetch: bounded, no private
+by a job: the source page is fetched (kmblog.outbound: bounded, no private
 addresses), must link to the post, and is read as microformats2 (mf2py, and mf2util's
 reading of a received comment, the IndieWeb's own libraries) into a reply, a like, a
 repost or a plain mention. A reply becomes a comment in the post's thread, decided by
@@ -44,13 +44,14 @@ from kmblog.models import (
     Post,
     Webmention,
 )
+from kmblog.outbound import Fetched, FetchRefused, Limits, fetch, loopback_allowed
 from kmblog.rendering import clean_line, clean_text, html_text, render_imported_comment
 from kmblog.settings import get_settings
 from kmblog.urls import post_url
-from kmblog.webmention.fetch import Fetched, FetchRefused, Limits, fetch
 
 VERIFY = "webmention.verify"
 SWEEP = "webmention.sweep"
+USER_AGENT = "kmblog (Webmention; +https://www.w3.org/TR/webmention/)"
 MAX_URL_LENGTH = 1000
 EXCERPT_LENGTH = 280
 # A mention still unverified this long after it came (its job lost, or its source not
@@ -71,7 +72,8 @@ def fetch_limits() -> Limits:
     return Limits(
         max_bytes=int(config["FETCH_MAX_BYTES"]),
         seconds=float(config["FETCH_TIMEOUT_SECONDS"]),
-        allow_loopback=bool(config["FETCH_ALLOW_LOOPBACK"]),
+        allow_loopback=loopback_allowed(config),
+        user_agent=USER_AGENT,
     )
 
 
