@@ -35,6 +35,7 @@ from kmblog.extensions import db
 from kmblog.mail.services import base_url, event_for, fan_out_later, record_event
 from kmblog.models import (
     Comment,
+    CommentEvent,
     CommentOrigin,
     CommentPolicy,
     CommentStatus,
@@ -374,8 +375,9 @@ def _apply(mention: Webmention, reading: Reading, now: datetime) -> None:
             db.session.flush()
             event = event_for(status)
             if event is not None:
-                event_ids.append(record_event(comment, event, now).id)
-                db.session.flush()
+                recorded = record_event(comment, event, now)
+                db.session.flush()  # its id: before the flush it has none
+                event_ids.append(recorded.id)
         elif comment.body_source != body_source:
             comment.status = decide_edited_status(
                 comment.status, html_text(body_html), body_html, commenter, rules
@@ -455,9 +457,19 @@ def mentions_for(moderator_id: int | None, limit: int = 200) -> list[Webmention]
     )
 
 
-def set_mention_status(mention: Webmention, status: CommentStatus) -> None:
-    """Approve or delete a mention (a reply's comment with it). Commits."""
+def set_mention_status(mention: Webmention, status: CommentStatus, now: datetime) -> None:
+    """Approve or delete a mention (a reply's comment with it). Commits. A held reply
+    approved now causes the mail an approved comment causes (kmblog/mail: to those who
+    asked for replies to the comment it answers, or for the post's comments), written
+    in the same transaction."""
     mention.status = status
-    if mention.comment is not None:
-        mention.comment.status = status
+    event_ids = []
+    comment = mention.comment
+    if comment is not None:
+        if status == CommentStatus.PUBLISHED and comment.status == CommentStatus.PENDING:
+            event = record_event(comment, CommentEvent.APPROVED, now)
+            db.session.flush()
+            event_ids.append(event.id)
+        comment.status = status
     db.session.commit()
+    fan_out_later(event_ids)
