@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from kmblog import federation
+from kmblog.auth.services import set_fediverse_actor
 from kmblog.extensions import db
 from kmblog.federation import blocks, services, signatures
 from kmblog.manage.services import PostAction, PostDraft, delete_post, save_post
@@ -39,6 +40,7 @@ from kmblog.models import (
     Post,
     Reaction,
     RemoteActor,
+    User,
     utcnow,
 )
 from tests.conftest import AuthActions
@@ -372,6 +374,88 @@ def test_a_follow_is_stored_and_accepted_with_a_signed_accept(
     )
     assert undo.status_code == 202
     assert fed_client.get("/ap/actor/followers").json["totalItems"] == 0
+
+
+def _signed_by(received: Any, public_key: str) -> str:
+    """The key id a delivery the peer received was signed with (checked against
+    `public_key`)."""
+    signature = signatures.parse_signature(received.headers["Signature"])
+    signatures.verify_request(
+        "POST",
+        received.path,
+        received.headers,
+        received.body,
+        signature,
+        public_key,
+        utcnow(),
+        timedelta(minutes=5),
+    )
+    return signature.key_id
+
+
+def test_an_authors_own_actor_is_off_until_turned_on_then_followed_apart(
+    fed_app: Flask, fed_client: FlaskClient, peer: Peer, blog: BlogBuilder
+) -> None:
+    dana = blog.author("dana", display_name="Dana Writer", bio="Maps, then tools.")
+    actor = f"http://blog.test/ap/users/{dana}"
+    finger = "/.well-known/webfinger?resource=acct:dana@blog.test"
+    assert fed_client.get(finger).status_code == 404
+    assert fed_client.get(f"/ap/users/{dana}").status_code == 404
+    follow_dana = {
+        "id": f"{peer.actor_id}/follows/dana",
+        "type": "Follow",
+        "actor": peer.actor_id,
+        "object": actor,
+    }
+    refused = post_to_inbox(fed_client, peer, follow_dana, path=f"/ap/users/{dana}/inbox")
+    assert refused.status_code == 404
+    assert post_to_inbox(fed_client, peer, follow_dana).status_code == 404  # shared inbox
+    assert count(fed_app, Follower) == 0
+
+    with fed_app.app_context():
+        user = db.session.get(User, dana)
+        assert user is not None
+        set_fediverse_actor(user, True)
+    assert fed_client.get(finger).json["links"][0]["href"] == actor
+    document = fed_client.get(f"/ap/users/{dana}").json
+    assert (document["preferredUsername"], document["name"]) == ("dana", "Dana Writer")
+    assert document["summary"] == "<p>Maps, then tools.</p>"
+    assert "email" not in json.dumps(document)
+    follow_dana["id"] += "-2"
+    assert (
+        post_to_inbox(fed_client, peer, follow_dana, path=f"/ap/users/{dana}/inbox").status_code
+        == 202
+    )
+    assert follow(fed_client, peer).status_code == 202  # the blog too
+    assert fed_client.get(f"/ap/users/{dana}/followers").json["totalItems"] == 1
+    assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
+    assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED] * 2
+    dana_key = document["publicKey"]["publicKeyPem"]
+    blog_key = fed_client.get("/ap/actor").json["publicKey"]["publicKeyPem"]
+    accepts = {a.activity["actor"]: a for a in peer.received}
+    assert _signed_by(accepts[actor], dana_key) == f"{actor}#main-key"
+    assert _signed_by(accepts["http://blog.test/ap/actor"], blog_key).startswith(
+        "http://blog.test/ap/actor#"
+    )
+
+    peer.received.clear()
+    post = blog.post(title="Dana's map", author_id=dana, published=utcnow())
+    assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED] * 2
+    creates = {r.activity["actor"]: r for r in peer.received}
+    assert set(creates) == {actor, "http://blog.test/ap/actor"}  # one each, one inbox
+    assert {r.path for r in peer.received} == {"/inbox"}
+    assert _signed_by(creates[actor], dana_key) == f"{actor}#main-key"
+    for created in creates.values():
+        assert created.activity["object"]["attributedTo"] == actor
+    article = fed_client.get(post.url, headers={"Accept": ACTIVITY}).json
+    assert article["attributedTo"] == actor
+
+    # Undo of the follow of Dana: the blog is still followed.
+    undo = {"id": f"{peer.actor_id}/undo/dana", "type": "Undo", "actor": peer.actor_id,
+            "object": {**follow_dana, "id": "unknown"}}  # fmt: skip
+    assert post_to_inbox(fed_client, peer, undo, path=f"/ap/users/{dana}/inbox").status_code == 202
+    assert fed_client.get(f"/ap/users/{dana}/followers").json["totalItems"] == 0
+    assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
 
 
 def test_a_forged_signature_changes_nothing(
