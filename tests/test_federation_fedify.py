@@ -309,6 +309,13 @@ def test_a_fedify_follower_follows_an_author_and_gets_their_posts_signed_by_them
     outbox = app.test_client().get(f"/ap/users/{author_id}/outbox?before=0").json
     assert [item["object"]["name"] for item in outbox["orderedItems"]] == ["Dana's map"]
 
+    # A reply sent to the author's own inbox becomes a comment as at the blog's.
+    fedify.send(command="reply", inReplyTo=created["object"]["id"], content="<p>To Dana.</p>")
+    fedify.wait_for(lambda e: e["event"] == "sent" and e["type"] == "Create", "reply sent")
+    with app.app_context():
+        [comment] = db.session.scalars(select(Comment)).all()
+        assert (comment.post_id, comment.author_name) == (post.id, "Rae Reader")
+
     # Following the blog too: the next post comes once from each actor, in one inbox.
     fedify.send(command="follow", handle=f"@blog@127.0.0.1:{port}")
     assert fedify.inbox("Accept")["actor"] == f"{base}/ap/actor"
