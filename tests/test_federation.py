@@ -1118,3 +1118,20 @@ def test_a_domain_blocks_itself_and_its_subdomains(
     with app.app_context():
         blocks.block(BlockKind.DOMAIN, blocked, utcnow())
         assert blocks.is_blocked(address) is expected
+
+
+def test_an_author_turns_their_own_actor_on_and_off_on_their_account_page(
+    client: FlaskClient, auth: AuthActions, writer: Any
+) -> None:
+    auth.login("writer")
+    page = client.get("/manage/account").text
+    assert "<code>@writer@blog.test</code> (not followable while this is off)" in page
+    finger = "/.well-known/webfinger?resource=acct:writer@blog.test"
+    assert client.get(finger).status_code == 404
+    saved = auth.post_form("/manage/account", {"comment_mail": "each", "fediverse_actor": "y"})
+    assert saved.status_code == 303
+    assert "not followable" not in client.get("/manage/account").text
+    assert client.get(finger).json["subject"] == "acct:writer@blog.test"
+    saved = auth.post_form("/manage/account", {"comment_mail": "each"})
+    assert saved.status_code == 303
+    assert client.get(finger).status_code == 404
