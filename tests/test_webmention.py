@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from kmblog.extensions import db
 from kmblog.jobs import queue_of, start_in_process
+from kmblog.manage.services import set_comment_status
 from kmblog.models import (
     Comment,
     CommentOrigin,
@@ -299,6 +300,11 @@ def test_replies_go_through_the_same_moderation_as_comments(loopback_app, blog, 
     with loopback_app.app_context():
         assert db.session.scalars(select(Comment.status)).one() == CommentStatus.PENDING
     assert "Maps come after the needs" not in page_of(loopback_app, post)
+    # Approved in the comments' moderation queue: its mention is approved with it.
+    with loopback_app.app_context():
+        set_comment_status(list(db.session.scalars(select(Comment))), CommentStatus.PUBLISHED)
+    assert [row.status for row in mentions(loopback_app)] == [CommentStatus.PUBLISHED]
+    assert "Maps come after the needs" in page_of(loopback_app, post)
 
 
 def test_blocked_words_make_a_reply_spam(loopback_app, blog, peer):
