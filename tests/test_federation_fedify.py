@@ -353,6 +353,8 @@ def test_a_scheduled_post_goes_out_once_when_its_time_comes(
         )
         post_changed(post)  # what the editor's view does after saving
         post_id = post.id
+        due = post.published_at  # as stored: to the second
+        assert due is not None
     feed = f"{base}/feeds/posts/default"
     # Saved, not yet live: nobody is told anything.
     with app.app_context():
