@@ -91,14 +91,15 @@ class Config:
     # from (default: SERVER_NAME, else http://127.0.0.1:5000).
     BASE_URL: str | None = None
 
-    # ActivityPub (kmblog/federation): the blog is @FEDERATION_HANDLE@<BASE_URL's host>.
-    # Fetching actors and delivering never reaches private or loopback addresses (the
-    # tests' peer on 127.0.0.1 needs FEDERATION_ALLOW_LOOPBACK). A signed request's Date
+    # ActivityPub (kmblog/federation): the blog is @FEDERATION_HANDLE@<BASE_URL's host>,
+    # and an author who turns theirs on is @<username>@<the same host>. Fetching actors
+    # and delivering go the same guarded way out as every fetch (FETCH_ALLOW_LOOPBACK
+    # below; FEDERATION_ALLOW_LOOPBACK is its old name, still read). A signed request's Date
     # must be within FEDERATION_SIGNATURE_WINDOW seconds of ours; a delivery is tried
     # FEDERATION_DELIVERY_ATTEMPTS times, waiting FEDERATION_RETRY_SECONDS, then twice as
     # long each time, before it is given up.
     FEDERATION_HANDLE = "blog"
-    FEDERATION_ALLOW_LOOPBACK = False
+    FEDERATION_ALLOW_LOOPBACK = False  # the old name of FETCH_ALLOW_LOOPBACK
     FEDERATION_SIGNATURE_WINDOW = 300
     FEDERATION_DELIVERY_ATTEMPTS = 8
     FEDERATION_RETRY_SECONDS = 30
@@ -121,10 +122,11 @@ class Config:
     MAIL_RETRY_SECONDS = 30
     MAIL_RETRY_MAX_SECONDS = 3600
 
-    # The social web (kmblog/federation). Fetching other sites' pages (a mention's
-    # source, a Webmention endpoint, the WebSub hub): at most this many bytes and
-    # seconds, and never a private, loopback or link-local address. FETCH_ALLOW_LOOPBACK
-    # lets tests on one machine reach 127.0.0.1; leave it off anywhere else.
+    # The social web (kmblog/webmention, kmblog/federation). Fetching other sites' pages
+    # (a mention's source, a Webmention endpoint, the WebSub hub): at most this many bytes
+    # and seconds. No fetch (those, nor ActivityPub's: kmblog/outbound.py) ever reaches a
+    # private, loopback or link-local address; FETCH_ALLOW_LOOPBACK lets tests on one
+    # machine reach 127.0.0.1; leave it off anywhere else.
     FETCH_MAX_BYTES = 1024 * 1024
     FETCH_TIMEOUT_SECONDS = 10
     FETCH_ALLOW_LOOPBACK = False

@@ -205,7 +205,7 @@ def run(options: argparse.Namespace) -> None:
     prepare(database_url)
     env = {
         "KMBLOG_BASE_URL": "http://blog.bench.example",
-        "KMBLOG_FEDERATION_ALLOW_LOOPBACK": "true",
+        "KMBLOG_FETCH_ALLOW_LOOPBACK": "true",
         "KMBLOG_FEDERATION_RETRY_SECONDS": str(options.retry_seconds),
         "KMBLOG_FEDERATION_DELIVERY_ATTEMPTS": str(options.attempts),
         "KMBLOG_FEDERATION_TIMEOUT": "10",

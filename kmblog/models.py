@@ -194,6 +194,9 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None]
+    # Their own ActivityPub actor (@username@host), followed apart from the blog: off
+    # until they turn it on in their account page.
+    fediverse_actor: Mapped[bool] = mapped_column(default=False)
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
@@ -902,7 +905,7 @@ class FederationKey(Base):
     __tablename__ = "federation_keys"
 
     id: Mapped[intpk]
-    # Which local actor: "blog" (authors may get keys of their own later).
+    # Which local actor: "blog", or "user:<id>" for an author's own actor.
     owner: Mapped[str] = mapped_column(String(64), unique=True)
     private_key_pem: Mapped[str] = mapped_column(Text)
     public_key_pem: Mapped[str] = mapped_column(Text)
@@ -929,14 +932,18 @@ class RemoteActor(Base):
 
 
 class Follower(Base):
-    """A remote actor following the blog (an Accept was sent to it)."""
+    """A remote actor following the blog or an author's own actor (an Accept was sent
+    to it)."""
 
     __tablename__ = "followers"
+    __table_args__ = (
+        UniqueConstraint("actor_id", "local_actor", name="uq_followers_actor_id_local_actor"),
+    )
 
     id: Mapped[intpk]
-    actor_id: Mapped[int] = mapped_column(
-        ForeignKey("remote_actors.id", ondelete="CASCADE"), unique=True
-    )
+    actor_id: Mapped[int] = mapped_column(ForeignKey("remote_actors.id", ondelete="CASCADE"))
+    # Whom it follows: "blog", or "user:<id>" (an author's own actor).
+    local_actor: Mapped[str] = mapped_column(String(64), default="blog")
     # The Follow activity's id: an Undo names it.
     follow_uri: Mapped[str] = mapped_column(String(2000), default="")
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
@@ -961,6 +968,9 @@ class FederationEvent(Base):
     id: Mapped[intpk]
     # No foreign key: a deleted post's Delete still goes out after the row is gone.
     post_id: Mapped[int]
+    # The post's author when the event was written (no foreign key either): their own
+    # actor, if they turned it on, sends the activity too.
+    author_id: Mapped[int | None]
     kind: Mapped[FederationEventKind] = mapped_column(
         _str_enum(FederationEventKind, "federation_event_kind")
     )
@@ -985,6 +995,8 @@ class Delivery(Base):
     inbox: Mapped[str] = mapped_column(String(2000))
     # The activity's JSON as it is sent (the same bytes on every try).
     body: Mapped[str] = mapped_column(Text)
+    # The local actor whose key signs it: "blog", or "user:<id>".
+    signer: Mapped[str] = mapped_column(String(64), default="blog")
     status: Mapped[DeliveryStatus] = mapped_column(
         _str_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
     )

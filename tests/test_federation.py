@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from kmblog import federation
+from kmblog.auth.services import set_fediverse_actor
 from kmblog.extensions import db
 from kmblog.federation import blocks, services, signatures
 from kmblog.manage.services import PostAction, PostDraft, delete_post, save_post
@@ -39,6 +40,7 @@ from kmblog.models import (
     Post,
     Reaction,
     RemoteActor,
+    User,
     utcnow,
 )
 from tests.conftest import AuthActions
@@ -52,7 +54,7 @@ AS_LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 @pytest.fixture
 def fed_app(make_app: Callable[..., Flask]) -> Flask:
     """The blog, allowed to reach the peer on loopback (as only tests are)."""
-    return make_app(FEDERATION_ALLOW_LOOPBACK=True)
+    return make_app(FETCH_ALLOW_LOOPBACK=True)
 
 
 @pytest.fixture
@@ -374,6 +376,88 @@ def test_a_follow_is_stored_and_accepted_with_a_signed_accept(
     assert fed_client.get("/ap/actor/followers").json["totalItems"] == 0
 
 
+def _signed_by(received: Any, public_key: str) -> str:
+    """The key id a delivery the peer received was signed with (checked against
+    `public_key`)."""
+    signature = signatures.parse_signature(received.headers["Signature"])
+    signatures.verify_request(
+        "POST",
+        received.path,
+        received.headers,
+        received.body,
+        signature,
+        public_key,
+        utcnow(),
+        timedelta(minutes=5),
+    )
+    return signature.key_id
+
+
+def test_an_authors_own_actor_is_off_until_turned_on_then_followed_apart(
+    fed_app: Flask, fed_client: FlaskClient, peer: Peer, blog: BlogBuilder
+) -> None:
+    dana = blog.author("dana", display_name="Dana Writer", bio="Maps, then tools.")
+    actor = f"http://blog.test/ap/users/{dana}"
+    finger = "/.well-known/webfinger?resource=acct:dana@blog.test"
+    assert fed_client.get(finger).status_code == 404
+    assert fed_client.get(f"/ap/users/{dana}").status_code == 404
+    follow_dana = {
+        "id": f"{peer.actor_id}/follows/dana",
+        "type": "Follow",
+        "actor": peer.actor_id,
+        "object": actor,
+    }
+    refused = post_to_inbox(fed_client, peer, follow_dana, path=f"/ap/users/{dana}/inbox")
+    assert refused.status_code == 404
+    assert post_to_inbox(fed_client, peer, follow_dana).status_code == 404  # shared inbox
+    assert count(fed_app, Follower) == 0
+
+    with fed_app.app_context():
+        user = db.session.get(User, dana)
+        assert user is not None
+        set_fediverse_actor(user, True)
+    assert fed_client.get(finger).json["links"][0]["href"] == actor
+    document = fed_client.get(f"/ap/users/{dana}").json
+    assert (document["preferredUsername"], document["name"]) == ("dana", "Dana Writer")
+    assert document["summary"] == "<p>Maps, then tools.</p>"
+    assert "email" not in json.dumps(document)
+    follow_dana["id"] += "-2"
+    assert (
+        post_to_inbox(fed_client, peer, follow_dana, path=f"/ap/users/{dana}/inbox").status_code
+        == 202
+    )
+    assert follow(fed_client, peer).status_code == 202  # the blog too
+    assert fed_client.get(f"/ap/users/{dana}/followers").json["totalItems"] == 1
+    assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
+    assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED] * 2
+    dana_key = document["publicKey"]["publicKeyPem"]
+    blog_key = fed_client.get("/ap/actor").json["publicKey"]["publicKeyPem"]
+    accepts = {a.activity["actor"]: a for a in peer.received}
+    assert _signed_by(accepts[actor], dana_key) == f"{actor}#main-key"
+    assert _signed_by(accepts["http://blog.test/ap/actor"], blog_key).startswith(
+        "http://blog.test/ap/actor#"
+    )
+
+    peer.received.clear()
+    post = blog.post(title="Dana's map", author_id=dana, published=utcnow())
+    assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED] * 2
+    creates = {r.activity["actor"]: r for r in peer.received}
+    assert set(creates) == {actor, "http://blog.test/ap/actor"}  # one each, one inbox
+    assert {r.path for r in peer.received} == {"/inbox"}
+    assert _signed_by(creates[actor], dana_key) == f"{actor}#main-key"
+    for created in creates.values():
+        assert created.activity["object"]["attributedTo"] == actor
+    article = fed_client.get(post.url, headers={"Accept": ACTIVITY}).json
+    assert article["attributedTo"] == actor
+
+    # Undo of the follow of Dana: the blog is still followed.
+    undo = {"id": f"{peer.actor_id}/undo/dana", "type": "Undo", "actor": peer.actor_id,
+            "object": {**follow_dana, "id": "unknown"}}  # fmt: skip
+    assert post_to_inbox(fed_client, peer, undo, path=f"/ap/users/{dana}/inbox").status_code == 202
+    assert fed_client.get(f"/ap/users/{dana}/followers").json["totalItems"] == 0
+    assert fed_client.get("/ap/actor/followers").json["totalItems"] == 1
+
+
 def test_a_forged_signature_changes_nothing(
     fed_app: Flask, fed_client: FlaskClient, peer: Peer
 ) -> None:
@@ -590,7 +674,7 @@ def test_a_scheduled_post_goes_out_at_its_time(
 def test_a_failing_server_is_retried_then_given_up_and_holds_back_no_one(
     make_app: Callable[..., Flask], blog: BlogBuilder
 ) -> None:
-    app = make_app(FEDERATION_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=3)
+    app = make_app(FETCH_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=3)
     client = app.test_client()
     with running_peer(inbox_status=500) as broken, running_peer(username="ok") as healthy:
         follow(client, broken)
@@ -805,6 +889,7 @@ def test_authors_see_followers_and_failed_deliveries(
     count_queries: Any,
 ) -> None:
     assert client.get("/manage/fediverse").status_code == 302  # to sign in
+    # The allowance's old ActivityPub name still works.
     app = make_app(FEDERATION_ALLOW_LOOPBACK=True, FEDERATION_DELIVERY_ATTEMPTS=1)
     with running_peer(inbox_status=500) as broken:
         follow(app.test_client(), broken)
@@ -1033,3 +1118,20 @@ def test_a_domain_blocks_itself_and_its_subdomains(
     with app.app_context():
         blocks.block(BlockKind.DOMAIN, blocked, utcnow())
         assert blocks.is_blocked(address) is expected
+
+
+def test_an_author_turns_their_own_actor_on_and_off_on_their_account_page(
+    client: FlaskClient, auth: AuthActions, writer: Any
+) -> None:
+    auth.login("writer")
+    page = client.get("/manage/account").text
+    assert "<code>@writer@blog.test</code> (not followable while this is off)" in page
+    finger = "/.well-known/webfinger?resource=acct:writer@blog.test"
+    assert client.get(finger).status_code == 404
+    saved = auth.post_form("/manage/account", {"comment_mail": "each", "fediverse_actor": "y"})
+    assert saved.status_code == 303
+    assert "not followable" not in client.get("/manage/account").text
+    assert client.get(finger).json["subject"] == "acct:writer@blog.test"
+    saved = auth.post_form("/manage/account", {"comment_mail": "each"})
+    assert saved.status_code == 303
+    assert client.get(finger).status_code == 404

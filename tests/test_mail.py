@@ -31,11 +31,16 @@ from kmblog.models import (
     Subscriber,
     SubscriptionKind,
     User,
+    Webmention,
     utcnow,
 )
+from kmblog.webmention.services import set_mention_status
+from tests.factories import BlogBuilder
 from tests.live_server import TcpProxy
 from tests.mail_server import MailServer, body_of, comment_ids_in, link_in, wait_until
 from tests.test_comments import post_comment
+from tests.test_webmention import reply_page
+from tests.web_peer import Page, web_peer
 
 COALESCE = 2
 # Long enough for a window to close and its mail to go out (the scheduler looks every second).
@@ -446,3 +451,36 @@ def test_a_comment_is_accepted_at_once_with_the_job_queue_down_and_its_mail_foll
         queue = redis.Redis.from_url("redis://127.0.0.1:6379/12")
         for key in queue.scan_iter(match=f"*{name.replace('-', '')}*"):
             queue.delete(key)
+
+
+def test_an_approved_webmention_reply_mails_as_an_approved_comment_does(make_app, smtp, tmp_path):
+    app = _mail_app(make_app, smtp, tmp_path, FETCH_ALLOW_LOOPBACK=True)
+    consumer = start_in_process(app, workers=2)
+    try:
+        blog = BlogBuilder(app)
+        author = blog.author("fay", email="fay@example.org", password="x" * 12)
+        post = blog.post(title="Fay's post", author_id=author)
+        ann = "ann@example.org"
+        ann_comment = confirmed_subscriber(app, post.id, ann, SubscriptionKind.REPLIES)
+        wait_until(lambda: len(smtp.inbox.to("fay@example.org")) == 1, what="Ann's comment's")
+        blog.settings(comment_policy=CommentPolicy.MODERATED)
+        with web_peer() as site:
+            target = f"http://blog.test{post.url}"
+            source = site.page("/r", Page(body=reply_page(f"{target}#c{ann_comment}")))
+            sent = app.test_client().post("/webmention", data={"source": source, "target": target})
+            assert sent.status_code == 202, sent.text
+            wait_until(
+                lambda: len(smtp.inbox.to("fay@example.org")) == 2, what="the held reply's mail"
+            )
+        assert "awaits your approval" in smtp.inbox.to("fay@example.org")[1]["Subject"]
+        assert len(smtp.inbox.to(ann)) == 0  # held: nothing to Ann yet
+        with app.app_context():
+            mention = db.session.scalars(select(Webmention)).one()
+            reply_id = mention.comment_id
+            set_mention_status(mention, CommentStatus.PUBLISHED, utcnow())
+        wait_until(lambda: len(smtp.inbox.to(ann)) == 1, what="the approved reply's mail")
+        assert comment_ids_in(smtp.inbox.to(ann)[0]) == [reply_id]
+        quiet_for(SETTLE)
+        assert len(smtp.inbox.to(ann)) == 1
+    finally:
+        consumer.stop(graceful=True)

@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from kmblog.extensions import db
 from kmblog.jobs import queue_of, start_in_process
+from kmblog.manage.services import set_comment_status
 from kmblog.models import (
     Comment,
     CommentOrigin,
@@ -246,6 +247,50 @@ def test_a_reply_becomes_a_comment_sanitised_and_named(loopback_app, blog, peer)
     assert "via <a" in page and "1 Comment:" in page
 
 
+@pytest.mark.parametrize("linked", ["anchor", "permalink", "h-cite"])
+def test_a_reply_to_a_comment_joins_that_comments_thread(loopback_app, blog, peer, linked):
+    post = blog.post(title="Knowledge maps")
+    target = BLOG + post.url
+    first = blog.comment(post, "Maps first.", at=post.published_at + timedelta(hours=1))
+    other = blog.comment(post, "Tools first.", at=post.published_at + timedelta(hours=2))
+    address = {
+        "anchor": f"{target}#c{first.id}",
+        "permalink": f"{target}?showComment={first.millis}#c{first.id}",
+        "h-cite": f"{target}#c{first.id}",
+    }[linked]
+    page = reply_page(address, "Yes: maps before tools.")
+    if linked == "h-cite":
+        page = page.replace(
+            f'<a class="u-in-reply-to" href="{address}">',
+            f'<a class="u-in-reply-to h-cite" href="{address}"><span class="p-name">',
+        ).replace("the post on maps</a>", "a comment</span></a>")
+    # Sent for the comment's address (the post's, as far as the endpoint cares).
+    assert mention(loopback_app, peer.page("/r", Page(body=page)), address).status_code == 202
+    run_jobs(loopback_app)
+    [row] = mentions(loopback_app)
+    assert (row.state, row.kind) == (MentionState.VERIFIED, MentionKind.REPLY)
+    with loopback_app.app_context():
+        reply = db.session.scalars(select(Comment).where(Comment.id == row.comment_id)).one()
+        assert (reply.parent_id, reply.root_id, reply.depth) == (first.id, first.id, 1)
+        assert db.session.get(Comment, other.id).replied is False  # type: ignore[union-attr]
+    shown = page_of(loopback_app, post).split('id="comments"', 1)[1]
+    assert (
+        shown.index("Maps first.") < shown.index("maps before tools") < shown.index("Tools first.")
+    )
+
+
+def test_a_reply_to_a_comment_of_another_post_answers_its_own_post(loopback_app, blog, peer):
+    post, elsewhere = blog.post(title="Knowledge maps"), blog.post(title="Elsewhere")
+    foreign = blog.comment(elsewhere, "Not here.")
+    target = BLOG + post.url
+    mention(loopback_app, peer.page("/r", Page(body=reply_page(f"{target}#c{foreign.id}"))), target)
+    run_jobs(loopback_app)
+    [row] = mentions(loopback_app)
+    with loopback_app.app_context():
+        reply = db.session.get(Comment, row.comment_id)
+        assert reply is not None and reply.post_id == post.id and reply.parent_id is None
+
+
 def test_replies_go_through_the_same_moderation_as_comments(loopback_app, blog, peer):
     blog.settings(comment_policy=CommentPolicy.MODERATED)
     post = blog.post(title="Knowledge maps")
@@ -255,6 +300,11 @@ def test_replies_go_through_the_same_moderation_as_comments(loopback_app, blog, 
     with loopback_app.app_context():
         assert db.session.scalars(select(Comment.status)).one() == CommentStatus.PENDING
     assert "Maps come after the needs" not in page_of(loopback_app, post)
+    # Approved in the comments' moderation queue: its mention is approved with it.
+    with loopback_app.app_context():
+        set_comment_status(list(db.session.scalars(select(Comment))), CommentStatus.PUBLISHED)
+    assert [row.status for row in mentions(loopback_app)] == [CommentStatus.PUBLISHED]
+    assert "Maps come after the needs" in page_of(loopback_app, post)
 
 
 def test_blocked_words_make_a_reply_spam(loopback_app, blog, peer):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kmblog.extensions import db
 from kmblog.models import OutgoingWebmention, Post
-from kmblog.webmention.fetch import Limits
+from kmblog.outbound import Limits
 from kmblog.webmention.sending import discover_endpoint
 from tests.conftest import AuthActions
 from tests.test_editor import edit, new_post

@@ -47,6 +47,7 @@ def create_user(
 ) -> User:
     """A new author (made by `by`: see kmblog.audit). Without a password the account
     cannot sign in."""
+    role = Role(role)  # also from its name ("admin"), as the command line gives it
     user = add_user(username, password, role, now, display_name, email, bio)
     db.session.flush()
     record(
@@ -219,6 +220,13 @@ def set_fediverse_creator(user: User, handle: str | None) -> None:
     """The fediverse account credited on `user`'s posts' pages; None removes it. The
     handle is one parse_fediverse_handle returned."""
     user.fediverse_creator = handle
+    db.session.commit()
+
+
+def set_fediverse_actor(user: User, on: bool) -> None:
+    """Turn `user`'s own ActivityPub actor on or off. Off, it is not found and takes no
+    follows; its followers are kept for when it is turned on again."""
+    user.fediverse_actor = on
     db.session.commit()
 
 

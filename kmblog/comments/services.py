@@ -9,6 +9,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
@@ -17,7 +18,15 @@ from kmblog.audit.services import record_rule_decision
 from kmblog.comments.spam import Commenter, CommentRules, judge, judge_edit
 from kmblog.extensions import db
 from kmblog.mail.services import event_for, fan_out_later, record_event, subscribe
-from kmblog.models import Comment, CommentPolicy, CommentStatus, Post, SubscriptionKind, User
+from kmblog.models import (
+    MAX_ID,
+    Comment,
+    CommentPolicy,
+    CommentStatus,
+    Post,
+    SubscriptionKind,
+    User,
+)
 from kmblog.rendering import clean_line, clean_text, render_comment
 
 __all__ = ["CommentRules"]  # the rules live in kmblog.comments.spam; callers find them here
@@ -91,6 +100,26 @@ def find_parent(post: Post, parent_id: int | None) -> Comment | None:
     if parent.status != CommentStatus.PUBLISHED:
         raise ReplyRefused(REPLY_TO_REMOVED)
     return parent
+
+
+def comment_at(post: Post, address: str) -> Comment | None:
+    """The published comment of `post` that one of its addresses names by its anchor:
+    /yyyy/mm/slug.html#c123, or the comment's own link (...?showComment=...#c123); an
+    imported comment by its Blogger id (#c<that id>) too. None for the post itself."""
+    try:
+        fragment = urlsplit(address).fragment
+    except ValueError:
+        return None
+    anchor = fragment[1:]
+    if not fragment.startswith("c") or not anchor.isdigit() or len(anchor) > 32:
+        return None
+    mine = select(Comment).where(
+        Comment.post_id == post.id, Comment.status == CommentStatus.PUBLISHED
+    )
+    found = None
+    if int(anchor) <= MAX_ID:
+        found = db.session.scalar(mine.where(Comment.id == int(anchor)))
+    return found or db.session.scalar(mine.where(Comment.blogger_id == anchor))
 
 
 def place_reply(comment: Comment, parent: Comment | None, thread_depth: int) -> None:

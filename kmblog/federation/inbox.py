@@ -278,15 +278,32 @@ def _take(
     # Anything else (Accept, Reject, Move, ...) is nothing for a blog to do.
 
 
+def _followed(address: str) -> tuple[str, documents.Actor] | None:
+    """The local actor an address names: the blog, or an author whose own actor is on
+    (its owner name and addresses)."""
+    blog = services.blog_actor()
+    if address == blog.id:
+        return services.BLOG, blog
+    prefix = services.absolute("/ap/users/")
+    number = address[len(prefix) :] if address.startswith(prefix) else ""
+    author = services.acting_author(int(number)) if number.isdigit() and len(number) < 10 else None
+    if author is None:
+        return None
+    return services.author_owner(author.id), services.author_actor(author)
+
+
 def _follow(
     activity: dict[str, Any], actor: RemoteActor, now: datetime, after: replies.AfterCommit
 ) -> None:
-    blog = services.blog_actor()
-    if _id_of(activity.get("object")) != blog.id:
-        raise InboxRefusal(404, "only the blog can be followed here")
-    follower = db.session.scalar(select(Follower).where(Follower.actor_id == actor.id))
+    followed = _followed(_id_of(activity.get("object")))
+    if followed is None:
+        raise InboxRefusal(404, "no such account here to follow")
+    owner, blog = followed
+    follower = db.session.scalar(
+        select(Follower).where(Follower.actor_id == actor.id, Follower.local_actor == owner)
+    )
     if follower is None:
-        follower = Follower(actor_id=actor.id, created_at=now)
+        follower = Follower(actor_id=actor.id, local_actor=owner, created_at=now)
         db.session.add(follower)
     follower.follow_uri = _id_of(activity.get("id"))[:2000]
     follow = {
@@ -302,16 +319,26 @@ def _follow(
         "actor": blog.id,
         "object": follow,
     }
-    ids = [delivery.id for delivery in services.queue_deliveries(accept, [actor.inbox], now)]
+    ids = [
+        delivery.id
+        for delivery in services.queue_deliveries(accept, [actor.inbox], now, signer=owner)
+    ]
     after.append(lambda: services.deliver_later(ids))
 
 
 def _undo(obj: Any, actor: RemoteActor) -> None:
-    """Undo of a Follow (the follower leaves), a Like or an Announce (uncounted)."""
+    """Undo of a Follow (the follower leaves the blog or the author it followed), a Like
+    or an Announce (uncounted)."""
     undone = _id_of(obj)
     kind = _text(obj.get("type")) if isinstance(obj, dict) else ""
-    follower = db.session.scalar(select(Follower).where(Follower.actor_id == actor.id))
-    if follower is not None and (kind == "Follow" or (undone and undone == follower.follow_uri)):
+    follows = list(db.session.scalars(select(Follower).where(Follower.actor_id == actor.id)))
+    named = [follower for follower in follows if undone and undone == follower.follow_uri]
+    if not named and kind == "Follow" and isinstance(obj, dict):
+        # The Follow by what it followed (its id may not be the one stored).
+        followed = _followed(_id_of(obj.get("object")))
+        owners = {followed[0]} if followed is not None else set()
+        named = [f for f in follows if f.local_actor in owners or len(follows) == 1]
+    for follower in named:
         db.session.delete(follower)
     if undone:
         db.session.execute(

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from kmblog.audit.services import record_rule_decision
 from kmblog.blog.services import find_post
-from kmblog.comments.services import comments_open, place_reply
+from kmblog.comments.services import comment_at, comments_open, place_reply
 from kmblog.comments.spam import Commenter, CommentRules, judge, judge_edit
 from kmblog.extensions import db
 from kmblog.federation import services
@@ -99,7 +99,10 @@ def create_reply(note: Any, actor: RemoteActor, now: datetime, after: AfterCommi
     answered = _id_of(note.get("inReplyTo"))
     parent: Comment | None = None
     post = post_named(answered, now) if answered else None
-    if post is None and answered:
+    if post is not None:
+        # An answer to a comment here, by its address on the post's page.
+        parent = comment_at(post, answered)
+    elif answered:
         known = db.session.scalar(
             select(FediverseComment).where(FediverseComment.note_uri == answered)
         )

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from kmblog import jobs
+from kmblog import jobs, outbound
 from kmblog.blog.queries import Cursor, older_than, visible
 from kmblog.extensions import db
 from kmblog.federation import blocks, client, documents, signatures
@@ -41,11 +41,13 @@ from kmblog.models import (
     Follower,
     Post,
     RemoteActor,
+    User,
     utcnow,
 )
 from kmblog.rendering import absolute_media, shown_images
 from kmblog.settings import get_settings
 from kmblog.urls import label_url, post_url
+from kmblog.webmention import web as social_web
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,44 @@ def blog_actor() -> Actor:
     )
 
 
+def author_owner(user_id: int) -> str:
+    """The name an author's actor goes by in keys, followers and deliveries."""
+    return f"user:{user_id}"
+
+
+def author_actor(user: User) -> Actor:
+    """An author's own actor (whether or not they turned it on): by their number, so
+    that a new username keeps its followers."""
+    return Actor(
+        id=absolute(url_for("federation.author", user_id=user.id)),
+        handle=user.username,
+        home=absolute(url_for("blog.profile", username=user.username)),
+        inbox=absolute(url_for("federation.author_inbox", user_id=user.id)),
+        shared_inbox=absolute(url_for("federation.shared_inbox")),
+        outbox=absolute(url_for("federation.author_outbox", user_id=user.id)),
+        followers=absolute(url_for("federation.author_followers", user_id=user.id)),
+    )
+
+
+def acting_author(user_id: int | None) -> User | None:
+    """The author whose own actor is on (None: no such author, or theirs is off)."""
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.fediverse_actor and user.active else None
+
+
+def local_actor(owner: str) -> Actor | None:
+    """The actor an owner name ("blog", "user:<id>") stands for, if it is on."""
+    if owner == BLOG:
+        return blog_actor()
+    kind, _, number = owner.partition(":")
+    if kind != "user" or not number.isdigit():
+        return None
+    user = acting_author(int(number))
+    return author_actor(user) if user is not None else None
+
+
 def article_id(post_id: int) -> str:
     """A post's ActivityPub id: by its number, so it survives a new slug or date."""
     return absolute(url_for("federation.article", post_id=post_id))
@@ -105,39 +145,51 @@ def site_context() -> Iterator[None]:
         yield
 
 
-def limits() -> client.Limits:
+def limits() -> outbound.Limits:
     config = current_app.config
-    return client.Limits(
-        allow_loopback=bool(config.get("FEDERATION_ALLOW_LOOPBACK", False)),
-        timeout=float(config.get("FEDERATION_TIMEOUT", 10)),
+    return outbound.Limits(
+        allow_loopback=outbound.loopback_allowed(config),
+        seconds=float(config.get("FEDERATION_TIMEOUT", 10)),
         max_bytes=int(config.get("FEDERATION_MAX_BYTES", 1_000_000)),
+        user_agent=client.USER_AGENT,
     )
 
 
 # -- The key ---------------------------------------------------------------------------
 
 
-def blog_key() -> FederationKey:
-    """The blog's keypair, made on first use (by whichever server or worker comes
-    first: the others read the row it wrote)."""
-    key = db.session.scalar(select(FederationKey).where(FederationKey.owner == BLOG))
+def actor_key(owner: str = BLOG) -> FederationKey:
+    """A local actor's keypair (the blog's, or an author's own), made on first use (by
+    whichever server or worker comes first: the others read the row it wrote)."""
+    key = db.session.scalar(select(FederationKey).where(FederationKey.owner == owner))
     if key is not None:
         return key
     private, public = signatures.generate_keypair()
     try:
         with db.session.begin_nested():
-            key = FederationKey(owner=BLOG, private_key_pem=private, public_key_pem=public)
+            key = FederationKey(owner=owner, private_key_pem=private, public_key_pem=public)
             db.session.add(key)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        key = db.session.scalars(select(FederationKey).where(FederationKey.owner == BLOG)).one()
+        key = db.session.scalars(select(FederationKey).where(FederationKey.owner == owner)).one()
     return key
 
 
-def signed_headers(method: str, url: str, body: bytes | None, now: datetime) -> dict[str, str]:
-    key = blog_key()
-    return signatures.sign_request(method, url, body, blog_actor().key_id, key.private_key_pem, now)
+def blog_key() -> FederationKey:
+    return actor_key(BLOG)
+
+
+def signed_headers(
+    method: str, url: str, body: bytes | None, now: datetime, signer: str = BLOG
+) -> dict[str, str]:
+    """Headers signing a request with `signer`'s key (the blog's when that actor is
+    off now: its deliveries still go out, signed by an actor that exists)."""
+    actor = local_actor(signer)
+    if actor is None:
+        signer, actor = BLOG, blog_actor()
+    key = actor_key(signer)
+    return signatures.sign_request(method, url, body, actor.key_id, key.private_key_pem, now)
 
 
 # -- Documents -------------------------------------------------------------------------
@@ -150,15 +202,45 @@ def actor_document() -> dict[str, Any]:
     )
 
 
+def author_document(user: User) -> dict[str, Any]:
+    """An author's own actor: their name, their bio as its summary, their key."""
+    return documents.actor_document(
+        author_actor(user),
+        user.display_name,
+        user.bio,
+        actor_key(author_owner(user.id)).public_key_pem,
+    )
+
+
+def _author_named(resource: str) -> User | None:
+    """The author (actor on) that acct:username@host or their actor's address names."""
+    wanted = resource.lower()
+    if wanted.startswith("acct:"):
+        name, _, at = wanted[len("acct:") :].lstrip("@").rpartition("@")
+        if at != host().lower() or not name:
+            return None
+        user = db.session.scalar(select(User).where(func.lower(User.username) == name))
+    else:
+        prefix = absolute("/ap/users/").lower()
+        number = wanted[len(prefix) :] if wanted.startswith(prefix) else ""
+        user = db.session.get(User, int(number)) if number.isdigit() else None
+    return acting_author(user.id) if user is not None else None
+
+
 def webfinger(resource: str) -> dict[str, Any] | None:
-    """The WebFinger answer for acct:handle@host (or the actor's own address)."""
+    """The WebFinger answer for acct:handle@host (or the actor's own address), the
+    blog's or an author's whose own actor is on."""
     actor = blog_actor()
     wanted = resource.strip()
     accepted = {f"acct:{handle()}@{host()}".lower(), actor.id.lower(), actor.home.lower()}
+    subject = f"acct:{handle()}@{host()}"
     if wanted.lower() not in accepted:
-        return None
+        author = _author_named(wanted) if len(wanted) <= 2000 else None
+        if author is None:
+            return None
+        actor, subject = author_actor(author), f"acct:{author.username}@{host()}"
     return {
-        "subject": f"acct:{handle()}@{host()}",
+        "subject": subject,
         "aliases": [actor.id, actor.home],
         "links": [
             {"rel": "self", "type": client.ACTIVITY_JSON, "href": actor.id},
@@ -194,13 +276,22 @@ def attachments_of(post: Post) -> tuple[documents.Attachment, ...]:
     return tuple(found)
 
 
+def attributed_actor(post: Post) -> Actor:
+    """Whom a post is attributed to: its author's own actor when it is on, else the
+    blog."""
+    author = post.author
+    if author.fediverse_actor and author.active:
+        return author_actor(author)
+    return blog_actor()
+
+
 def article_of(post: Post) -> dict[str, Any]:
     """A visible post as an Article."""
     return documents.article(
         post,
         article_id(post.id),
         absolute(post_url(post)),
-        blog_actor(),
+        attributed_actor(post),
         {label.name: absolute(label_url(label.name)) for label in post.labels},
         content=absolute_media(post.body_html, base_url()),
         attachments=attachments_of(post),
@@ -215,19 +306,22 @@ def article_document(post: Post) -> dict[str, Any]:
     return documents.with_context(article_of(post))
 
 
-def outbox(before: int | None, now: datetime) -> dict[str, Any]:
-    """The outbox: its size and first page, or (with `before`, a post id; 0 for the
-    start) a page of Create activities, newest first, keyset-paged."""
-    actor = blog_actor()
+def outbox(before: int | None, now: datetime, author: User | None = None) -> dict[str, Any]:
+    """The outbox (the blog's, or with `author` theirs: their posts only): its size and
+    first page, or (with `before`, a post id; 0 for the start) a page of Create
+    activities, newest first, keyset-paged."""
+    actor = blog_actor() if author is None else author_actor(author)
+    mine = visible(now) if author is None else visible(now) & (Post.author_id == author.id)
+
+    def page(start: int) -> str:
+        if author is None:
+            return absolute(url_for("federation.outbox", before=start))
+        return absolute(url_for("federation.author_outbox", user_id=author.id, before=start))
+
     if before is None:
-        total = db.session.scalar(select(func.count()).select_from(Post).where(visible(now))) or 0
-        return documents.collection(
-            actor.outbox,
-            total,
-            url_for("federation.outbox", before=0, _external=False)
-            and absolute(url_for("federation.outbox", before=0)),
-        )
-    query = select(Post).where(visible(now))
+        total = db.session.scalar(select(func.count()).select_from(Post).where(mine)) or 0
+        return documents.collection(actor.outbox, total, page(0))
+    query = select(Post).options(joinedload(Post.author)).where(mine)
     if before:
         cursor_post = db.session.get(Post, before)
         if cursor_post is not None and cursor_post.published_at is not None:
@@ -243,20 +337,22 @@ def outbox(before: int | None, now: datetime) -> dict[str, Any]:
     ]
     for item in items:
         item.pop("@context")
-    next_page = (
-        absolute(url_for("federation.outbox", before=posts[-1].id))
-        if len(posts) == OUTBOX_PAGE_SIZE
-        else None
-    )
-    return documents.collection_page(
-        absolute(url_for("federation.outbox", before=before)), actor.outbox, items, next_page
-    )
+    next_page = page(posts[-1].id) if len(posts) == OUTBOX_PAGE_SIZE else None
+    return documents.collection_page(page(before), actor.outbox, items, next_page)
 
 
-def followers_document() -> dict[str, Any]:
-    """How many follow the blog (who they are is theirs to say)."""
-    total = db.session.scalar(select(func.count()).select_from(Follower)) or 0
-    return documents.collection(blog_actor().followers, total)
+def followers_document(author: User | None = None) -> dict[str, Any]:
+    """How many follow the blog, or an author's own actor (who they are is theirs to
+    say)."""
+    owner = BLOG if author is None else author_owner(author.id)
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(Follower).where(Follower.local_actor == owner)
+        )
+        or 0
+    )
+    actor = blog_actor() if author is None else author_actor(author)
+    return documents.collection(actor.followers, total)
 
 
 @dataclass(frozen=True)
@@ -287,7 +383,9 @@ def overview(limit: int = 50) -> Overview:
     failed = db.session.scalar(
         select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
     )
-    total = db.session.scalar(select(func.count()).select_from(Follower))
+    total = db.session.scalar(
+        select(func.count()).select_from(Follower).where(Follower.local_actor == BLOG)
+    )
     return Overview(f"@{handle()}@{host()}", total or 0, followers, deliveries, failed or 0)
 
 
@@ -311,7 +409,9 @@ def record_post_change(post: Post, kind: FederationEventKind, now: datetime) -> 
     due = now
     if kind != FederationEventKind.DELETE and post.published_at is not None:
         due = max(now, post.published_at)
-    event = FederationEvent(post_id=post.id, kind=kind, due_at=due, created_at=now)
+    event = FederationEvent(
+        post_id=post.id, author_id=post.author_id, kind=kind, due_at=due, created_at=now
+    )
     db.session.add(event)
     return event
 
@@ -340,11 +440,13 @@ def _already_created(post_id: int, this_event: int) -> bool:
     )
 
 
-def follower_inboxes() -> list[str]:
-    """Each follower server once: its shared inbox, or the follower's own inbox."""
+def follower_inboxes(owner: str = BLOG) -> list[str]:
+    """Each server following `owner` once: its shared inbox, or the follower's own
+    inbox."""
     rows = db.session.scalars(
         select(func.coalesce(RemoteActor.shared_inbox, RemoteActor.inbox))
         .join(Follower, Follower.actor_id == RemoteActor.id)
+        .where(Follower.local_actor == owner)
         .distinct()
     )
     return sorted(set(rows))
@@ -367,49 +469,83 @@ def _claim_event(event_id: int, now: datetime) -> FederationEvent | None:
     return db.session.get(FederationEvent, event_id)
 
 
-def _activity_for(event: FederationEvent, now: datetime) -> dict[str, Any] | None:
-    """What the event sends: Delete of a post that went out, Create of a post seen for
-    the first time, Update of one that went out before; nothing for a post not visible
-    (unpublished since, or never sent)."""
-    actor = blog_actor()
+def _activity_for(
+    event: FederationEvent, actor: Actor, suffix: str, now: datetime
+) -> dict[str, Any] | None:
+    """What the event sends from `actor`: Delete of a post that went out, Create of a
+    post seen for the first time, Update of one that went out before; nothing for a post
+    not visible (unpublished since, or never sent). `suffix` tells apart the activities
+    the blog and an author's own actor send of the same change."""
     object_id = article_id(event.post_id)
     created = _already_created(event.post_id, event.id)
     if event.kind == FederationEventKind.DELETE:
         if not created:
             return None
         return documents.activity(
-            "Delete", f"{object_id}#delete-{event.id}", actor, documents.tombstone(object_id)
+            "Delete",
+            f"{object_id}#delete-{event.id}{suffix}",
+            actor,
+            documents.tombstone(object_id),
         )
     post = find_visible_post(event.post_id, now)
     if post is None:
         return None
     if created:
         return documents.activity(
-            "Update", f"{object_id}#update-{event.id}", actor, article_of(post)
+            "Update", f"{object_id}#update-{event.id}{suffix}", actor, article_of(post)
         )
-    return documents.activity("Create", f"{object_id}#create", actor, article_of(post))
+    return documents.activity("Create", f"{object_id}#create{suffix}", actor, article_of(post))
+
+
+def _senders(event: FederationEvent) -> list[tuple[str, Actor, str]]:
+    """Who sends an event's activity: the blog, and the post's author when their own
+    actor is on (owner, actor, activity id suffix)."""
+    senders = [(BLOG, blog_actor(), "")]
+    author = acting_author(event.author_id)
+    if author is not None:
+        senders.append((author_owner(author.id), author_actor(author), f"-user-{author.id}"))
+    return senders
 
 
 def fan_out(event_id: int, now: datetime) -> list[int]:
-    """Turn a due event into deliveries, one per follower server; their ids."""
+    """Turn a due event into deliveries: from the blog to each server following it,
+    and from the author's own actor (when on) to each server following them, each
+    server's shared inbox once per actor; their ids."""
     with site_context():
         event = _claim_event(event_id, now)
         if event is None:
             db.session.rollback()
             return []
-        activity = _activity_for(event, now)
-        if activity is None:
-            db.session.commit()
-            return []
-        deliveries = queue_deliveries(activity, follower_inboxes(), now)
+        deliveries: list[Delivery] = []
+        went_live = False
+        for owner, actor, suffix in _senders(event):
+            activity = _activity_for(event, actor, suffix, now)
+            if activity is None:
+                break  # nothing to send, from anyone
+            went_live = activity["type"] == "Create" and event.due_at > event.created_at
+            inboxes = follower_inboxes(owner)
+            deliveries += queue_deliveries(activity, inboxes, now, signer=owner)
+        topics = []
+        if went_live:
+            # A scheduled post's time came: its first Create goes out once (the event
+            # is claimed once), and the WebSub hub hears of it then, not when it was
+            # saved (its Webmentions are due at the same time: kmblog.webmention).
+            post = find_visible_post(event.post_id, now)
+            topics = social_web.feed_topics(post) if post is not None else []
         db.session.commit()
+        social_web.ping_later(topics)
         return [delivery.id for delivery in deliveries]
 
 
-def queue_deliveries(activity: dict[str, Any], inboxes: list[str], now: datetime) -> list[Delivery]:
-    """Delivery rows for an activity (the caller commits, then queues them)."""
+def queue_deliveries(
+    activity: dict[str, Any], inboxes: list[str], now: datetime, signer: str = BLOG
+) -> list[Delivery]:
+    """Delivery rows for an activity, signed by `signer` when sent (the caller
+    commits, then queues them)."""
     body = json.dumps(activity, ensure_ascii=False, separators=(",", ":"))
-    deliveries = [Delivery(inbox=inbox, body=body, created_at=now) for inbox in inboxes]
+    deliveries = [
+        Delivery(inbox=inbox, body=body, signer=signer, created_at=now) for inbox in inboxes
+    ]
     db.session.add_all(deliveries)
     db.session.flush()
     return deliveries
@@ -453,7 +589,7 @@ def deliver(delivery_id: int, now_of: Any = utcnow) -> DeliveryStatus | None:
     body = delivery.body.encode("utf-8")
     now = now_of()
     with site_context():
-        headers = signed_headers("POST", delivery.inbox, body, now)
+        headers = signed_headers("POST", delivery.inbox, body, now, delivery.signer)
     error = ""
     try:
         status = client.post_activity(delivery.inbox, body, headers, limits())

@@ -16,7 +16,7 @@ from kmblog.extensions import csrf, limiter
 from kmblog.federation import blocks, inbox, services
 from kmblog.federation.forms import BlockForm, UnblockForm
 from kmblog.federation.responses import JRD, article_response, as_json
-from kmblog.models import MAX_ID, BlockKind, utcnow
+from kmblog.models import MAX_ID, BlockKind, User, utcnow
 
 federation = Blueprint("federation", __name__)
 csrf.exempt(federation)  # servers post here, signed with HTTP Signatures, not forms
@@ -148,6 +148,44 @@ def outbox() -> Response:
 def followers() -> Response:
     """How many follow the blog."""
     return as_json(services.followers_document())
+
+
+def _acting_author(user_id: int) -> User:
+    """An author whose own actor is on; 404 for anyone else (theirs is off by default)."""
+    author = services.acting_author(user_id) if user_id <= MAX_ID else None
+    if author is None:
+        abort(404, description="There is no such account here.")
+    return author
+
+
+@federation.get("/ap/users/<int:user_id>")
+def author(user_id: int) -> Response:
+    """An author's own actor, when they turned it on."""
+    return as_json(services.author_document(_acting_author(user_id)))
+
+
+@federation.get("/ap/users/<int:user_id>/outbox")
+def author_outbox(user_id: int) -> Response:
+    """An author's public posts as Create activities, newest first."""
+    found = _acting_author(user_id)
+    before = request.args.get("before", type=int)
+    if before is not None and not 0 <= before <= MAX_ID:
+        abort(404)
+    return as_json(services.outbox(before, utcnow(), author=found))
+
+
+@federation.get("/ap/users/<int:user_id>/followers")
+def author_followers(user_id: int) -> Response:
+    """How many follow an author's own actor."""
+    return as_json(services.followers_document(_acting_author(user_id)))
+
+
+@federation.post("/ap/users/<int:user_id>/inbox")
+@limiter.exempt
+def author_inbox(user_id: int) -> Response:
+    """Activities from other servers for an author's own actor, signed."""
+    _acting_author(user_id)
+    return _receive()
 
 
 @federation.get("/ap/posts/<int:post_id>")

@@ -318,6 +318,12 @@ class AccountMailForm(FlaskForm):
         "link cards of your posts; it is not shown on the blog's pages.",
     )
 
+    fediverse_actor = BooleanField(
+        "Let people follow you on the fediverse",
+        description="Off by default. On, your posts can be followed apart from the blog's, "
+        "at the address shown; your display name and bio make its profile.",
+    )
+
     def validate_fediverse_creator(self, field: StringField) -> None:
         # Checked (and tidied: "@" added, the server in lower case) by the same rule the
         # service keeps, so the form shows what would be stored.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -34,6 +34,7 @@ from kmblog.models import (
     PostStatus,
     SourceFormat,
     User,
+    Webmention,
     utcnow,
 )
 from kmblog.rendering import clean_line, clean_text, post_anchors, render_body
@@ -628,6 +629,12 @@ def set_comment_status(
         if comment.status != status:
             record_moderation(comment, comment.status, status, by, now)
         comment.status = status
+    # A reply that came as a Webmention: its mention (in the mentions list) follows.
+    db.session.execute(
+        update(Webmention)
+        .where(Webmention.comment_id.in_([comment.id for comment in comments]))
+        .values(status=status)
+    )
     db.session.flush()
     event_ids = [event.id for event in events]
     db.session.commit()

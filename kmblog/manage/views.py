@@ -34,12 +34,14 @@ from kmblog.auth.services import (
     list_users,
     password_is_right,
     set_active,
+    set_fediverse_actor,
     set_fediverse_creator,
     set_password,
     set_role,
 )
 from kmblog.context import current_settings, current_zone
 from kmblog.extensions import csrf
+from kmblog.federation import services as federation_services
 from kmblog.mail.services import set_comment_mail
 from kmblog.manage.forms import (
     MAX_BODY_LENGTH,
@@ -603,10 +605,15 @@ def account() -> Any:
         if handle != current_user.fediverse_creator:
             # Only a real change: it is on every cached page of their posts.
             set_fediverse_creator(current_user, handle)
+        if bool(form.fediverse_actor.data) != current_user.fediverse_actor:
+            set_fediverse_actor(current_user, bool(form.fediverse_actor.data))
         flash("Your account settings are saved.")
         return redirect(url_for("manage.account"), 303)
     return render_template(
-        "manage/account.html", form=form, settings=current_settings()
+        "manage/account.html",
+        form=form,
+        settings=current_settings(),
+        fediverse_address=f"@{current_user.username}@{federation_services.host()}",
     ), editing.form_status(form)
 
 

@@ -25,8 +25,8 @@ from kmblog import jobs
 from kmblog.extensions import db
 from kmblog.mail.services import base_url
 from kmblog.models import OutgoingWebmention, Post, utcnow
+from kmblog.outbound import Fetched, FetchRefused, Limits, fetch
 from kmblog.urls import post_url
-from kmblog.webmention.fetch import Fetched, FetchRefused, Limits, fetch
 
 SEND = "webmention.send"
 MAX_ATTEMPTS = 6

@@ -1,7 +1,7 @@
 """Mentions received from other sites (W3C Webmention, and Pingback, its older form).
 
 A mention is stored at once (the request that brings it is answered 202) and verified
-by a job: the source page is fetched (kmblog.webmention.fetch: bounded, no private
+by a job: the source page is fetched (kmblog.outbound: bounded, no private
 addresses), must link to the post, and is read as microformats2 (mf2py, and mf2util's
 reading of a received comment, the IndieWeb's own libraries) into a reply, a like, a
 repost or a plain mention. A reply becomes a comment in the post's thread, decided by
@@ -30,6 +30,7 @@ from sqlalchemy.orm import contains_eager
 from kmblog import jobs
 from kmblog.audit.services import record_rule_decision
 from kmblog.blog.services import find_moved_post, find_post
+from kmblog.comments.services import comment_at, place_reply
 from kmblog.comments.spam import (
     Commenter,
     CommentRules,
@@ -42,6 +43,7 @@ from kmblog.extensions import db
 from kmblog.mail.services import base_url, event_for, fan_out_later, record_event
 from kmblog.models import (
     Comment,
+    CommentEvent,
     CommentOrigin,
     CommentPolicy,
     CommentStatus,
@@ -51,13 +53,14 @@ from kmblog.models import (
     Post,
     Webmention,
 )
+from kmblog.outbound import Fetched, FetchRefused, Limits, fetch, loopback_allowed
 from kmblog.rendering import clean_line, clean_text, html_text, render_imported_comment
 from kmblog.settings import get_settings
 from kmblog.urls import post_url
-from kmblog.webmention.fetch import Fetched, FetchRefused, Limits, fetch
 
 VERIFY = "webmention.verify"
 SWEEP = "webmention.sweep"
+USER_AGENT = "kmblog (Webmention; +https://www.w3.org/TR/webmention/)"
 MAX_URL_LENGTH = 1000
 EXCERPT_LENGTH = 280
 # A mention still unverified this long after it came (its job lost, or its source not
@@ -78,7 +81,8 @@ def fetch_limits() -> Limits:
     return Limits(
         max_bytes=int(config["FETCH_MAX_BYTES"]),
         seconds=float(config["FETCH_TIMEOUT_SECONDS"]),
-        allow_loopback=bool(config["FETCH_ALLOW_LOOPBACK"]),
+        allow_loopback=loopback_allowed(config),
+        user_agent=USER_AGENT,
     )
 
 
@@ -167,6 +171,8 @@ class Reading:
     excerpt: str = ""
     content_html: str = ""  # a reply's text as the source wrote it (sanitised later)
     url: str = ""  # the reply's own address, when it gives one
+    # The addresses of the post it answers (in-reply-to), a comment's among them.
+    in_reply_to: tuple[str, ...] = ()
     author: dict[str, str] = field(default_factory=dict)
 
 
@@ -208,6 +214,9 @@ def read_source(fetched: Fetched, targets: set[str]) -> Reading | None:
     parsed = mf2py.parse(doc=document, url=fetched.url)
     found = mf2util.interpret_comment(parsed, fetched.url, list(targets)) or {}
     types = found.get("comment_type") or []
+    answered = _answered(parsed, targets)
+    if answered and "reply" not in types:
+        types = [*types, "reply"]  # an answer to a comment on the post
     kind = (
         MentionKind.REPLY
         if "reply" in types
@@ -226,10 +235,36 @@ def read_source(fetched: Fetched, targets: set[str]) -> Reading | None:
         excerpt=_excerpt(plain),
         content_html=found.get("content") or "",
         url=_first(found.get("url")),
+        in_reply_to=answered,
         author={
             key: clean_line(_first(author.get(key)))[:2000] for key in ("name", "url", "photo")
         },
     )
+
+
+def _answered(parsed: dict[str, Any], targets: set[str]) -> tuple[str, ...]:
+    """The h-entry's in-reply-to addresses that are the post's, whatever their anchor
+    or query (a comment's address is its post's with #c<number>): mf2util matches
+    only the post's address itself."""
+    entry = mf2util.find_first_entry(parsed, ["h-entry"]) or {}
+    posts = {_bare(target) for target in targets}
+    found = []
+    for value in (entry.get("properties") or {}).get("in-reply-to", []):
+        address = _first(value)
+        if not address and isinstance(value, dict):  # an h-cite without a plain value
+            address = _first((value.get("properties", {}).get("url") or [""])[0])
+        if address and len(address) <= MAX_URL_LENGTH and _bare(address) in posts:
+            found.append(address)
+    return tuple(found)
+
+
+def _bare(address: str) -> str:
+    """An address without its query and fragment."""
+    try:
+        parts = urlsplit(address)
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}"
 
 
 def _excerpt(text: str) -> str:
@@ -340,14 +375,19 @@ def _apply(mention: Webmention, reading: Reading, now: datetime) -> None:
                 origin=CommentOrigin.WEBMENTION,
                 origin_url=reading.url or mention.source,
             )
+            parents = (comment_at(post, address) for address in reading.in_reply_to)
+            place_reply(
+                comment, next((p for p in parents if p is not None), None), rules.thread_depth
+            )
             db.session.add(comment)
             mention.comment = comment
             db.session.flush()
             record_rule_decision(comment, decision)
             event = event_for(status)
             if event is not None:
-                event_ids.append(record_event(comment, event, now).id)
-                db.session.flush()
+                recorded = record_event(comment, event, now)
+                db.session.flush()  # its id: before the flush it has none
+                event_ids.append(recorded.id)
         elif comment.body_source != body_source:
             edit = judge_edit(comment.status, html_text(body_html), body_html, commenter, rules)
             record_rule_decision(comment, edit, edited=True)
@@ -427,9 +467,19 @@ def mentions_for(moderator_id: int | None, limit: int = 200) -> list[Webmention]
     )
 
 
-def set_mention_status(mention: Webmention, status: CommentStatus) -> None:
-    """Approve or delete a mention (a reply's comment with it). Commits."""
+def set_mention_status(mention: Webmention, status: CommentStatus, now: datetime) -> None:
+    """Approve or delete a mention (a reply's comment with it). Commits. A held reply
+    approved now causes the mail an approved comment causes (kmblog/mail: to those who
+    asked for replies to the comment it answers, or for the post's comments), written
+    in the same transaction."""
     mention.status = status
-    if mention.comment is not None:
-        mention.comment.status = status
+    event_ids = []
+    comment = mention.comment
+    if comment is not None:
+        if status == CommentStatus.PUBLISHED and comment.status == CommentStatus.PENDING:
+            event = record_event(comment, CommentEvent.APPROVED, now)
+            db.session.flush()
+            event_ids.append(event.id)
+        comment.status = status
     db.session.commit()
+    fan_out_later(event_ids)

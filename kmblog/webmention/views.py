@@ -101,6 +101,6 @@ def moderate_mention(mention_id: int) -> Any:
     if not current_user.is_admin and mention.post.author_id != current_user.id:
         abort(403)
     status = CommentStatus.PUBLISHED if form.action.data == "approve" else CommentStatus.DELETED
-    set_mention_status(mention, status)
+    set_mention_status(mention, status, utcnow())
     flash("Mention approved." if status == CommentStatus.PUBLISHED else "Mention deleted.")
     return redirect(url_for("webmention.mentions"), 303)

@@ -32,6 +32,11 @@ def post_changed(post: Post, gone: bool = False) -> None:
         websub.ping_later(feed_topics(post))
 
 
+def ping_later(topics: list[str]) -> None:
+    """Queue the hub's pings for these feeds (after the commit that made them change)."""
+    websub.ping_later(topics)
+
+
 def feed_topics(post: Post) -> list[str]:
     """The plain addresses of the feeds a post appears in (those that name the hub)."""
     topics = [url_for(name, _external=True) for name in ("feeds.posts", "feeds.summary_posts")]

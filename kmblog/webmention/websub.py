@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app
 
 from kmblog import jobs
-from kmblog.webmention.fetch import fetch
+from kmblog.outbound import fetch
 from kmblog.webmention.services import fetch_limits
 
 PING = "websub.ping"

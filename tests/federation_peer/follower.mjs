@@ -6,7 +6,7 @@
 // It serves one account, "reader", on 127.0.0.1 (a free port), then reads commands
 // from stdin, one JSON object a line, and writes what happens to stdout, one JSON
 // object a line:
-//   {"command": "follow", "handle": "@blog@127.0.0.1:PORT"}
+//   {"command": "follow", "handle": "@blog@127.0.0.1:PORT"} (or an author's own handle)
 //       looks the handle up by WebFinger, fetches the actor, sends a signed Follow
 //   {"command": "reply", "inReplyTo": "<post's Article id>", "content": "<p>...</p>"}
 //       sends a signed Create(Note) answering the post to the blog's inbox
@@ -70,6 +70,7 @@ const describe = async (activity) => {
       name: object.name?.toString(),
       content: object.content?.toString(),
       url: object.url?.href,
+      attributedTo: object.attributionId?.href,
     };
   } else if (object instanceof Tombstone) {
     event.object = { type: "Tombstone", id: object.id?.href };

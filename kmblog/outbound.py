@@ -1,12 +1,14 @@
-"""Fetching other sites' pages for the blog's jobs (Webmention, Pingback, WebSub): the
-one way out to the network, bounded in size and time, and never to a private address.
+"""The blog's one way out to the network, for its jobs: other sites' pages (Webmention,
+Pingback, WebSub) and other servers' actors and inboxes (ActivityPub), bounded in size
+and time, and never to a private address.
 
 Every address a host name resolves to must be a public one (not loopback, private,
 link-local, shared, multicast or reserved), checked before each request and each
 redirect; requests-hardened (a hardened requests session, Saleor's) then connects to
 an address it checked itself, so a name that resolves differently a moment later
-(DNS rebinding) cannot reach inside either. FETCH_ALLOW_LOOPBACK lets tests on one
-machine talk to servers on 127.0.0.1; nothing relaxes the rest.
+(DNS rebinding) cannot reach inside either. FETCH_ALLOW_LOOPBACK (its old ActivityPub
+name FEDERATION_ALLOW_LOOPBACK still read) lets tests on one machine talk to servers on
+127.0.0.1; nothing relaxes the rest.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests_hardened import Config, Manager
 from requests_hardened.ip_filter import InvalidIPAddress
 
-USER_AGENT = "kmblog (Webmention; +https://www.w3.org/TR/webmention/)"
+USER_AGENT = "kmblog"
 MAX_REDIRECTS = 5
 CHUNK = 16 * 1024
 
@@ -38,6 +42,12 @@ class Limits:
     max_bytes: int = 1024 * 1024
     seconds: float = 10.0
     allow_loopback: bool = False
+    user_agent: str = USER_AGENT
+
+
+def loopback_allowed(config: Mapping[str, Any]) -> bool:
+    """The tests' allowance, by its name or its old ActivityPub one."""
+    return bool(config.get("FETCH_ALLOW_LOOPBACK") or config.get("FEDERATION_ALLOW_LOOPBACK"))
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ def _session(limits: Limits) -> requests.Session:
             never_redirect=True,  # followed here, each hop checked
             ip_filter_enable=True,
             ip_filter_allow_loopback_ips=limits.allow_loopback,
-            user_agent_override=USER_AGENT,
+            user_agent_override=limits.user_agent,
         )
     )
     session: requests.Session = manager.get_session()
@@ -108,10 +118,13 @@ def fetch(
     data: dict[str, str] | bytes | None = None,
     headers: dict[str, str] | None = None,
     follow: bool = True,
+    read: bool = True,
 ) -> Fetched:
     """GET (or POST) `url`, following up to MAX_REDIRECTS redirects when `follow`, each
     one checked; the body is cut off past limits.max_bytes (FetchRefused) and the whole
-    exchange past limits.seconds. Network errors come through as requests' exceptions."""
+    exchange past limits.seconds (without `read`, the body is not read at all: an
+    inbox's answer to a delivery). Network errors come through as requests'
+    exceptions."""
     deadline = time.monotonic() + limits.seconds
     with _session(limits) as session:
         for _hop in range(MAX_REDIRECTS + 1):
@@ -129,7 +142,7 @@ def fetch(
                     if response.status_code in {301, 302, 303} and method == "POST":
                         method, data = "GET", None
                     continue
-                body = _read(response, limits, deadline)
+                body = _read(response, limits, deadline) if read else b""
                 return Fetched(url, response.status_code, response.headers, body)
     raise FetchRefused("too many redirects")
 
