@@ -40,10 +40,11 @@ from kmblog.models import (
     Post,
     Reaction,
     RemoteActor,
+    Role,
     User,
     utcnow,
 )
-from tests.conftest import AuthActions
+from tests.conftest import PASSWORD, AuthActions
 from tests.factories import BlogBuilder, PostRef
 from tests.federation_peer.python_peer import Peer, running_peer
 
@@ -902,6 +903,48 @@ def test_authors_see_followers_and_failed_deliveries(
     assert "1 follower" in page.text and "Ada Remote" in page.text
     assert "1 given up" in page.text and "answered 500" in page.text
     assert len(queries) <= 8
+
+
+def test_an_author_sees_their_own_actors_followers_and_deliveries_not_anothers(
+    fed_app: Flask, fed_client: FlaskClient, peer: Peer, blog: BlogBuilder, count_queries: Any
+) -> None:
+    """With their own actor on, an author's fediverse page gives its address, how many
+    follow it, and each follower and delivery with the actor it concerns; another author
+    sees the blog's and their own only, an admin everyone's."""
+    dana = blog.author("dana", password=PASSWORD)
+    blog.author("erin", password=PASSWORD)
+    blog.author("root", password=PASSWORD, role=Role.ADMIN)
+    with fed_app.app_context():
+        user = db.session.get(User, dana)
+        assert user is not None
+        set_fediverse_actor(user, True)
+    follow_dana = {
+        "id": f"{peer.actor_id}/follows/dana",
+        "type": "Follow",
+        "actor": peer.actor_id,
+        "object": f"http://blog.test/ap/users/{dana}",
+    }
+    assert post_to_inbox(fed_client, peer, follow_dana).status_code == 202
+    assert deliver_all(fed_app) == [DeliveryStatus.DELIVERED]  # the Accept, from Dana
+
+    def page_of(name: str) -> str:
+        browser = fed_app.test_client()
+        AuthActions(browser).login(name)
+        with count_queries() as queries:
+            page = browser.get("/manage/fediverse")
+        assert page.status_code == 200
+        assert len(queries) <= 10, name
+        return page.text
+
+    own = page_of("dana")
+    assert "You are followed as <strong>@dana@blog.test</strong> too, by 1 account" in own
+    assert "0 followers of the blog" in own
+    assert "<td>@dana</td>" in own  # the follower's row and the Accept's
+    assert own.count("<td>@dana</td>") == 2
+    other = page_of("erin")
+    assert "You are followed as" not in other and "<td>@dana</td>" not in other
+    assert "Nobody follows yet." in other and "Nothing has been sent yet." in other
+    assert page_of("root").count("<td>@dana</td>") == 2
 
 
 def test_a_thousand_followers_on_fifty_servers_cost_a_publish_nothing(

@@ -14,7 +14,7 @@ import logging
 import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -364,29 +364,70 @@ class Overview:
     followers: list[Follower]
     deliveries: list[Delivery]
     failed: int
+    # The viewer's own actor, when they turned it on: its address and its followers.
+    own_address: str | None = None
+    own_follower_count: int = 0
+    # Which actor each follower follows and each delivery comes from ("blog",
+    # "user:<id>"), as the page names it ("the blog", "@name").
+    actor_names: dict[str, str] = field(default_factory=dict)
 
 
-def overview(limit: int = 50) -> Overview:
-    """The newest followers and deliveries (and how many deliveries failed), in four
-    queries."""
+def overview(viewer: User, limit: int = 50) -> Overview:
+    """The newest followers and deliveries (and how many deliveries failed), in five
+    queries: an admin sees every actor's, an author the blog's and their own actor's."""
+    own = author_owner(viewer.id)
+    owners = None if viewer.is_admin else (BLOG, own)
+
+    def of(query: Any, column: Any) -> Any:
+        return query if owners is None else query.where(column.in_(owners))
+
     followers = list(
         db.session.scalars(
-            select(Follower)
+            of(select(Follower), Follower.local_actor)
             .options(joinedload(Follower.actor))
             .order_by(Follower.created_at.desc(), Follower.id.desc())
             .limit(limit)
         )
     )
     deliveries = list(
-        db.session.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(limit))
+        db.session.scalars(
+            of(select(Delivery), Delivery.signer).order_by(Delivery.id.desc()).limit(limit)
+        )
     )
     failed = db.session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
+        of(select(func.count()).select_from(Delivery), Delivery.signer).where(
+            Delivery.status == DeliveryStatus.FAILED
+        )
     )
-    total = db.session.scalar(
-        select(func.count()).select_from(Follower).where(Follower.local_actor == BLOG)
+    counts = dict(
+        db.session.execute(
+            select(Follower.local_actor, func.count())
+            .where(Follower.local_actor.in_((BLOG, own)))
+            .group_by(Follower.local_actor)
+        ).all()
     )
-    return Overview(f"@{handle()}@{host()}", total or 0, followers, deliveries, failed or 0)
+    # The authors' handles, for the rows of other authors' actors an admin sees.
+    numbers = {
+        int(owner.partition(":")[2])
+        for owner in {f.local_actor for f in followers} | {d.signer for d in deliveries}
+        if owner.startswith("user:") and owner.partition(":")[2].isdigit()
+    }
+    names = {BLOG: "the blog"}
+    if numbers:
+        for number, username in db.session.execute(
+            select(User.id, User.username).where(User.id.in_(numbers))
+        ):
+            names[author_owner(number)] = f"@{username}"
+    return Overview(
+        f"@{handle()}@{host()}",
+        counts.get(BLOG, 0),
+        followers,
+        deliveries,
+        failed or 0,
+        own_address=f"@{viewer.username}@{host()}" if viewer.fediverse_actor else None,
+        own_follower_count=counts.get(own, 0),
+        actor_names=names,
+    )
 
 
 def nodeinfo_document(now: datetime) -> dict[str, Any]:

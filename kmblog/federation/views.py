@@ -36,7 +36,7 @@ def _manage_page(form: BlockForm, status: int = 200) -> Any:
     return (
         render_template(
             "federation/manage.html",
-            overview=services.overview(),
+            overview=services.overview(current_user._get_current_object()),
             settings=current_settings(),
             block_form=form if admin else None,
             blocks=blocks.all_blocks() if admin else [],
