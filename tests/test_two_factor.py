@@ -543,3 +543,41 @@ def test_the_audit_trail_tells_how_each_sign_in_was_made_and_what_changed(
         ),
         ("auth.sign_in", "writer", "writer signed in with password and an authenticator code"),
     ]
+
+
+def test_an_admin_turns_off_a_locked_out_authors_second_factors(app, client, auth, enrolled):
+    """An author who lost their phone and their codes: an admin turns their second
+    factors off from the authors' list; their password alone signs them in again, the
+    trail names the admin, and an author cannot do it to another."""
+    auth.login("admin")
+    listed = client.get("/manage/users").text
+    assert listed.count("Turn off two-factor") == 1  # the writer's row only
+    writer = user_row(app, _id_of(app, "writer"))
+    done = auth.post_form(f"/manage/users/{writer.id}/second-factors", {}, "/manage/users")
+    assert done.status_code == 303
+    assert "Turn off two-factor" not in client.get("/manage/users").text
+    user = user_row(app, writer.id)
+    assert user.totp_secret is None and user.totp_enabled_at is None
+    with app.app_context():
+        assert db.session.scalars(select(RecoveryCode)).all() == []
+        [event] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "user.second_factors_reset")
+        ).all()
+        assert (event.actor_name, event.subject_id) == ("admin", writer.id)
+    auth.logout()
+    assert auth.login("writer").headers["Location"] == "/manage/"
+
+    # An author (not an admin) may not.
+    other = app.test_client()
+    AuthActions(other).login("writer")
+    refused = AuthActions(other).post_form(
+        f"/manage/users/{writer.id}/second-factors", {}, "/manage/account"
+    )
+    assert refused.status_code == 403
+
+
+def _id_of(app: Flask, username: str) -> int:
+    with app.app_context():
+        found = db.session.scalar(select(User.id).where(User.username == username))
+        assert found is not None
+        return found

@@ -156,6 +156,17 @@ def record_security_change(user: User, change: str) -> None:
     record_now("auth.security_changed", change, actor=user, subject=("user", user.id))
 
 
+def record_second_factors_reset(user: User, by: User) -> None:
+    """An admin turned off every second factor of `user` (who lost their phone and their
+    recovery codes), in the caller's transaction."""
+    record(
+        "user.second_factors_reset",
+        f"{by.username} turned off the second factors of {user.username}",
+        actor=by,
+        subject=("user", user.id),
+    )
+
+
 def record_rule_decision(comment: Comment, decision: Decision, edited: bool = False) -> None:
     """A comment a rule held or made spam (nothing for one published): which rule and
     why. The comment must have its id (flushed)."""

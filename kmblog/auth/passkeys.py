@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -295,6 +295,20 @@ def rename_passkey(passkey: Passkey, name: str) -> None:
     """Give a passkey another name."""
     passkey.name = clean_name(name)
     db.session.commit()
+
+
+def authors_with_passkeys() -> set[int]:
+    """The ids of the authors who have a passkey (the authors' list marks them)."""
+    return set(db.session.scalars(select(Passkey.user_id).distinct()))
+
+
+def forget_passkeys(user: User) -> int:
+    """Remove every passkey of `user` in the caller's transaction (an admin's reset of
+    their second factors); how many there were."""
+    ids = list(db.session.scalars(select(Passkey.id).where(Passkey.user_id == user.id)))
+    if ids:
+        db.session.execute(delete(Passkey).where(Passkey.id.in_(ids)))
+    return len(ids)
 
 
 def remove_passkey(passkey: Passkey) -> None:

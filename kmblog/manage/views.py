@@ -24,9 +24,10 @@ from flask_login import current_user, login_required, login_user
 from wtforms import SelectChoice
 
 from kmblog import editing
-from kmblog.audit.services import record_security_change
+from kmblog.audit.services import record_second_factors_reset, record_security_change
 from kmblog.auth import totp
 from kmblog.auth.notices import mail_security_change
+from kmblog.auth.passkeys import authors_with_passkeys, forget_passkeys
 from kmblog.auth.services import (
     UserError,
     create_user,
@@ -677,10 +678,13 @@ def users() -> Any:
             flash(f"Created {user.role.value} {user.username}.")
             return redirect(url_for("manage.users"), 303)
     status = editing.form_status(form)
+    listed = list_users()
     return render_template(
         "manage/users.html",
         form=form,
-        users=list_users(),
+        users=listed,
+        # Who has a second factor an admin may turn off: an app (a column), or passkeys.
+        with_second_factor={u.id for u in listed if totp.totp_enabled(u)} | authors_with_passkeys(),
         password_form=PasswordForm(),
         role_form=RoleForm(),
         confirm=ConfirmForm(),
@@ -714,6 +718,35 @@ def reset_password(user_id: int) -> Any:
             user, f"An administrator ({current_user.username}) set a new password for you."
         )
         flash(f"New password set for {user.username}.")
+    return redirect(url_for("manage.users"), 303)
+
+
+@manage.post("/users/<int:user_id>/second-factors")
+@admin_required
+def reset_second_factors(user_id: int) -> Any:
+    """Turn off an author's second factors (app, recovery codes, passkeys): the way back
+    in for an author who lost their phone and their recovery codes; their password
+    alone signs them in again until they set new ones up."""
+    user = _other_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        flash("The form had expired; please try again.")
+        return redirect(url_for("manage.users"), 303)
+    admin = current_user._get_current_object()
+    passkeys = forget_passkeys(user)
+    if passkeys or totp.totp_enabled(user):
+        record_second_factors_reset(user, admin)
+        totp.disable(user)  # commits the passkeys' removal and the record with it
+        mail_security_change(
+            user,
+            f"An administrator ({admin.username}) turned off your second factors (your "
+            "authenticator app, its recovery codes and your passkeys): your password alone "
+            "signs you in until you set them up again on your security page.",
+        )
+        flash(
+            f"{user.username} signs in with their password alone until they set up a second factor."
+        )
+    else:
+        flash(f"{user.username} has no second factor to turn off.")
     return redirect(url_for("manage.users"), 303)
 
 
