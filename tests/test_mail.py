@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import pytest
@@ -462,6 +463,12 @@ def test_an_approved_webmention_reply_mails_as_an_approved_comment_does(make_app
         post = blog.post(title="Fay's post", author_id=author)
         ann = "ann@example.org"
         ann_comment = confirmed_subscriber(app, post.id, ann, SubscriptionKind.REPLIES)
+
+        def replies_to_ann() -> list[EmailMessage]:
+            # Not the confirmation mail, which the queue may still send after the test
+            # confirmed her address directly (the jobs run in their own order).
+            return [m for m in smtp.inbox.to(ann) if "confirm" not in m["Subject"].lower()]
+
         wait_until(lambda: len(smtp.inbox.to("fay@example.org")) == 1, what="Ann's comment's")
         blog.settings(comment_policy=CommentPolicy.MODERATED)
         with web_peer() as site:
@@ -473,14 +480,14 @@ def test_an_approved_webmention_reply_mails_as_an_approved_comment_does(make_app
                 lambda: len(smtp.inbox.to("fay@example.org")) == 2, what="the held reply's mail"
             )
         assert "awaits your approval" in smtp.inbox.to("fay@example.org")[1]["Subject"]
-        assert len(smtp.inbox.to(ann)) == 0  # held: nothing to Ann yet
+        assert replies_to_ann() == []  # held: nothing to Ann yet
         with app.app_context():
             mention = db.session.scalars(select(Webmention)).one()
             reply_id = mention.comment_id
             set_mention_status(mention, CommentStatus.PUBLISHED, utcnow())
-        wait_until(lambda: len(smtp.inbox.to(ann)) == 1, what="the approved reply's mail")
-        assert comment_ids_in(smtp.inbox.to(ann)[0]) == [reply_id]
+        wait_until(lambda: len(replies_to_ann()) == 1, what="the approved reply's mail")
+        assert comment_ids_in(replies_to_ann()[0]) == [reply_id]
         quiet_for(SETTLE)
-        assert len(smtp.inbox.to(ann)) == 1
+        assert len(replies_to_ann()) == 1
     finally:
         consumer.stop(graceful=True)
