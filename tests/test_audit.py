@@ -6,8 +6,8 @@ imports, exports, backups and blocks are recorded; admins alone read it, filtere
 from __future__ import annotations
 
 import io
-import re
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
