@@ -250,19 +250,6 @@ def judge(
     return PUBLISH
 
 
-def decide_status(
-    post: Post,
-    body: str,
-    body_html: str,
-    commenter: Commenter,
-    rules: CommentRules,
-    now: datetime,
-    bot_suspected: bool = False,
-) -> CommentStatus:
-    """A new comment: spam, held for a moderator, or published at once."""
-    return judge(post, body, body_html, commenter, rules, now, bot_suspected).status
-
-
 def judge_edit(
     current: CommentStatus, body: str, body_html: str, commenter: Commenter, rules: CommentRules
 ) -> Decision:
@@ -277,10 +264,3 @@ def judge_edit(
     if decided is None or decided.status == current:
         return Decision(current)
     return decided
-
-
-def decide_edited_status(
-    current: CommentStatus, body: str, body_html: str, commenter: Commenter, rules: CommentRules
-) -> CommentStatus:
-    """A comment its commenter has just edited: see judge_edit."""
-    return judge_edit(current, body, body_html, commenter, rules).status

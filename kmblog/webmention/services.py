@@ -34,8 +34,6 @@ from kmblog.comments.services import comment_at, place_reply
 from kmblog.comments.spam import (
     Commenter,
     CommentRules,
-    decide_edited_status,
-    decide_status,
     judge,
     judge_edit,
 )
@@ -402,9 +400,9 @@ def _apply(mention: Webmention, reading: Reading, now: datetime) -> None:
             mention.comment = None
         text = f"{reading.title} {reading.excerpt}"
         if first_time or mention.status == CommentStatus.DELETED:
-            mention.status = decide_status(post, text, "", commenter, rules, now)
+            mention.status = judge(post, text, "", commenter, rules, now).status
         else:
-            mention.status = decide_edited_status(mention.status, text, "", commenter, rules)
+            mention.status = judge_edit(mention.status, text, "", commenter, rules).status
     db.session.commit()
     fan_out_later(event_ids)
 
